@@ -1,0 +1,102 @@
+// Offsets of every record the host reads. The host mirrors these in src/core/layout.ts and the ABI test compares
+// the two through the exported globals. All records are little-endian (wasm's byte order) and 8-byte aligned, so the
+// host reads them with Uint8/16/32Array views; 64-bit counters are read as two u32 halves (lo, hi).
+
+// ---------------------------------------------------------------------------------------------------------------
+// RTP header record, written by rtp_parse / rtp_parse_batch / demux_scan. Offsets of the packet's parts are relative
+// to the first octet of the packet.
+export const RTP_RECORD_BYTES: u32 = 368;
+export const RTP_VERSION: u32 = 0; //          u8
+export const RTP_PADDING: u32 = 1; //          u8  0/1 (P bit)
+export const RTP_EXTENSION: u32 = 2; //        u8  0/1 (X bit)
+export const RTP_CSRC_COUNT: u32 = 3; //       u8  CC
+export const RTP_MARKER: u32 = 4; //           u8  0/1 (M bit)
+export const RTP_PAYLOAD_TYPE: u32 = 5; //     u8  PT
+export const RTP_SEQUENCE: u32 = 6; //         u16
+export const RTP_TIMESTAMP: u32 = 8; //        u32
+export const RTP_SSRC: u32 = 12; //            u32
+export const RTP_PAYLOAD_OFFSET: u32 = 16; //  u32
+export const RTP_PAYLOAD_LENGTH: u32 = 20; //  u32
+export const RTP_PADDING_LENGTH: u32 = 24; //  u16 (0 when P is clear)
+export const RTP_EXT_ELEMENT_COUNT: u32 = 26; // u16 RFC 8285 elements written at RTP_EXT_ELEMENTS
+export const RTP_EXT_PROFILE: u32 = 28; //     u16 "defined by profile" (0xBEDE, 0x100x, or other)
+export const RTP_EXT_LENGTH: u32 = 32; //      u32 extension data length in octets (header's length field × 4)
+export const RTP_EXT_OFFSET: u32 = 36; //      u32 offset of the extension data (after its 4-octet header)
+export const RTP_STATUS: u32 = 40; //          i32 status of this parse (OK or an RTP_* error)
+export const RTP_PACKET_LENGTH: u32 = 44; //   u32 length of the packet parsed
+export const RTP_CSRCS: u32 = 48; //           u32 × 15
+export const RTP_EXT_ELEMENTS: u32 = 112; //   element × MAX_EXTENSION_ELEMENTS
+export const RTP_EXT_ELEMENT_BYTES: u32 = 8; //  { u8 id, u8 reserved, u16 length, u32 offset }
+export const RTP_EXT_ELEMENT_ID: u32 = 0;
+export const RTP_EXT_ELEMENT_LENGTH: u32 = 2;
+export const RTP_EXT_ELEMENT_OFFSET: u32 = 4;
+export const MAX_CSRCS: u32 = 15;
+export const MAX_EXTENSION_ELEMENTS: u32 = 32;
+
+// Batch descriptor read by rtp_parse_batch: { u32 ptr, u32 len } per packet.
+export const BATCH_DESC_BYTES: u32 = 8;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Interleaved demuxer. Events written by demux_scan; offsets relative to the `base` pointer passed to the scan.
+export const DEMUX_EVENT_BYTES: u32 = 16;
+export const EV_KIND: u32 = 0; //     u8  EV_KIND_FRAME / EV_KIND_MESSAGE / EV_KIND_ERROR
+export const EV_CHANNEL: u32 = 1; //  u8  frame: interleaved channel
+export const EV_STATUS: u32 = 2; //   i16 frame: RTP parse status when the channel is parsed, else EV_NOT_PARSED;
+//                                        error: the DEMUX_* code
+export const EV_START: u32 = 4; //    u32 frame: first payload octet (after '$', channel, length); message: first octet
+//                                        of the start line; error: where the offending item starts
+export const EV_LENGTH: u32 = 8; //   u32 frame: payload length; message: start line + headers + empty line
+export const EV_BODY: u32 = 12; //    u32 message: body length (Content-Length, 0 when absent)
+export const EV_KIND_FRAME: u8 = 1;
+export const EV_KIND_MESSAGE: u8 = 2;
+export const EV_KIND_ERROR: u8 = 3;
+export const EV_NOT_PARSED: i32 = 1;
+
+// Demuxer state: the public head is statistics and the result of the last scan; the rest is private to demux.ts.
+export const DEMUX_FRAMES: u32 = 0; //         u64 frames reported
+export const DEMUX_MESSAGES: u32 = 8; //       u64 RTSP messages reported
+export const DEMUX_GARBAGE_BYTES: u32 = 16; // u64 octets skipped as neither frame nor message
+export const DEMUX_BYTES: u32 = 24; //         u64 octets consumed in total
+export const DEMUX_RTP_ERRORS: u32 = 32; //    u64 frames on a parsed channel whose RTP header was invalid
+export const DEMUX_RESYNCS: u32 = 40; //       u64 runs of garbage (each run counted once)
+export const DEMUX_CONSUMED: u32 = 48; //      u32 octets of the last scan's input fully consumed
+export const DEMUX_PUBLIC_BYTES: u32 = 64;
+// demux_set_channel flags
+export const CHANNEL_ACCEPT: u32 = 1; // frames on this channel are expected (when no channel is set, all are)
+export const CHANNEL_RTP: u32 = 2; //    frames on this channel are RTP: demux_scan parses their headers
+
+// ---------------------------------------------------------------------------------------------------------------
+// Packet pool. Slabs of SLAB_BYTES are carved from the pool's region; each slab serves one bucket.
+export const SLAB_BYTES: u32 = 65536;
+export const POOL_BUCKET_COUNT: u32 = 3;
+export const BUCKET_SMALL_BYTES: u32 = 256; //   small packets: RTCP, audio, SPS/PPS
+export const BUCKET_MTU_BYTES: u32 = 2048; //    MTU-sized packets with headroom, so an oversized one is seen
+export const BUCKET_MAX_BYTES: u32 = 65536; //   the largest interleaved frame (16-bit length)
+
+// Pool state: the public head is statistics; the rest is private to pool.ts.
+export const POOL_LIMIT_BYTES: u32 = 0; //        u32 byte limit given at creation
+export const POOL_MAX_SLABS: u32 = 4; //          u32 slabs the limit allows
+export const POOL_SLABS_IN_USE: u32 = 8; //       u32 slabs currently carved for a bucket
+export const POOL_IN_USE: u32 = 12; //            u32 slots in use
+export const POOL_HIGH_WATER: u32 = 16; //        u32 most slots in use at once
+export const POOL_BYTES_IN_USE: u32 = 20; //      u32 slot bytes in use
+export const POOL_BYTES_HIGH_WATER: u32 = 24; //  u32
+export const POOL_ACQUIRES: u32 = 32; //          u64
+export const POOL_RELEASES: u32 = 40; //          u64 slots returned (reference count reached 0)
+export const POOL_REUSES: u32 = 48; //            u64 acquires served by a slot used before
+export const POOL_EXHAUSTIONS: u32 = 56; //       u64 acquires refused (POOL_EXHAUSTED)
+export const POOL_RETAINS: u32 = 64; //           u64 extra references taken
+export const POOL_STALE: u32 = 72; //             u64 calls with a stale or invalid handle
+export const POOL_BUCKETS: u32 = 80; //           bucket stats × POOL_BUCKET_COUNT
+export const BUCKET_STATS_BYTES: u32 = 64;
+export const BUCKET_SLOT_BYTES: u32 = 0; //       u32 slot size
+export const BUCKET_CAPACITY: u32 = 4; //         u32 slots carved (free + in use)
+export const BUCKET_IN_USE: u32 = 8; //           u32
+export const BUCKET_HIGH_WATER: u32 = 12; //      u32
+export const BUCKET_ACQUIRES: u32 = 16; //        u64
+export const BUCKET_RELEASES: u32 = 24; //        u64
+export const BUCKET_REUSES: u32 = 32; //          u64
+export const BUCKET_EXHAUSTIONS: u32 = 40; //     u64
+export const BUCKET_BYTES_IN_USE: u32 = 48; //    u32
+export const BUCKET_SLABS: u32 = 52; //           u32 slabs carved for this bucket
+export const POOL_PUBLIC_BYTES: u32 = 272; //     80 + 3 × 64

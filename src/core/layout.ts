@@ -1,0 +1,101 @@
+// Offsets of the records the wasm core writes, mirrored from assembly/layout.ts (see there for each field).
+// test/core/abi.test.ts checks every value against the module's exported globals.
+
+// ---------------------------------------------------------------------------------------------------------------
+// RTP header record, written by rtp_parse / rtp_parse_batch / demux_scan. Offsets of the packet's parts are relative
+// to the first octet of the packet.
+export const RTP_RECORD_BYTES = 368;
+export const RTP_VERSION = 0; //          u8
+export const RTP_PADDING = 1; //          u8  0/1 (P bit)
+export const RTP_EXTENSION = 2; //        u8  0/1 (X bit)
+export const RTP_CSRC_COUNT = 3; //       u8  CC
+export const RTP_MARKER = 4; //           u8  0/1 (M bit)
+export const RTP_PAYLOAD_TYPE = 5; //     u8  PT
+export const RTP_SEQUENCE = 6; //         u16
+export const RTP_TIMESTAMP = 8; //        u32
+export const RTP_SSRC = 12; //            u32
+export const RTP_PAYLOAD_OFFSET = 16; //  u32
+export const RTP_PAYLOAD_LENGTH = 20; //  u32
+export const RTP_PADDING_LENGTH = 24; //  u16 (0 when P is clear)
+export const RTP_EXT_ELEMENT_COUNT = 26; // u16 RFC 8285 elements written at RTP_EXT_ELEMENTS
+export const RTP_EXT_PROFILE = 28; //     u16 "defined by profile" (0xBEDE, 0x100x, or other)
+export const RTP_EXT_LENGTH = 32; //      u32 extension data length in octets (header's length field × 4)
+export const RTP_EXT_OFFSET = 36; //      u32 offset of the extension data (after its 4-octet header)
+export const RTP_STATUS = 40; //          i32 status of this parse (OK or an RTP_* error)
+export const RTP_PACKET_LENGTH = 44; //   u32 length of the packet parsed
+export const RTP_CSRCS = 48; //           u32 × 15
+export const RTP_EXT_ELEMENTS = 112; //   element × MAX_EXTENSION_ELEMENTS
+export const RTP_EXT_ELEMENT_BYTES = 8; //  { u8 id, u8 reserved, u16 length, u32 offset }
+export const RTP_EXT_ELEMENT_ID = 0;
+export const RTP_EXT_ELEMENT_LENGTH = 2;
+export const RTP_EXT_ELEMENT_OFFSET = 4;
+export const MAX_CSRCS = 15;
+export const MAX_EXTENSION_ELEMENTS = 32;
+
+// Batch descriptor read by rtp_parse_batch: { u32 ptr, u32 len } per packet.
+export const BATCH_DESC_BYTES = 8;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Interleaved demuxer. Events written by demux_scan; offsets relative to the `base` pointer passed to the scan.
+export const DEMUX_EVENT_BYTES = 16;
+export const EV_KIND = 0; //     u8  EV_KIND_FRAME / EV_KIND_MESSAGE / EV_KIND_ERROR
+export const EV_CHANNEL = 1; //  u8  frame: interleaved channel
+export const EV_STATUS = 2; //   i16 frame: RTP parse status when the channel is parsed, else EV_NOT_PARSED;
+//                                        error: the DEMUX_* code
+export const EV_START = 4; //    u32 frame: first payload octet (after '$', channel, length); message: first octet
+//                                        of the start line; error: where the offending item starts
+export const EV_LENGTH = 8; //   u32 frame: payload length; message: start line + headers + empty line
+export const EV_BODY = 12; //    u32 message: body length (Content-Length, 0 when absent)
+export const EV_KIND_FRAME = 1;
+export const EV_KIND_MESSAGE = 2;
+export const EV_KIND_ERROR = 3;
+export const EV_NOT_PARSED = 1;
+
+// Demuxer state: the public head is statistics and the result of the last scan; the rest is private to demux.ts.
+export const DEMUX_FRAMES = 0; //         u64 frames reported
+export const DEMUX_MESSAGES = 8; //       u64 RTSP messages reported
+export const DEMUX_GARBAGE_BYTES = 16; // u64 octets skipped as neither frame nor message
+export const DEMUX_BYTES = 24; //         u64 octets consumed in total
+export const DEMUX_RTP_ERRORS = 32; //    u64 frames on a parsed channel whose RTP header was invalid
+export const DEMUX_RESYNCS = 40; //       u64 runs of garbage (each run counted once)
+export const DEMUX_CONSUMED = 48; //      u32 octets of the last scan's input fully consumed
+export const DEMUX_PUBLIC_BYTES = 64;
+// demux_set_channel flags
+export const CHANNEL_ACCEPT = 1; // frames on this channel are expected (when no channel is set, all are)
+export const CHANNEL_RTP = 2; //    frames on this channel are RTP: demux_scan parses their headers
+
+// ---------------------------------------------------------------------------------------------------------------
+// Packet pool. Slabs of SLAB_BYTES are carved from the pool's region; each slab serves one bucket.
+export const SLAB_BYTES = 65536;
+export const POOL_BUCKET_COUNT = 3;
+export const BUCKET_SMALL_BYTES = 256; //   small packets: RTCP, audio, SPS/PPS
+export const BUCKET_MTU_BYTES = 2048; //    MTU-sized packets with headroom, so an oversized one is seen
+export const BUCKET_MAX_BYTES = 65536; //   the largest interleaved frame (16-bit length)
+
+// Pool state: the public head is statistics; the rest is private to pool.ts.
+export const POOL_LIMIT_BYTES = 0; //        u32 byte limit given at creation
+export const POOL_MAX_SLABS = 4; //          u32 slabs the limit allows
+export const POOL_SLABS_IN_USE = 8; //       u32 slabs currently carved for a bucket
+export const POOL_IN_USE = 12; //            u32 slots in use
+export const POOL_HIGH_WATER = 16; //        u32 most slots in use at once
+export const POOL_BYTES_IN_USE = 20; //      u32 slot bytes in use
+export const POOL_BYTES_HIGH_WATER = 24; //  u32
+export const POOL_ACQUIRES = 32; //          u64
+export const POOL_RELEASES = 40; //          u64 slots returned (reference count reached 0)
+export const POOL_REUSES = 48; //            u64 acquires served by a slot used before
+export const POOL_EXHAUSTIONS = 56; //       u64 acquires refused (POOL_EXHAUSTED)
+export const POOL_RETAINS = 64; //           u64 extra references taken
+export const POOL_STALE = 72; //             u64 calls with a stale or invalid handle
+export const POOL_BUCKETS = 80; //           bucket stats × POOL_BUCKET_COUNT
+export const BUCKET_STATS_BYTES = 64;
+export const BUCKET_SLOT_BYTES = 0; //       u32 slot size
+export const BUCKET_CAPACITY = 4; //         u32 slots carved (free + in use)
+export const BUCKET_IN_USE = 8; //           u32
+export const BUCKET_HIGH_WATER = 12; //      u32
+export const BUCKET_ACQUIRES = 16; //        u64
+export const BUCKET_RELEASES = 24; //        u64
+export const BUCKET_REUSES = 32; //          u64
+export const BUCKET_EXHAUSTIONS = 40; //     u64
+export const BUCKET_BYTES_IN_USE = 48; //    u32
+export const BUCKET_SLABS = 52; //           u32 slabs carved for this bucket
+export const POOL_PUBLIC_BYTES = 272; //     80 + 3 × 64

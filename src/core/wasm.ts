@@ -1,0 +1,27 @@
+// The wasm module's exports, typed by hand (as as-sha256 does) so hot calls go to the raw instance without a wrapper.
+// Pointers are byte addresses in the core's linear memory; statuses are listed in status.ts.
+
+/** Functions exported by build/{debug,release}.wasm. Constants are exported too, as WebAssembly.Global. */
+export interface CoreExports {
+  readonly memory: WebAssembly.Memory;
+  region_alloc(bytes: number): number;
+  region_free(ptr: number): number;
+  region_reserved_bytes(): number;
+  region_largest_free(): number;
+  rtp_parse(ptr: number, len: number, out: number): number;
+  rtp_parse_batch(descs: number, count: number, out: number): number;
+  demux_create(maxHeaderBytes: number, maxBodyBytes: number): number;
+  demux_destroy(d: number): number;
+  demux_reset(d: number): number;
+  demux_set_channel(d: number, channel: number, flags: number): number;
+  demux_scan(d: number, base: number, len: number, events: number, maxEvents: number, records: number): number;
+  pool_create(limitBytes: number): number;
+  pool_destroy(p: number): number;
+  pool_acquire(p: number, size: number): number;
+  pool_retain(p: number, handle: number): number;
+  pool_release(p: number, handle: number): number;
+  pool_check(p: number, handle: number): number;
+  pool_ptr(p: number, handle: number): number;
+  pool_slot_bytes(p: number, handle: number): number;
+  readonly [name: string]: unknown;
+}
