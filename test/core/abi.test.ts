@@ -1,0 +1,107 @@
+// The module's export surface, and the agreement of the status and layout tables between AssemblyScript and
+// TypeScript (undici checks its llhttp error table the same way): a code renumbered on one side only fails here.
+import { describe, expect, it } from 'vitest';
+import { createCore, Status, layout } from '../../src/node/index.js';
+
+const FUNCTIONS = [
+  'region_alloc', 'region_free', 'region_reserved_bytes', 'region_largest_free',
+  'rtp_parse', 'rtp_parse_batch',
+  'demux_create', 'demux_destroy', 'demux_reset', 'demux_set_channel', 'demux_scan',
+  'pool_create', 'pool_destroy', 'pool_acquire', 'pool_retain', 'pool_release', 'pool_check', 'pool_ptr',
+  'pool_slot_bytes',
+].sort();
+
+for (const debug of [false, true]) {
+  describe(`ABI of the ${debug ? 'debug' : 'release'} build`, () => {
+    it('exports exactly the documented functions, the memory and the constants', async () => {
+      const core = await createCore({ debug, memoryBytes: 1 << 20 });
+      const all = WebAssembly.Module.exports(core.module);
+      const functions = all.filter((e) => e.kind === 'function').map((e) => e.name).sort();
+      expect(functions).toEqual(FUNCTIONS);
+      const globals = new Set(all.filter((e) => e.kind === 'global').map((e) => e.name));
+      const expectedGlobals = ['ABI_VERSION', ...Object.keys(Status), ...Object.keys(layout)];
+      expect([...globals].sort()).toEqual([...new Set(expectedGlobals)].sort());
+      expect(all.filter((e) => e.kind === 'memory').map((e) => e.name)).toEqual(['memory']);
+    });
+
+    it('imports only its memory (and abort in the debug build)', async () => {
+      const core = await createCore({ debug, memoryBytes: 1 << 20 });
+      const imports = WebAssembly.Module.imports(core.module).map((i) => `${i.module}.${i.name}:${i.kind}`);
+      expect(imports).toContain('env.memory:memory');
+      for (const i of imports) expect(['env.memory:memory', 'env.abort:function', 'env.trace:function', 'env.seed:function']).toContain(i);
+    });
+
+    it('agrees with the TypeScript status table, code by code', async () => {
+      const core = await createCore({ debug, memoryBytes: 1 << 20 });
+      for (const [name, code] of Object.entries(Status)) {
+        const g = core.exports[name] as WebAssembly.Global | undefined;
+        expect(g, name).toBeInstanceOf(WebAssembly.Global);
+        expect(g!.value, name).toBe(code);
+      }
+      expect(new Set(Object.values(Status)).size).toBe(Object.keys(Status).length);
+    });
+
+    it('agrees with the TypeScript record layouts, offset by offset', async () => {
+      const core = await createCore({ debug, memoryBytes: 1 << 20 });
+      for (const [name, value] of Object.entries(layout)) {
+        const g = core.exports[name] as WebAssembly.Global | undefined;
+        expect(g, name).toBeInstanceOf(WebAssembly.Global);
+        expect(g!.value, name).toBe(value);
+      }
+    });
+  });
+}
+
+describe('core memory', () => {
+  it('is fixed at creation: maximum equals initial, and the views survive every call', async () => {
+    const core = await createCore({ memoryBytes: 3 << 20 });
+    expect(core.memoryBytes).toBe(3 << 20);
+    expect(() => core.memory.grow(1)).toThrow(RangeError);
+    const before = core.memory.buffer;
+    const p = core.alloc(1000);
+    core.free(p);
+    expect(core.memory.buffer).toBe(before);
+  });
+
+  it('refuses sizes it cannot honour with a typed error', async () => {
+    await expect(createCore({ memoryBytes: 1000 })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await expect(createCore({ memoryBytes: Number.NaN })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+  });
+
+  it('reports OUT_OF_MEMORY instead of growing, and reuses freed regions', async () => {
+    const core = await createCore({ memoryBytes: 1 << 20 });
+    const free = core.exports.region_largest_free();
+    expect(() => core.alloc(free + 1)).toThrowError(expect.objectContaining({ code: 'OUT_OF_MEMORY' }));
+    const a = core.alloc(free);
+    core.free(a);
+    expect(core.alloc(free)).toBe(a);
+    expect(core.memory.buffer.byteLength).toBe(1 << 20);
+  });
+
+  it('rejects a double free and a foreign pointer', async () => {
+    const core = await createCore({ memoryBytes: 1 << 20 });
+    const a = core.alloc(64);
+    core.free(a);
+    expect(() => core.free(a)).toThrowError(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
+    expect(() => core.free(a + 16)).toThrowError(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
+    expect(() => core.free(0xffff_fff0)).toThrowError(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
+  });
+
+  it('lets several cores live side by side, sharing one compiled module but not memory', async () => {
+    const [a, b] = await Promise.all([createCore({ memoryBytes: 1 << 20 }), createCore({ memoryBytes: 2 << 20 })]);
+    expect(a.module).toBe(b.module);
+    expect(a.memory).not.toBe(b.memory);
+    a.u8[a.scratchPtr] = 7;
+    b.u8[b.scratchPtr] = 9;
+    expect(a.u8[a.scratchPtr]).toBe(7);
+  });
+
+  it('rebuilds its views when someone else detaches the buffer with grow(0)', async () => {
+    const core = await createCore({ memoryBytes: 1 << 20 });
+    const old = core.u8;
+    core.memory.grow(0);
+    expect(old.byteLength).toBe(0);
+    expect(core.views().byteLength).toBe(1 << 20);
+    expect(core.u8.byteLength).toBe(1 << 20);
+  });
+});
