@@ -22,6 +22,8 @@ const INTERLEAVED_MAGIC = 0x24; // '$'
 const FRAME_HEADER_BYTES = 4;
 /** Status of a frame whose channel is not parsed as RTP (mirrors EV_NOT_PARSED). */
 export const NOT_PARSED = 1;
+/** Channel flag: frames on this channel are expected; once one channel has it, frames on others are garbage. */
+export const CHANNEL_ACCEPT = 1;
 /** Channel flag: frames on this channel are RTP and get their header parsed (mirrors CHANNEL_RTP). */
 export const CHANNEL_RTP = 2;
 
@@ -160,8 +162,10 @@ export class PlainInterleavedScanner {
   readonly start: Uint32Array;
   readonly length: Uint32Array;
   readonly records: PlainRtpRecord[];
-  /** CHANNEL_RTP per interleaved channel (0..255). */
+  /** CHANNEL_ACCEPT | CHANNEL_RTP per interleaved channel (0..255); set them with setChannel. */
   readonly channelFlags = new Uint8Array(256);
+  /** Channels with CHANNEL_ACCEPT (0: every channel is accepted). */
+  private acceptCount = 0;
   /** Octets of the last window fully consumed. */
   consumed = 0;
   /** Octets skipped as garbage since creation. */
@@ -176,11 +180,20 @@ export class PlainInterleavedScanner {
     this.records = Array.from({ length: maxEvents }, () => new PlainRtpRecord());
   }
 
+  /** Sets the flags of one channel (mirrors demux_set_channel). */
+  setChannel(channel: number, flags: number): void {
+    const was = this.channelFlags[channel] & CHANNEL_ACCEPT;
+    const now = flags & CHANNEL_ACCEPT;
+    if (was !== now) this.acceptCount += now ? 1 : -1;
+    this.channelFlags[channel] = flags;
+  }
+
   /** Scans [base, base + len) of `u8` (`dv` views the same buffer); returns the number of events written. */
   scan(u8: Uint8Array, dv: DataView, base: number, len: number): number {
     const end = base + len;
     const maxEvents = this.maxEvents;
     const flags = this.channelFlags;
+    const filter = this.acceptCount !== 0;
     let pos = base;
     let n = 0;
     while (n < maxEvents && pos < end) {
@@ -189,8 +202,14 @@ export class PlainInterleavedScanner {
         this.garbageBytes++;
         continue;
       }
-      if (pos + FRAME_HEADER_BYTES > end) break;
+      if (pos + 2 > end) break;
       const ch = u8[pos + 1];
+      if (filter && (flags[ch] & CHANNEL_ACCEPT) === 0) {
+        pos++;
+        this.garbageBytes++;
+        continue;
+      }
+      if (pos + FRAME_HEADER_BYTES > end) break;
       const flen = (u8[pos + 2] << 8) | u8[pos + 3];
       const start = pos + FRAME_HEADER_BYTES;
       if (start + flen > end) break;
