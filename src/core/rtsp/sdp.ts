@@ -150,7 +150,7 @@ export function parseSdp(text: string): SessionDescription {
     const type = line[0];
     const value = line.slice(2);
     const ctx = { line: index + 1, text: line.length > 120 ? line.slice(0, 120) + '…' : line };
-    const err = (code: SdpParseErrorCode, message: string): never => { throw new SdpParseError(code, message, { context: ctx }); };
+    const err: (code: SdpParseErrorCode, message: string) => never = (code, message) => { throw new SdpParseError(code, message, { context: ctx }); };
 
     switch (type) {
       case 'v':
