@@ -296,7 +296,7 @@ function parseHead(bytes: Uint8Array, start: number, headEnd: number, limits: Li
     if (ne === s) fail('BAD_HEADER', 'header line does not start with a field name', bytes, s);
     let c = ne;
     while (c < e && (bytes[c] === SP || bytes[c] === HTAB)) c++; // tolerated: "CSeq : 1"
-    if (c >= e || bytes[c] !== COLON) fail('BAD_HEADER', 'header line without a colon after the name', bytes, c);
+    if (c >= e || bytes[c] !== COLON) fail('BAD_HEADER', 'header line without a colon after the name', bytes, s);
     let vs = c + 1;
     let ve = e;
     while (vs < ve && (bytes[vs] === SP || bytes[vs] === HTAB)) vs++;
