@@ -14,7 +14,7 @@
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Bench, type Task } from 'tinybench';
+import { Bench } from 'tinybench';
 import { createCore, type Core } from '../src/node/index.js';
 import {
   CHANNEL_ACCEPT, CHANNEL_RTP as WASM_CHANNEL_RTP, DEMUX_CONSUMED, DEMUX_EVENT_BYTES, EV_LENGTH, EV_START, EV_STATUS,
@@ -158,25 +158,77 @@ function nsPerPacket(ms: number, packets: number): number {
   return (ms * NS_PER_MS) / packets;
 }
 
-function figureOf(task: Task | undefined, id: string, group: Figure['group'], name: string, packets: number, reference: string): Figure {
+/** Samples (ms per call) of one task, gathered over every round, or why the task failed. */
+interface TaskSamples {
+  samples: number[];
+  error?: string;
+}
+
+/**
+ * Runs `tasks` in `rounds` short tinybench runs, rotating their order each round, and pools each task's samples.
+ * On a shared, noisy machine a burst of outside load then lands on every task alike instead of on whichever one
+ * happened to be running, so the ratios between tasks hold better than with one long run per task.
+ */
+async function runInRounds(
+  name: string, tasks: { id: string; fn: () => void }[], rounds: number, timeMs: number, warmupMs: number,
+): Promise<Map<string, TaskSamples>> {
+  const out = new Map<string, TaskSamples>(tasks.map((t) => [t.id, { samples: [] }]));
+  for (let r = 0; r < rounds; r++) {
+    const bench = new Bench({
+      name: `${name} round ${r + 1}`, time: timeMs, warmupTime: warmupMs, iterations: 8, warmupIterations: 4,
+      retainSamples: true,
+    });
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[(i + r) % tasks.length];
+      if (!out.get(t.id)!.error) bench.add(t.id, t.fn);
+    }
+    await bench.run();
+    for (const task of bench.tasks) {
+      const entry = out.get(task.name)!;
+      const result = task.result;
+      if (result.state === 'completed' || result.state === 'aborted-with-statistics') {
+        const samples = result.latency.samples;
+        if (samples) for (const v of samples) entry.samples.push(v);
+      } else if (result.state === 'errored') {
+        entry.error = String((result.error as Error)?.message ?? result.error);
+      } else {
+        entry.error = `task ended in state ${result.state}`;
+      }
+    }
+  }
+  return out;
+}
+
+/** Quantile q of ascending `sorted`, interpolated linearly between the two nearest ranks. */
+function quantile(sorted: Float64Array, q: number): number {
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+}
+
+function figureOf(
+  results: Map<string, TaskSamples>, taskId: string, id: string, group: Figure['group'], name: string, packets: number,
+  reference: string,
+): Figure {
   const figure: Figure = {
     id, group, name, medianNs: null, p75Ns: null, p99Ns: null, meanNs: null, samples: 0, packetsPerSample: packets,
     ratioVsReference: null, reference,
   };
-  const result = task?.result;
-  if (!result) {
+  const entry = results.get(taskId);
+  if (!entry) {
     figure.error = 'task did not run';
-  } else if (result.state === 'errored') {
-    figure.error = String((result.error as Error)?.message ?? result.error);
-  } else if (result.state === 'completed' || result.state === 'aborted-with-statistics') {
-    const l = result.latency;
-    figure.medianNs = nsPerPacket(l.p50, packets);
-    figure.p75Ns = nsPerPacket(l.p75, packets);
-    figure.p99Ns = nsPerPacket(l.p99, packets);
-    figure.meanNs = nsPerPacket(l.mean, packets);
-    figure.samples = l.samplesCount;
+  } else if (entry.error) {
+    figure.error = entry.error;
+  } else if (entry.samples.length === 0) {
+    figure.error = 'no samples';
   } else {
-    figure.error = `task ended in state ${result.state}`;
+    const sorted = Float64Array.from(entry.samples).sort();
+    figure.medianNs = nsPerPacket(quantile(sorted, 0.5), packets);
+    figure.p75Ns = nsPerPacket(quantile(sorted, 0.75), packets);
+    figure.p99Ns = nsPerPacket(quantile(sorted, 0.99), packets);
+    figure.meanNs = nsPerPacket(sorted.reduce((a, b) => a + b, 0) / sorted.length, packets);
+    figure.samples = sorted.length;
   }
   return figure;
 }
@@ -186,8 +238,9 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
   const { quick, log } = config;
   const streamPackets = quick ? 256 : 1024;
   const allocPackets = quick ? 100_000 : 1_000_000;
-  const benchTimeMs = quick ? 150 : 2500;
-  const warmupTimeMs = quick ? 50 : 500;
+  const rounds = quick ? 2 : 6;
+  const roundTimeMs = quick ? 80 : 800;
+  const warmupTimeMs = quick ? 20 : 100;
   const { gc, exposed: gcExposed } = exposeGc();
 
   const stream = generateStream(streamPackets);
@@ -355,24 +408,25 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
     }
   }
 
-  const benchOptions = { time: benchTimeMs, warmupTime: warmupTimeMs, iterations: 16, warmupIterations: 4 };
-  log('parse: timing…');
-  const parseBench = new Bench({ ...benchOptions, name: 'parse' });
-  if (raw) parseBench.add('wasm', () => { sink += wasmPass(); });
-  if (wrapped) parseBench.add('wasm-wrapper', () => { sink += wrappedPass(); });
-  parseBench.add('plain-js', () => { sink += plainPass(); });
-  parseBench.add('rtp.js', () => { sink += libraryPass('rtp.js'); });
-  parseBench.add('werift', () => { sink += libraryPass('werift'); });
-  await parseBench.run();
+  log(`parse: timing (${rounds} rounds of ${roundTimeMs} ms per task)…`);
+  const parseTasks: { id: string; fn: () => void }[] = [];
+  if (raw) parseTasks.push({ id: 'wasm', fn: () => { sink += wasmPass(); } });
+  if (wrapped) parseTasks.push({ id: 'wasm-wrapper', fn: () => { sink += wrappedPass(); } });
+  parseTasks.push(
+    { id: 'plain-js', fn: () => { sink += plainPass(); } },
+    { id: 'rtp.js', fn: () => { sink += libraryPass('rtp.js'); } },
+    { id: 'werift', fn: () => { sink += libraryPass('werift'); } },
+  );
+  const parseResults = await runInRounds('parse', parseTasks, rounds, roundTimeMs, warmupTimeMs);
 
   const P = stream.packets;
   const parseRef = 'wasm demux_scan';
   const figures: Figure[] = [
-    figureOf(parseBench.getTask('wasm'), 'parse.wasm', 'parse', 'wasm demux_scan: demux + parse, 1 call per 64 KiB read', P, parseRef),
-    figureOf(parseBench.getTask('wasm-wrapper'), 'parse.wasm-wrapper', 'parse', 'wasm InterleavedDemuxer.scan (host wrapper)', P, parseRef),
-    figureOf(parseBench.getTask('plain-js'), 'parse.plain-js', 'parse', 'plain JS DataView: demux + parse', P, parseRef),
-    figureOf(parseBench.getTask('rtp.js'), 'parse.rtp.js', 'parse', 'rtp.js new RtpPacket(view) per packet', P, parseRef),
-    figureOf(parseBench.getTask('werift'), 'parse.werift', 'parse', 'werift-rtp RtpPacket.deSerialize per packet', P, parseRef),
+    figureOf(parseResults, 'wasm', 'parse.wasm', 'parse', 'wasm demux_scan: demux + parse, 1 call per 64 KiB read', P, parseRef),
+    figureOf(parseResults, 'wasm-wrapper', 'parse.wasm-wrapper', 'parse', 'wasm InterleavedDemuxer.scan (host wrapper)', P, parseRef),
+    figureOf(parseResults, 'plain-js', 'parse.plain-js', 'parse', 'plain JS DataView: demux + parse', P, parseRef),
+    figureOf(parseResults, 'rtp.js', 'parse.rtp.js', 'parse', 'rtp.js new RtpPacket(view) per packet', P, parseRef),
+    figureOf(parseResults, 'werift', 'parse.werift', 'parse', 'werift-rtp RtpPacket.deSerialize per packet', P, parseRef),
   ];
   if (!raw) figures[0].error = rawError ?? figures[0].error;
   if (!wrapped) figures[1].error = wrappedError ?? figures[1].error;
@@ -399,11 +453,11 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
     poolError = (e as Error).message;
   }
   const u8 = core.u8;
-  log('pool: timing…');
-  const poolBench = new Bench({ ...benchOptions, name: 'pool' });
+  log(`pool: timing (${rounds} rounds of ${roundTimeMs} ms per task)…`);
+  const poolTasks: { id: string; fn: () => void }[] = [];
   if (pool) {
     const p = pool;
-    poolBench.add('pool-set', () => {
+    poolTasks.push({ id: 'pool-set', fn: () => {
       for (let i = 0; i < POOL_BATCH; i++) {
         const h = p.acquireHandle(LARGE_PACKET_BYTES);
         const ptr = p.ptrOf(h);
@@ -411,8 +465,7 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
         p.releaseHandle(h);
         sink += ptr;
       }
-    });
-    poolBench.add('pool-copyWithin', () => {
+    } }, { id: 'pool-copyWithin', fn: () => {
       for (let i = 0; i < POOL_BATCH; i++) {
         const h = p.acquireHandle(LARGE_PACKET_BYTES);
         const ptr = p.ptrOf(h);
@@ -420,36 +473,34 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
         p.releaseHandle(h);
         sink += ptr;
       }
-    });
-    poolBench.add('pool-nocopy', () => {
+    } }, { id: 'pool-nocopy', fn: () => {
       for (let i = 0; i < POOL_BATCH; i++) {
         const h = p.acquireHandle(LARGE_PACKET_BYTES);
         sink += p.ptrOf(h);
         p.releaseHandle(h);
       }
-    });
+    } });
   }
-  poolBench.add('allocUnsafe', () => {
+  poolTasks.push({ id: 'allocUnsafe', fn: () => {
     for (let i = 0; i < POOL_BATCH; i++) {
       const b = Buffer.allocUnsafe(ALLOC_UNSAFE_BYTES);
       b.set(src);
       sink += b[0];
     }
-  });
-  poolBench.add('from', () => {
+  } }, { id: 'from', fn: () => {
     for (let i = 0; i < POOL_BATCH; i++) {
       const b = Buffer.from(src);
       sink += b[0];
     }
-  });
-  await poolBench.run();
+  } });
+  const poolResults = await runInRounds('pool', poolTasks, rounds, roundTimeMs, warmupTimeMs);
   const poolRef = 'pool acquire + u8.set + release';
   figures.push(
-    figureOf(poolBench.getTask('pool-set'), 'pool.wasm-set', 'pool', 'pool acquireHandle + ptrOf + u8.set(1400 B) + releaseHandle', POOL_BATCH, poolRef),
-    figureOf(poolBench.getTask('pool-copyWithin'), 'pool.wasm-copyWithin', 'pool', 'pool acquireHandle + ptrOf + u8.copyWithin(1400 B) + releaseHandle', POOL_BATCH, poolRef),
-    figureOf(poolBench.getTask('pool-nocopy'), 'pool.wasm-nocopy', 'pool', 'pool acquireHandle + ptrOf + releaseHandle (no copy)', POOL_BATCH, poolRef),
-    figureOf(poolBench.getTask('allocUnsafe'), 'pool.allocUnsafe', 'pool', 'Buffer.allocUnsafe(1500) + set(1400 B)', POOL_BATCH, poolRef),
-    figureOf(poolBench.getTask('from'), 'pool.from', 'pool', 'Buffer.from(packet) (1400 B)', POOL_BATCH, poolRef),
+    figureOf(poolResults, 'pool-set', 'pool.wasm-set', 'pool', 'pool acquireHandle + ptrOf + u8.set(1400 B) + releaseHandle', POOL_BATCH, poolRef),
+    figureOf(poolResults, 'pool-copyWithin', 'pool.wasm-copyWithin', 'pool', 'pool acquireHandle + ptrOf + u8.copyWithin(1400 B) + releaseHandle', POOL_BATCH, poolRef),
+    figureOf(poolResults, 'pool-nocopy', 'pool.wasm-nocopy', 'pool', 'pool acquireHandle + ptrOf + releaseHandle (no copy)', POOL_BATCH, poolRef),
+    figureOf(poolResults, 'allocUnsafe', 'pool.allocUnsafe', 'pool', 'Buffer.allocUnsafe(1500) + set(1400 B)', POOL_BATCH, poolRef),
+    figureOf(poolResults, 'from', 'pool.from', 'pool', 'Buffer.from(packet) (1400 B)', POOL_BATCH, poolRef),
   );
   if (!pool) for (const f of figures) if (f.id.startsWith('pool.wasm')) f.error = poolError ?? f.error;
 

@@ -31,7 +31,7 @@ function fmtNs(ns: number | null): string {
 
 function fmtRatio(r: number | null): string {
   if (r === null) return '—';
-  return r >= 100 ? `${r.toFixed(0)}×` : r >= 10 ? `${r.toFixed(1)}×` : `${r.toFixed(2)}×`;
+  return r >= 100 ? `${r.toFixed(0)}×` : r >= 10 ? `${r.toFixed(1)}×` : r >= 1 ? `${r.toFixed(2)}×` : `${r.toFixed(3)}×`;
 }
 
 function verdict(t: Target | undefined): string {
