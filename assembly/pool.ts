@@ -13,6 +13,10 @@
 // Bookkeeping (generation, reference count, free-list link) lives in a descriptor table apart from slot memory, so
 // a stale view that writes into a freed slot can damage only packet bytes, never the pool's own state.
 //
+// A slab serves one bucket at a time. A slab whose slots are all free stays with its bucket, on the bucket's list of
+// empty slabs, until another bucket needs a slab and no untouched one is left: then it changes bucket (O(1)). So a
+// steady load never carves and returns slabs over and over, and no bucket can keep memory another one needs.
+//
 // Statistics are counted when a slot is carved, handed out or freed and never recomputed, so they cannot drift:
 // acquires − releases = in use, at every moment, for the pool and for each bucket.
 
@@ -49,12 +53,12 @@ const P_SELF: usize = P_MAGIC + 4; //                   u32 the pool's own addre
 const P_SLABS: usize = P_MAGIC + 8; //                  u32 address of slab 0
 const P_SLAB_INFO: usize = P_MAGIC + 12; //             u32 address of the slab table
 const P_DESCS: usize = P_MAGIC + 16; //                 u32 address of the descriptor table
-const P_FREE_SLABS: usize = P_MAGIC + 20; //            u32 head of the slabs returned by their bucket (NO_SLAB)
+// P_MAGIC + 20: reserved
 const P_FRESH_SLABS: usize = P_MAGIC + 24; //           u32 slabs ever handed to a bucket; the rest are untouched
 const P_GEN_SEED: usize = P_MAGIC + 28; //              u32 first generation of every slot of this pool
-const P_BUCKETS: usize = P_MAGIC + 32; //               per bucket: u32 partial-slab list head, u32 spare slab
+const P_BUCKETS: usize = P_MAGIC + 32; //               per bucket: u32 partial-slab list head, u32 empty-slab list head
 const PB_PARTIAL: usize = 0;
-const PB_SPARE: usize = 4;
+const PB_EMPTY: usize = 4;
 const P_BUCKET_BYTES: usize = 8;
 const STATE_HEAD_BYTES: usize = (P_BUCKETS + P_BUCKET_BYTES * <usize>POOL_BUCKET_COUNT + 15) & ~15;
 
@@ -66,7 +70,7 @@ const SI_CARVED: usize = 2; //  u16 slots carved so far (bump index)
 const SI_IN_USE: usize = 4; //  u16 slots handed out
 const SI_SLOTS: usize = 6; //   u16 slots the slab holds in its bucket
 const SI_FREE: usize = 8; //    u32 first freed slot (NO_SLOT), linked through the descriptors
-const SI_NEXT: usize = 12; //   u16 next slab in the bucket's partial list, or in the pool's free-slab list
+const SI_NEXT: usize = 12; //   u16 next slab in the bucket's partial list, or in its empty list
 const SI_PREV: usize = 14; //   u16 previous slab in the bucket's partial list
 
 // Descriptor table: 8 bytes per (slab, slot), indexed by the low 20 bits of the handle.
@@ -163,7 +167,7 @@ function unlinkPartial(p: usize, bp: usize, slab: u32): void {
   store<u16>(si, <u16>NO_SLAB, SI_PREV);
 }
 
-/** Hands an empty slab back to the pool, so another bucket can carve it; its slots leave the bucket's capacity. */
+/** Takes an empty slab from its bucket, so another bucket can carve it; its slots leave the bucket's capacity. */
 function detachSlab(p: usize, slab: u32): void {
   const si = slabInfo(p, slab);
   const bs = bucketStats(p, <u32>load<u8>(si, SI_BUCKET));
@@ -173,43 +177,35 @@ function detachSlab(p: usize, slab: u32): void {
   store<u8>(si, 0xFF, SI_BUCKET);
   store<u16>(si, 0, SI_CARVED);
   store<u32>(si, NO_SLOT, SI_FREE);
-  store<u16>(si, <u16>load<u32>(p + P_FREE_SLABS), SI_NEXT);
-  store<u32>(p + P_FREE_SLABS, slab);
 }
 
 /**
- * A slab for bucket `b` when none of its slabs has a free slot: its own spare first (already carved, so no churn),
- * then a slab another bucket returned, then one never used, then another bucket's spare. NO_SLAB when none is left.
+ * A slab for bucket `b` when none of its slabs has a free slot: one of its own empty slabs first (already carved, so
+ * its slots are reused), then one never used, then another bucket's empty slab. NO_SLAB when none is left.
  */
 function takeSlab(p: usize, b: u32, bp: usize): u32 {
-  let slab = load<u32>(bp, PB_SPARE);
+  let slab = load<u32>(bp, PB_EMPTY);
   if (slab != NO_SLAB) {
-    store<u32>(bp, NO_SLAB, PB_SPARE);
+    store<u32>(bp, <u32>load<u16>(slabInfo(p, slab), SI_NEXT), PB_EMPTY);
     pushPartial(p, bp, slab);
     return slab;
   }
-  slab = load<u32>(p + P_FREE_SLABS);
-  if (slab != NO_SLAB) {
-    store<u32>(p + P_FREE_SLABS, <u32>load<u16>(slabInfo(p, slab), SI_NEXT));
+  const fresh = load<u32>(p + P_FRESH_SLABS);
+  if (fresh < load<u32>(p + POOL_MAX_SLABS)) {
+    slab = fresh;
+    store<u32>(p + P_FRESH_SLABS, fresh + 1);
   } else {
-    const fresh = load<u32>(p + P_FRESH_SLABS);
-    if (fresh < load<u32>(p + POOL_MAX_SLABS)) {
-      slab = fresh;
-      store<u32>(p + P_FRESH_SLABS, fresh + 1);
-    } else {
-      for (let c: u32 = 0; c < POOL_BUCKET_COUNT; c++) {
-        const cp = bucketPrivate(p, c);
-        const spare = load<u32>(cp, PB_SPARE);
-        if (spare != NO_SLAB) {
-          store<u32>(cp, NO_SLAB, PB_SPARE);
-          detachSlab(p, spare);
-          store<u32>(p + P_FREE_SLABS, <u32>load<u16>(slabInfo(p, spare), SI_NEXT));
-          slab = spare;
-          break;
-        }
+    for (let c: u32 = 0; c < POOL_BUCKET_COUNT; c++) {
+      const cp = bucketPrivate(p, c);
+      const empty = load<u32>(cp, PB_EMPTY);
+      if (empty != NO_SLAB) {
+        store<u32>(cp, <u32>load<u16>(slabInfo(p, empty), SI_NEXT), PB_EMPTY);
+        detachSlab(p, empty);
+        slab = empty;
+        break;
       }
-      if (slab == NO_SLAB) return NO_SLAB;
     }
+    if (slab == NO_SLAB) return NO_SLAB;
   }
   const shift = b == 0 ? SHIFT_SMALL : b == 1 ? SHIFT_MTU : SHIFT_MAX;
   const si = slabInfo(p, slab);
@@ -252,14 +248,13 @@ export function pool_create(limitBytes: u32): usize {
   store<u32>(p + P_SLABS, <u32>slabs);
   store<u32>(p + P_SLAB_INFO, <u32>(p + STATE_HEAD_BYTES));
   store<u32>(p + P_DESCS, <u32>(p + STATE_HEAD_BYTES + <usize>infoBytes));
-  store<u32>(p + P_FREE_SLABS, NO_SLAB);
   store<u32>(p + P_FRESH_SLABS, 0);
   store<u32>(p + P_GEN_SEED, (poolsCreated * 613) % GEN_MAX + 1);
   poolsCreated++;
   for (let b: u32 = 0; b < POOL_BUCKET_COUNT; b++) {
     const bp = bucketPrivate(p, b);
     store<u32>(bp, NO_SLAB, PB_PARTIAL);
-    store<u32>(bp, NO_SLAB, PB_SPARE);
+    store<u32>(bp, NO_SLAB, PB_EMPTY);
   }
   store<u32>(p + P_SELF, <u32>p);
   store<u32>(p + P_MAGIC, POOL_MAGIC);
@@ -388,11 +383,10 @@ export function pool_release(p: usize, handle: i32): i32 {
   store<u32>(bs + BUCKET_BYTES_IN_USE, load<u32>(bs + BUCKET_BYTES_IN_USE) - slotBytes);
 
   if (slabInUse == 0) {
-    // An empty slab: keep one per bucket as the spare (an acquire/release loop must not carve and return a slab
-    // each time); any further empty slab goes back to the pool for whichever bucket needs it.
+    // An empty slab stays with the bucket (no churn under a steady load) until another bucket takes it.
     unlinkPartial(p, bp, slab);
-    if (load<u32>(bp, PB_SPARE) == NO_SLAB) store<u32>(bp, slab, PB_SPARE);
-    else detachSlab(p, slab);
+    store<u16>(si, <u16>load<u32>(bp, PB_EMPTY), SI_NEXT);
+    store<u32>(bp, slab, PB_EMPTY);
   }
   return 0;
 }

@@ -57,7 +57,7 @@ export interface BucketStats {
   /** Acquires refused because no slot was free and no slab was left. */
   exhaustions: number;
   bytesInUse: number;
-  /** Slabs currently serving this bucket (one empty spare included). */
+  /** Slabs held by this bucket; empty ones stay until another bucket needs a slab. */
   slabs: number;
 }
 

@@ -488,19 +488,22 @@ describe('statistics', () => {
 });
 
 describe('slabs', () => {
-  it('an empty slab goes back to the pool (one spare kept) and serves another bucket', () => withPool(3 * SLAB, (pool) => {
+  it('an empty slab stays with its bucket until another bucket needs it, then serves that one', () => withPool(3 * SLAB, (pool) => {
     const big = [pool.acquireHandle(SLAB), pool.acquireHandle(SLAB), pool.acquireHandle(SLAB)];
     expect(pool.acquireHandle(100)).toBe(Status.POOL_EXHAUSTED);
     for (const h of big) pool.releaseHandle(h);
     let s = pool.stats();
-    expect(s.buckets[2]).toMatchObject({ slabs: 1, capacity: 1, inUse: 0 }); // one spare kept, two returned
-    expect(s.slabsInUse).toBe(1);
-    // The small and MTU buckets take the two returned slabs …
+    expect(s.buckets[2]).toMatchObject({ slabs: 3, capacity: 3, inUse: 0 });
+    expect(s.slabsInUse).toBe(3);
+    // The small and MTU buckets take two of the empty slabs …
     const small = pool.acquireHandle(100);
     const mtu = pool.acquireHandle(1500);
     expect(small).toBeGreaterThan(0);
     expect(mtu).toBeGreaterThan(0);
-    // … and the big bucket's spare when they need more.
+    s = pool.stats();
+    expect(s.buckets.map((b) => b.slabs)).toEqual([1, 1, 1]);
+    expect(s.buckets[2].capacity).toBe(1);
+    // … and the last one when they need more.
     const more: number[] = [];
     for (let i = 0; i < 32; i++) more.push(pool.acquireHandle(1500));
     expect(more.every((h) => h > 0)).toBe(true);
@@ -514,7 +517,7 @@ describe('slabs', () => {
     expectBalanced(pool.stats());
   }));
 
-  it('an acquire/release loop of one slot does not carve and return a slab each time', () => withPool(4 * SLAB, (pool) => {
+  it('an acquire/release loop does not carve and hand back a slab each time', () => withPool(4 * SLAB, (pool) => {
     for (const size of [SLAB, 1500, 100]) {
       for (let i = 0; i < 1000; i++) pool.releaseHandle(pool.acquireHandle(size));
     }
