@@ -7,3 +7,6 @@ export * from './pool.js';
 export * from './demuxer.js';
 export type { CoreExports } from './wasm.js';
 export * as layout from './layout.js';
+export * from './rtsp/index.js';
+export * from './rtcp.js';
+export * from './stats.js';

@@ -1,34 +1,8 @@
-// The Node entry: loads the module from the package's own build/ folder and re-exports the portable core.
-import { readFile } from 'node:fs/promises';
-import { compileCore, loadCore, type Core, type CoreOptions } from '../core/core.js';
-
+// The Node entry: the portable core and parsers, plus what needs Node (loading from disk, sockets, GStreamer).
 export * from '../core/index.js';
+export { createCore, wasmUrl, type NodeCoreOptions } from './core.js';
 
-/** Options of the Node createCore: the core options, plus which build to load. */
-export interface NodeCoreOptions extends CoreOptions {
-  /** Load build/debug.wasm (assertions on, names in stack traces) instead of build/release.wasm. */
-  debug?: boolean;
-}
-
-const modules: { release?: Promise<WebAssembly.Module>; debug?: Promise<WebAssembly.Module> } = {};
-
-/** URL of the package's compiled module (`build/release.wasm`, or `build/debug.wasm`). */
-export function wasmUrl(debug = false): URL {
-  return new URL(`../../build/${debug ? 'debug' : 'release'}.wasm`, import.meta.url);
-}
-
-function moduleFor(debug: boolean): Promise<WebAssembly.Module> {
-  const key = debug ? 'debug' : 'release';
-  let p = modules[key];
-  if (!p) {
-    p = readFile(wasmUrl(debug)).then((bytes) => compileCore(bytes));
-    modules[key] = p;
-    p.catch(() => { modules[key] = undefined; });
-  }
-  return p;
-}
-
-/** Creates a wasm core in Node. The module is read and compiled once per process and shared by every core. */
-export async function createCore(options: NodeCoreOptions = {}): Promise<Core> {
-  return loadCore(await moduleFor(options.debug ?? false), options);
-}
+export { RtspClient, type RtspClientOptions, type MediaStream, type ClientStats } from './rtsp/client.js';
+export { RtpPacket, type RetainedPacket } from './rtsp/packet.js';
+export { RtspError } from './rtsp/errors.js';
+export { RtspAuthenticator, RtspAuthError } from './rtsp/auth.js';

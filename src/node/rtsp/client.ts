@@ -1,0 +1,709 @@
+// An RTSP 1.0 client (RFC 2326) that plays cameras and servers over TCP (interleaved) or UDP and feeds every RTP
+// packet through the wasm core: TCP bytes are read straight into wasm memory and demuxed there, UDP datagrams are
+// copied once into a pool slot (Node's dgram always hands over a fresh Buffer of its own, so one copy is the floor).
+//
+//   const client = await RtspClient.open('rtsp://user:pass@camera/stream', { transport: 'tcp' });
+//   client.on('packet', (p) => { ... p.header.sequenceNumber, p.payload ... });   // reused object: retain() to keep
+//   ...
+//   await client.close();                                                         // TEARDOWN, always tried
+//
+// Policy (which media, transports, keep-alive, timeouts) lives here as options; parsing lives in src/core.
+
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { Core } from '../../core/core.js';
+import type { InterleavedDemuxer } from '../../core/demuxer.js';
+import { CHANNEL_ACCEPT, CHANNEL_RTP, RTP_RECORD_BYTES } from '../../core/layout.js';
+import type { PacketPool, PoolStats } from '../../core/pool.js';
+import { parseRtcp, writeReceiverReport, type RtcpPacket, type ReportBlock } from '../../core/rtcp.js';
+import {
+  parsePublic, parseRtpInfo, parseSession, parseTransport, type RtspMessage, type RtspTransport,
+} from '../../core/rtsp/message.js';
+import { parseSdp, type SdpMedia as MediaDescription, type SessionDescription } from '../../core/rtsp/sdp.js';
+import { controlBase, parseRtspUrl, redactUrl, resolveControl, type RtspUrl } from '../../core/rtsp/url.js';
+import { StreamStatistics, type DropReason, type StreamStats } from '../../core/stats.js';
+import { createCore } from '../core.js';
+import { RtspAuthenticator } from './auth.js';
+import { RtspConnection, type ConnectionStats } from './connection.js';
+import { RtspError } from './errors.js';
+import { RtpPacket, type RetainedPacket } from './packet.js';
+
+/** Default packet pool per client: 64 slabs of 64 KiB. */
+export const DEFAULT_POOL_LIMIT_BYTES = 4 * 1024 * 1024;
+/** Default timeout of one request/reply exchange. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** RFC 3550 §6.2: the minimum interval between RTCP reports. */
+export const RECEIVER_REPORT_INTERVAL_MS = 5_000;
+/** How long close() waits for the TEARDOWN reply. */
+export const TEARDOWN_TIMEOUT_MS = 2_000;
+/** Kernel receive buffer asked for each UDP RTP socket (raw video can burst tens of thousands of packets a second). */
+export const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Largest UDP datagram accepted (bigger ones are dropped as 'oversized'). */
+const MAX_DATAGRAM_BYTES = 65536;
+const USER_AGENT = 'wasm-rtsp/0.1';
+
+/** Options of an RtspClient. */
+export interface RtspClientOptions {
+  /** 'tcp' (interleaved on the RTSP connection, the default) or 'udp' (an RTP/RTCP port pair per stream). */
+  transport?: 'tcp' | 'udp';
+  /** The wasm core to use; by default each client makes its own. Share one among many clients to save memory. */
+  core?: Core;
+  /** Byte limit of the client's packet pool (in 64 KiB slabs). */
+  poolLimitBytes?: number;
+  /** Timeout of each request. */
+  requestTimeoutMs?: number;
+  /** Timeout of the TCP connect. */
+  connectTimeoutMs?: number;
+  /** Redirects (3xx) followed before giving up with TOO_MANY_REDIRECTS. Default 3. */
+  maxRedirects?: number;
+  /** Which media of the SDP to set up; default: every audio and video medium with an RTP profile. */
+  selectMedia?: (media: MediaDescription, index: number) => boolean;
+  /** Send keep-alives before the session timeout runs out (default true; false only to test servers). */
+  keepAlive?: boolean;
+  /** Keep-alive interval; default half the session timeout the server announced. */
+  keepAliveIntervalMs?: number;
+  /** Send RTCP receiver reports (default true). */
+  receiverReports?: boolean;
+  /** Handler for every packet, called before 'packet' listeners (the cheapest path). */
+  onPacket?: (packet: RtpPacket) => void;
+  /** Closes the client when aborted. */
+  signal?: AbortSignal;
+}
+
+/** One set-up medium: what the SDP said, how it is transported and its statistics. */
+export interface MediaStream {
+  readonly id: number;
+  /** 'video', 'audio', 'application', … */
+  readonly type: string;
+  /** The stream's control URL (SETUP target), without credentials. */
+  readonly control: string;
+  readonly payloadType: number;
+  /** e.g. 'H264', 'H265', 'RAW', 'PCMU' (upper-cased). */
+  readonly encodingName: string;
+  readonly clockRate: number;
+  readonly channels?: number;
+  /** fmtp parameters of the payload type (sprop-parameter-sets, packetization-mode, profile-level-id, …). */
+  readonly fmtp: Readonly<Record<string, string>>;
+  readonly media: MediaDescription;
+  readonly transport: RtspTransport;
+  /** Interleaved channels (TCP). */
+  readonly interleaved?: { rtp: number; rtcp: number };
+  /** Local and server ports (UDP). */
+  readonly clientPorts?: { rtp: number; rtcp: number };
+  readonly serverPorts?: { rtp: number; rtcp: number };
+  /** From PLAY's RTP-Info: the first sequence number and its RTP time. */
+  rtpInfo?: { seq?: number; rtptime?: number };
+  /** SSRC seen on the stream's packets (or announced in Transport). */
+  ssrc?: number;
+  /** Reception statistics. */
+  readonly statistics: StreamStatistics;
+  /** Last sender report: RTP time ↔ wall clock. */
+  lastSenderReport?: { rtpTimestamp: number; wallClockMs: number; ntpMiddle: number; receivedAtMs: number };
+}
+
+/** Statistics of a client: per stream, the pool, the connection and the demuxer. */
+export interface ClientStats {
+  streams: Array<{ id: number; type: string; encodingName: string } & StreamStats>;
+  pool: PoolStats;
+  connection: ConnectionStats;
+  demuxer?: ReturnType<InterleavedDemuxer['stats']>;
+  /** Drops that could not be tied to a stream (frames on unknown channels, datagrams from unknown sources). */
+  unattributedDrops: number;
+  keepAlivesSent: number;
+  keepAliveFailures: number;
+  receiverReportsSent: number;
+  senderReportsReceived: number;
+}
+
+type State = 'new' | 'connecting' | 'ready' | 'playing' | 'closing' | 'closed';
+
+/** An RTSP client; see the file comment. Events: 'packet', 'rtcp', 'error', 'close', 'poolExhausted'. */
+export class RtspClient extends EventEmitter {
+  /** The URL as given, without credentials. */
+  readonly url: string;
+  private target: RtspUrl;
+  private readonly options: RtspClientOptions;
+  private readonly transportKind: 'tcp' | 'udp';
+  private readonly requestTimeoutMs: number;
+  private state: State = 'new';
+  private core: Core | undefined;
+  private ownsCore = false;
+  private pool: PacketPool | undefined;
+  private demuxer: InterleavedDemuxer | undefined;
+  private connection: RtspConnection | undefined;
+  private auth: RtspAuthenticator | undefined;
+  private sessionId: string | undefined;
+  private sessionTimeoutSeconds = 60;
+  private publicMethods = new Set<string>();
+  private baseUrl = '';
+  private description: SessionDescription | undefined;
+  private readonly mediaStreams: MediaStream[] = [];
+  /** Interleaved channel → stream id × 2 (+1 for RTCP), −1 when unknown. */
+  private readonly channelMap = new Int16Array(256).fill(-1);
+  private readonly udpSockets: dgram.Socket[] = [];
+  private packet: RtpPacket | undefined;
+  private udpRecordPtr = 0;
+  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+  private reportTimer: ReturnType<typeof setInterval> | undefined;
+  private closePromise: Promise<void> | undefined;
+  private finalStats: ClientStats | undefined;
+  private readonly localSsrc = (Math.random() * 0x1_0000_0000) >>> 0;
+  private readonly cname = `wasm-rtsp@${hostname()}`;
+  private rtcpBuffer = new Uint8Array(8 + 31 * 24 + 300);
+  private counters = { unattributedDrops: 0, keepAlivesSent: 0, keepAliveFailures: 0, receiverReportsSent: 0, senderReportsReceived: 0 };
+
+  constructor(url: string, options: RtspClientOptions = {}) {
+    super();
+    this.target = parseRtspUrl(url);
+    this.url = this.target.toString();
+    this.options = options;
+    this.transportKind = options.transport ?? 'tcp';
+    if (this.transportKind !== 'tcp' && this.transportKind !== 'udp') {
+      throw new RtspError('BAD_OPTION', `transport must be 'tcp' or 'udp', not ${String(options.transport)}`);
+    }
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (this.target.credentials) this.auth = new RtspAuthenticator(this.target.credentials);
+    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  /** Connects, describes, sets up and plays: the whole start of a session. */
+  static async open(url: string, options: RtspClientOptions = {}): Promise<RtspClient> {
+    const client = new RtspClient(url, options);
+    try {
+      await client.connect();
+      await client.play();
+    } catch (e) {
+      await client.close();
+      throw e;
+    }
+    return client;
+  }
+
+  /** The streams set up (empty before connect()). */
+  get streams(): readonly MediaStream[] {
+    return this.mediaStreams;
+  }
+
+  /** The parsed SDP of the DESCRIBE reply. */
+  get sdp(): SessionDescription | undefined {
+    return this.description;
+  }
+
+  /** The core this client runs on (after connect()). */
+  get wasmCore(): Core | undefined {
+    return this.core;
+  }
+
+  /** OPTIONS, DESCRIBE (following redirects) and SETUP of each selected medium. */
+  async connect(): Promise<readonly MediaStream[]> {
+    if (this.state !== 'new') throw new RtspError('CLOSED', `connect() called in state ${this.state}`);
+    this.state = 'connecting';
+    if (!this.options.core) {
+      this.core = await createCore({ memoryBytes: (this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES) + (4 << 20) });
+      this.ownsCore = true;
+    } else {
+      this.core = this.options.core;
+    }
+    this.pool = this.core.createPool({ limitBytes: this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES, name: this.url });
+    this.packet = new RtpPacket(this.core, this.pool);
+    this.udpRecordPtr = this.core.alloc(RTP_RECORD_BYTES, 'RTP record');
+    const maxRedirects = this.options.maxRedirects ?? 3;
+    let describe: RtspMessage | undefined;
+    for (let redirects = 0; ; redirects++) {
+      await this.openConnection();
+      const options = await this.send('OPTIONS', this.url, {});
+      if (isRedirect(options) && this.redirect(options, redirects, maxRedirects)) continue;
+      if (options.statusCode === 200) this.publicMethods = parsePublic(options.headers.get('public') ?? '');
+      describe = await this.send('DESCRIBE', this.url, { Accept: 'application/sdp' });
+      if (isRedirect(describe) && this.redirect(describe, redirects, maxRedirects)) continue;
+      break;
+    }
+    this.expectOk(describe, 'DESCRIBE');
+    const text = new TextDecoder().decode(describe.body);
+    this.description = parseSdp(text);
+    this.baseUrl = controlBase(this.url, describe.headers.get('content-base'), describe.headers.get('content-location'));
+    const sessionControl = this.description.control;
+    if (sessionControl && sessionControl !== '*') this.baseUrl = resolveControl(sessionControl, this.baseUrl);
+    const select = this.options.selectMedia ?? ((m: MediaDescription) => (m.type === 'video' || m.type === 'audio') && /RTP\/S?AVPF?/.test(m.protocol));
+    const chosen = this.description.media.map((m, i) => [m, i] as const).filter(([m, i]) => select(m, i));
+    if (chosen.length === 0) throw new RtspError('NO_MEDIA', `the SDP of ${this.url} offers no medium to play`, { context: { media: this.description.media.map((m) => m.type) } });
+    for (const [media] of chosen) await this.setup(media);
+    this.state = 'ready';
+    return this.mediaStreams;
+  }
+
+  /** PLAY from now on; starts keep-alives and receiver reports. */
+  async play(): Promise<void> {
+    if (this.state !== 'ready') throw new RtspError('CLOSED', `play() called in state ${this.state}`);
+    const res = await this.send('PLAY', this.baseUrl, { Range: 'npt=0.000-' });
+    this.expectOk(res, 'PLAY');
+    const rtpInfo = res.headers.get('rtp-info');
+    if (rtpInfo) {
+      for (const info of parseRtpInfo(rtpInfo)) {
+        const s = this.mediaStreams.find((m) => m.control === info.url || info.url.endsWith(m.control) || m.control.endsWith(info.url));
+        if (s) s.rtpInfo = { seq: info.seq, rtptime: info.rtptime };
+      }
+    }
+    this.state = 'playing';
+    this.startTimers();
+  }
+
+  /** Per-stream, pool, connection and demuxer statistics. Credentials never appear here. */
+  stats(): ClientStats {
+    if (this.finalStats) return this.finalStats;
+    return {
+      streams: this.mediaStreams.map((s) => ({ id: s.id, type: s.type, encodingName: s.encodingName, ...s.statistics.snapshot() })),
+      pool: this.pool ? this.pool.stats() : (undefined as unknown as PoolStats),
+      connection: this.connection ? { ...this.connection.stats } : {
+        bytesRead: 0, readCalls: 0, slotRotations: 0, bytesMoved: 0, largeFrames: 0, protocolErrors: 0, exhaustedPauses: 0,
+      },
+      demuxer: this.demuxer?.stats(),
+      ...this.counters,
+    };
+  }
+
+  /**
+   * Packets as an async iterable of retained packets (each must be released). At most `maxQueued` wait; past that a
+   * packet is dropped and counted as 'queueFull' on its stream.
+   */
+  async *packets(options: { maxQueued?: number } = {}): AsyncGenerator<RetainedPacket> {
+    const maxQueued = options.maxQueued ?? 1024;
+    const queue: RetainedPacket[] = [];
+    let wake: (() => void) | undefined;
+    let ended = false;
+    const onPacket = (p: RtpPacket) => {
+      if (queue.length >= maxQueued) {
+        this.drop(p.stream, 'queueFull');
+        return;
+      }
+      queue.push(p.retain());
+      wake?.();
+    };
+    const onEnd = () => {
+      ended = true;
+      wake?.();
+    };
+    this.on('packet', onPacket);
+    this.once('close', onEnd);
+    try {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift()!;
+        if (ended) return;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+    } finally {
+      this.off('packet', onPacket);
+      this.off('close', onEnd);
+      for (const p of queue) p.release();
+    }
+  }
+
+  /**
+   * Ends the session: TEARDOWN (always tried, bounded by a timeout and by `signal`), then closes sockets and frees
+   * the pool. Idempotent: every call returns the same promise.
+   */
+  close(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.closePromise ??= this.doClose(options.signal);
+    return this.closePromise;
+  }
+
+  private async doClose(signal: AbortSignal | undefined): Promise<void> {
+    const wasOpen = this.state !== 'new' && this.state !== 'closed';
+    this.state = 'closing';
+    this.stopTimers();
+    if (this.sessionId !== undefined && this.connection && !this.connection.isClosed) {
+      const teardown = this.send('TEARDOWN', this.baseUrl || this.url, {}, TEARDOWN_TIMEOUT_MS).catch(() => undefined);
+      await raceAbort(teardown, signal);
+    }
+    this.connection?.close();
+    for (const s of this.udpSockets) {
+      try { s.close(); } catch { /* already closed */ }
+    }
+    this.udpSockets.length = 0;
+    if (this.core && this.udpRecordPtr) this.core.free(this.udpRecordPtr);
+    this.udpRecordPtr = 0;
+    // Kept so stats() still answers after close (the pool and demuxer live in wasm memory that is freed below).
+    if (this.pool) this.finalStats = this.stats();
+    this.demuxer?.destroy();
+    // Packets the consumer still holds keep their slots until released; a forced destroy would make them throw.
+    this.pool?.destroy({ force: true });
+    this.state = 'closed';
+    if (wasOpen) this.emit('close');
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Requests
+
+  private async openConnection(): Promise<void> {
+    this.connection?.close();
+    this.demuxer?.destroy();
+    const core = this.core!;
+    this.demuxer = core.createDemuxer({ maxHeaderBytes: 16384, maxBodyBytes: 32768, maxEvents: 128 });
+    this.connection = new RtspConnection(core, this.pool!, this.demuxer, {
+      onFrame: (channel, handle, ptr, length, recordPtr, status) => this.onFrame(channel, handle, ptr, length, recordPtr, status),
+      onServerRequest: (m) => this.onServerRequest(m),
+      onClose: (error) => this.onConnectionClose(error),
+      onPoolExhausted: () => this.emit('poolExhausted'),
+    });
+    await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs, this.options.signal);
+  }
+
+  /** Sends a request with Session, User-Agent and Authorization, answering one 401 challenge (or a stale nonce). */
+  private async send(method: string, uri: string, headers: Record<string, string>, timeoutMs = this.requestTimeoutMs): Promise<RtspMessage> {
+    const conn = this.connection;
+    if (!conn) throw new RtspError('CLOSED', 'not connected');
+    for (let attempt = 0; ; attempt++) {
+      const h: Record<string, string> = { 'User-Agent': USER_AGENT, ...headers };
+      if (this.sessionId !== undefined) h.Session = this.sessionId;
+      const authorization = this.auth?.authorization(method, uri);
+      if (authorization) h.Authorization = authorization;
+      const res = await conn.request(method, uri, h, timeoutMs);
+      if (res.statusCode !== 401) return res;
+      const challenges = res.headers.getAll('www-authenticate');
+      if (!this.auth) {
+        throw new RtspError('UNAUTHORIZED', `${method} ${this.url}: the server asks for credentials and the URL has none`, { statusCode: 401 });
+      }
+      let outcome;
+      try {
+        outcome = this.auth.handleChallenge(challenges);
+      } catch (cause) {
+        throw new RtspError('UNAUTHORIZED', `${method} ${this.url}: ${(cause as Error).message}`, { statusCode: 401, cause });
+      }
+      // A first challenge, or a stale nonce (RFC 7616 §3.3), is answered; a refusal of credentials we sent is final.
+      if (!outcome.credentialsRejected && attempt < 3) continue;
+      throw new RtspError('UNAUTHORIZED', `${method} ${this.url}: the server refused the credentials`, { statusCode: 401, context: { method, scheme: outcome.scheme } });
+    }
+  }
+
+  private expectOk(res: RtspMessage, method: string): void {
+    if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) {
+      throw new RtspError('STATUS', `${method} ${this.url}: ${res.statusCode} ${res.reason ?? ''}`.trim(), {
+        statusCode: res.statusCode, context: { method },
+      });
+    }
+  }
+
+  /** Follows a 3xx: returns true to retry against the Location. */
+  private redirect(res: RtspMessage, count: number, max: number): boolean {
+    const location = res.headers.get('location');
+    if (!location) throw new RtspError('PROTOCOL', `redirect ${res.statusCode} without a Location header`);
+    if (count >= max) throw new RtspError('TOO_MANY_REDIRECTS', `more than ${max} redirects from ${this.url}`, { context: { last: redactUrl(location) } });
+    const next = parseRtspUrl(location);
+    const credentials = next.credentials ?? (next.host === this.target.host ? this.target.credentials : undefined);
+    this.target = next;
+    (this as { url: string }).url = next.toString();
+    this.auth = credentials ? new RtspAuthenticator(credentials) : undefined;
+    this.connection?.close();
+    return true;
+  }
+
+  private async setup(media: MediaDescription): Promise<void> {
+    const id = this.mediaStreams.length;
+    const control = resolveControl(media.control, this.baseUrl);
+    const pt = media.formats[0];
+    const rtpmap = media.rtpmap.get(pt);
+    const clockRate = rtpmap?.clockRate ?? staticClockRate(pt);
+    let transportHeader: string;
+    let sockets: { rtp: dgram.Socket; rtcp: dgram.Socket; ports: { rtp: number; rtcp: number } } | undefined;
+    if (this.transportKind === 'tcp') {
+      transportHeader = `RTP/AVP/TCP;unicast;interleaved=${id * 2}-${id * 2 + 1}`;
+    } else {
+      sockets = await bindPortPair();
+      this.udpSockets.push(sockets.rtp, sockets.rtcp);
+      transportHeader = `RTP/AVP;unicast;client_port=${sockets.ports.rtp}-${sockets.ports.rtcp}`;
+    }
+    const res = await this.send('SETUP', control, { Transport: transportHeader });
+    this.expectOk(res, 'SETUP');
+    const session = res.headers.get('session');
+    if (session) {
+      const s = parseSession(session);
+      this.sessionId = s.id;
+      this.sessionTimeoutSeconds = s.timeoutSeconds;
+    } else if (this.sessionId === undefined) {
+      throw new RtspError('PROTOCOL', `SETUP ${control}: the reply has no Session header`);
+    }
+    const transportText = res.headers.get('transport');
+    const transport = transportText ? parseTransport(transportText) : parseTransport(transportHeader);
+    const stream: MediaStream = {
+      id,
+      type: media.type,
+      control,
+      payloadType: pt,
+      encodingName: (rtpmap?.encodingName ?? '').toUpperCase(),
+      clockRate,
+      channels: rtpmap?.channels,
+      fmtp: Object.fromEntries(media.fmtp.get(pt) ?? []),
+      media,
+      transport,
+      ssrc: transport.ssrc,
+      statistics: new StreamStatistics(clockRate),
+    };
+    if (this.transportKind === 'tcp') {
+      if (transport.lowerTransport !== 'TCP' && transportText) {
+        throw new RtspError('UNSUPPORTED', `SETUP ${control}: asked for TCP, the server answered ${transportText}`);
+      }
+      // A reply without interleaved channels (seen on cameras) means the ones we asked for.
+      const rtp = transport.interleaved?.rtp ?? id * 2;
+      const rtcp = transport.interleaved?.rtcp ?? rtp + 1;
+      Object.assign(stream, { interleaved: { rtp, rtcp } });
+      this.channelMap[rtp] = id * 2;
+      this.channelMap[rtcp] = id * 2 + 1;
+      this.demuxer!.setChannel(rtp, { rtp: true });
+      this.demuxer!.setChannel(rtcp, { rtp: false });
+    } else {
+      if (transport.lowerTransport === 'TCP') {
+        throw new RtspError('UNSUPPORTED', `SETUP ${control}: asked for UDP, the server answered ${transportText}`);
+      }
+      const sp = transport.serverPort;
+      Object.assign(stream, {
+        clientPorts: sockets!.ports,
+        serverPorts: sp ? { rtp: sp.rtp, rtcp: sp.rtcp ?? sp.rtp + 1 } : undefined,
+      });
+      this.listenUdp(stream, sockets!.rtp, sockets!.rtcp);
+    }
+    this.mediaStreams.push(stream);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Packets
+
+  private onFrame(channel: number, handle: number, ptr: number, length: number, recordPtr: number, status: number): void {
+    const code = this.channelMap[channel];
+    if (code < 0) {
+      this.counters.unattributedDrops++;
+      return;
+    }
+    const stream = this.mediaStreams[code >> 1];
+    if (stream === undefined) {
+      this.counters.unattributedDrops++;
+      return;
+    }
+    if (code & 1) {
+      this.onRtcp(stream, this.core!.u8.subarray(ptr, ptr + length));
+      return;
+    }
+    this.deliver(stream, handle, ptr, length, recordPtr, status);
+  }
+
+  private deliver(stream: MediaStream, handle: number, ptr: number, length: number, recordPtr: number, status: number): void {
+    if (status !== 0) {
+      this.drop(stream, 'parseError');
+      return;
+    }
+    const p = this.packet!;
+    const header = p.header.at(recordPtr);
+    const now = Date.now();
+    if (!stream.statistics.update(header.sequenceNumber, header.timestamp, now, length)) {
+      this.drop(stream, 'duplicate');
+      return;
+    }
+    if (stream.ssrc === undefined) stream.ssrc = header.ssrc;
+    p.stream = stream;
+    p.handle = handle;
+    p.byteOffset = ptr;
+    p.length = length;
+    p.recordPtr = recordPtr;
+    p.arrivalTimeMs = now;
+    const sr = stream.lastSenderReport;
+    p.wallClockTimeMs = sr === undefined ? undefined
+      : sr.wallClockMs + (((header.timestamp - sr.rtpTimestamp) | 0) * 1000) / stream.clockRate;
+    p.live = true;
+    try {
+      this.options.onPacket?.(p);
+      this.emit('packet', p);
+    } catch (e) {
+      this.emit('error', e);
+    } finally {
+      p.live = false;
+    }
+  }
+
+  private drop(stream: MediaStream, reason: DropReason): void {
+    stream.statistics.dropped[reason]++;
+  }
+
+  private onRtcp(stream: MediaStream, bytes: Uint8Array): void {
+    let packets: RtcpPacket[];
+    try {
+      packets = parseRtcp(bytes);
+    } catch {
+      stream.statistics.dropped.parseError++;
+      return;
+    }
+    for (const p of packets) {
+      const sr = p.senderReport;
+      if (sr) {
+        this.counters.senderReportsReceived++;
+        stream.lastSenderReport = {
+          rtpTimestamp: sr.rtpTimestamp,
+          wallClockMs: sr.wallClockMs,
+          ntpMiddle: (((sr.ntpSeconds & 0xffff) << 16) | (sr.ntpFraction >>> 16)) >>> 0,
+          receivedAtMs: Date.now(),
+        };
+      }
+    }
+    if (this.listenerCount('rtcp') > 0) this.emit('rtcp', { stream, packets });
+  }
+
+  private listenUdp(stream: MediaStream, rtp: dgram.Socket, rtcp: dgram.Socket): void {
+    const server = this.target.host;
+    const core = this.core!;
+    const pool = this.pool!;
+    rtp.on('message', (msg, rinfo) => {
+      if (rinfo.address !== server && !(server === 'localhost' && rinfo.address === '127.0.0.1')) {
+        this.counters.unattributedDrops++;
+        return;
+      }
+      if (msg.length > MAX_DATAGRAM_BYTES) {
+        this.drop(stream, 'oversized');
+        return;
+      }
+      const h = pool.acquireHandle(msg.length);
+      if (h < 0) {
+        this.drop(stream, 'poolExhausted');
+        return;
+      }
+      const ptr = pool.ptrOf(h);
+      core.u8.set(msg, ptr); // the one copy UDP needs: dgram hands over its own Buffer
+      const status = core.exports.rtp_parse(ptr, msg.length, this.udpRecordPtr);
+      this.deliver(stream, h, ptr, msg.length, this.udpRecordPtr, status);
+      pool.releaseHandle(h);
+    });
+    rtcp.on('message', (msg) => this.onRtcp(stream, msg));
+    for (const s of [rtp, rtcp]) s.on('error', (e) => this.emit('error', new RtspError('CONNECTION_CLOSED', `UDP socket error: ${e.message}`, { cause: e })));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Session upkeep
+
+  private startTimers(): void {
+    if (this.options.keepAlive !== false) {
+      const interval = this.options.keepAliveIntervalMs ?? Math.max(1000, (this.sessionTimeoutSeconds * 1000) / 2);
+      this.keepAliveTimer = setInterval(() => void this.sendKeepAlive(), interval);
+      this.keepAliveTimer.unref?.();
+    }
+    if (this.options.receiverReports !== false) {
+      this.reportTimer = setInterval(() => this.sendReceiverReports(), RECEIVER_REPORT_INTERVAL_MS);
+      this.reportTimer.unref?.();
+    }
+  }
+
+  private stopTimers(): void {
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    if (this.reportTimer) clearInterval(this.reportTimer);
+    this.keepAliveTimer = this.reportTimer = undefined;
+  }
+
+  /** GET_PARAMETER when the server lists it in Public (RFC 2326 §10.8), otherwise OPTIONS. */
+  private async sendKeepAlive(): Promise<void> {
+    if (this.state !== 'playing') return;
+    const method = this.publicMethods.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS';
+    try {
+      this.counters.keepAlivesSent++;
+      await this.send(method, this.baseUrl, {});
+    } catch {
+      this.counters.keepAliveFailures++;
+    }
+  }
+
+  private sendReceiverReports(): void {
+    if (this.state !== 'playing') return;
+    for (const s of this.mediaStreams) {
+      if (s.ssrc === undefined || s.statistics.packets === 0) continue;
+      const sr = s.lastSenderReport;
+      const block: ReportBlock = {
+        ssrc: s.ssrc,
+        fractionLost: s.statistics.takeFractionLost(),
+        cumulativeLost: s.statistics.lost,
+        highestSequence: s.statistics.extendedMax,
+        jitter: s.statistics.jitter,
+        lastSr: sr?.ntpMiddle ?? 0,
+        delaySinceLastSr: sr ? Math.round(((Date.now() - sr.receivedAtMs) / 1000) * 65536) : 0,
+      };
+      const out = this.rtcpBuffer;
+      if (this.transportKind === 'tcp' && s.interleaved) {
+        const n = writeReceiverReport(out.subarray(4), this.localSsrc, [block], this.cname);
+        out[0] = 0x24;
+        out[1] = s.interleaved.rtcp;
+        out[2] = n >> 8;
+        out[3] = n & 0xff;
+        this.connection?.write(out.slice(0, n + 4));
+      } else if (s.serverPorts && s.clientPorts) {
+        const n = writeReceiverReport(out, this.localSsrc, [block], this.cname);
+        const sock = this.udpSockets.find((u) => { try { return u.address().port === s.clientPorts!.rtcp; } catch { return false; } });
+        sock?.send(out.slice(0, n), s.serverPorts.rtcp, this.target.host);
+      } else {
+        continue;
+      }
+      this.counters.receiverReportsSent++;
+    }
+  }
+
+  private onServerRequest(m: RtspMessage): void {
+    const cseq = m.headers.get('cseq') ?? '0';
+    const ok = m.method === 'OPTIONS' || m.method === 'GET_PARAMETER' || m.method === 'SET_PARAMETER';
+    const status = ok ? '200 OK' : '501 Not Implemented';
+    this.connection?.write(new TextEncoder().encode(`RTSP/1.0 ${status}\r\nCSeq: ${cseq}\r\nUser-Agent: ${USER_AGENT}\r\n\r\n`));
+  }
+
+  private onConnectionClose(error: Error | undefined): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    if (error && this.listenerCount('error') > 0) this.emit('error', error);
+    void this.close();
+  }
+}
+
+function isRedirect(res: RtspMessage): boolean {
+  return res.statusCode !== undefined && res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304;
+}
+
+/** Clock rates of the static payload types of RFC 3551 that cameras still use without an rtpmap. */
+function staticClockRate(pt: number): number {
+  if (pt === 0 || pt === 8 || pt === 3 || pt === 4 || pt === 5 || pt === 9 || pt === 18) return 8000;
+  if (pt === 10 || pt === 11) return 44100;
+  if (pt === 14) return 90000;
+  return 90000;
+}
+
+async function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return p;
+  if (signal.aborted) return undefined;
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((v) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    });
+  });
+}
+
+/** Binds an even RTP port and the next odd one for RTCP (RFC 3550 §11), retrying on collisions. */
+async function bindPortPair(): Promise<{ rtp: dgram.Socket; rtcp: dgram.Socket; ports: { rtp: number; rtcp: number } }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + 2 * Math.floor(Math.random() * 20000);
+    const rtp = dgram.createSocket({ type: 'udp4', recvBufferSize: UDP_RECEIVE_BUFFER_BYTES });
+    const rtcp = dgram.createSocket('udp4');
+    try {
+      await bind(rtp, port);
+      await bind(rtcp, port + 1);
+      return { rtp, rtcp, ports: { rtp: port, rtcp: port + 1 } };
+    } catch {
+      rtp.close();
+      rtcp.close();
+    }
+  }
+  throw new RtspError('CONNECT_FAILED', 'no free even/odd UDP port pair found for RTP/RTCP');
+}
+
+function bind(socket: dgram.Socket, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, () => {
+      socket.removeListener('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,373 @@
+// One RTSP control connection over TCP, read straight into wasm memory.
+//
+// The socket reads (net.connect's `onread`) land in a 64 KiB pool slot, the "read slot". The wasm demuxer scans what
+// arrived and reports interleaved frames (RFC 2326 §10.12) and RTSP messages in place. A frame is handed on as
+// (slot handle, address, length): the consumer takes a reference on the slot only when it keeps the packet, so frames
+// are never copied. When the read slot runs out of room, the partial item at its end moves once to the start of a
+// fresh slot (or of the same slot, when no packet still references it). RTSP messages are rare (a few per session)
+// and are copied out before they leave the read callback, so a reply can be read after the slot is reused.
+
+import net from 'node:net';
+import type { Core } from '../../core/core.js';
+import type { InterleavedDemuxer } from '../../core/demuxer.js';
+import type { PacketPool } from '../../core/pool.js';
+import { EV_KIND_ERROR, EV_KIND_FRAME, EV_KIND_MESSAGE, RTP_RECORD_BYTES } from '../../core/layout.js';
+import { statusName } from '../../core/status.js';
+import { parseRtspMessage, serializeRequest, type RtspMessage } from '../../core/rtsp/message.js';
+import { RtspError } from './errors.js';
+
+/** Size of a read slot: the pool's largest bucket. */
+const READ_SLOT_BYTES = 65536;
+/** Rotate the read slot when less than this is free at its end and no item is pending. */
+const MIN_READ_BYTES = 4096;
+/** How often a connection paused for want of a read slot checks the pool again. */
+const EXHAUSTED_RETRY_MS = 5;
+/** RTP over TCP uses a 16-bit length: 65535 octets of packet after the 4-octet frame header. */
+const FRAME_HEADER_BYTES = 4;
+const TARGET_SLOT = 0;
+const TARGET_LARGE = 1;
+const TARGET_SPILL = 2;
+
+/** What the connection hands to its owner. All calls are synchronous, from the socket's read callback. */
+export interface ConnectionHandlers {
+  /**
+   * An interleaved frame: `handle` is the pool slot holding it (retain it to keep the packet past this call), `ptr`
+   * and `length` locate it in core memory, `recordPtr` is its RTP record when the channel is parsed as RTP (status in
+   * `status`: 0 = valid, < 0 = RTP error, 1 = not parsed).
+   */
+  onFrame(channel: number, handle: number, ptr: number, length: number, recordPtr: number, status: number): void;
+  /** A request sent by the server (GET_PARAMETER, OPTIONS, ANNOUNCE, …). */
+  onServerRequest(message: RtspMessage): void;
+  /** The connection ended (error set when it was not closed by us). */
+  onClose(error: Error | undefined): void;
+  /** A read slot could not be had: the socket pauses until the consumer releases packets. */
+  onPoolExhausted(): void;
+}
+
+interface Pending {
+  resolve(m: RtspMessage): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+  method: string;
+}
+
+/** Counters of one connection (bytes and messages; frames are counted by the demuxer and the streams). */
+export interface ConnectionStats {
+  bytesRead: number;
+  readCalls: number;
+  slotRotations: number;
+  bytesMoved: number;
+  largeFrames: number;
+  protocolErrors: number;
+  exhaustedPauses: number;
+}
+
+/** An RTSP/TCP connection whose reads go into wasm memory; see the file comment. */
+export class RtspConnection {
+  private socket: net.Socket | undefined;
+  private readHandle = 0;
+  private readPtr = 0;
+  private fill = 0;
+  private scanFrom = 0;
+  private cseq = 0;
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+  private closeError: Error | undefined;
+  // Large-frame mode: a frame longer than a read slot can hold with its header goes to a slot of its own.
+  private largeHandle = 0;
+  private largePtr = 0;
+  private largeLength = 0;
+  private largeHave = 0;
+  private largeChannel = 0;
+  private largeRecord = 0;
+  private pausedForPool = false;
+  /** Where the buffer last given to the socket points: the read slot, a large frame's slot, or the spill area. */
+  private target = TARGET_SLOT;
+  private spillPtr = 0;
+  private spillFill = 0;
+  readonly stats: ConnectionStats = {
+    bytesRead: 0, readCalls: 0, slotRotations: 0, bytesMoved: 0, largeFrames: 0, protocolErrors: 0, exhaustedPauses: 0,
+  };
+
+  constructor(
+    private readonly core: Core,
+    private readonly pool: PacketPool,
+    private readonly demuxer: InterleavedDemuxer,
+    private readonly handlers: ConnectionHandlers,
+  ) {}
+
+  /** Opens the TCP connection; rejects with RtspError('CONNECT_FAILED' | 'TIMEOUT' | 'ABORTED'). */
+  connect(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const h = this.pool.acquireHandle(READ_SLOT_BYTES);
+    if (h < 0) {
+      return Promise.reject(new RtspError('CONNECT_FAILED', `no read buffer: the packet pool is exhausted (${statusName(h)})`));
+    }
+    this.readHandle = h;
+    this.readPtr = this.pool.ptrOf(h);
+    this.largeRecord = this.core.alloc(RTP_RECORD_BYTES + MIN_READ_BYTES, 'RTP record and spill area');
+    this.spillPtr = this.largeRecord + RTP_RECORD_BYTES;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({
+        host,
+        port,
+        noDelay: true,
+        onread: { buffer: () => this.nextReadBuffer(), callback: (n: number) => this.onRead(n) },
+      });
+      this.socket = socket;
+      const timer = setTimeout(() => fail(new RtspError('TIMEOUT', `connecting to ${host}:${port} timed out after ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = () => fail(new RtspError('ABORTED', 'connect aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const fail = (e: Error) => {
+        done();
+        socket.destroy();
+        reject(e);
+      };
+      socket.once('connect', () => {
+        done();
+        socket.removeListener('error', onConnectError);
+        socket.on('error', (e) => this.shutdown(new RtspError('CONNECTION_CLOSED', `connection error: ${e.message}`, { cause: e })));
+        socket.on('close', () => this.shutdown(this.closed ? undefined : new RtspError('CONNECTION_CLOSED', 'the server closed the connection')));
+        resolve();
+      });
+      const onConnectError = (e: Error) => fail(new RtspError('CONNECT_FAILED', `cannot connect to ${host}:${port}: ${e.message}`, { cause: e, context: { host, port } }));
+      socket.once('error', onConnectError);
+    });
+  }
+
+  /** Sends a request and resolves with its reply (any status); rejects on timeout or a closed connection. */
+  request(method: string, uri: string, headers: Record<string, string>, timeoutMs: number, body?: Uint8Array): Promise<RtspMessage> {
+    if (this.closed || !this.socket) return Promise.reject(this.closeError ?? new RtspError('CLOSED', 'the connection is closed'));
+    const cseq = ++this.cseq;
+    const bytes = serializeRequest({ method, uri, cseq, headers, body });
+    return new Promise<RtspMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(cseq);
+        reject(new RtspError('TIMEOUT', `${method} got no reply within ${timeoutMs} ms`, { context: { method, cseq } }));
+      }, timeoutMs);
+      this.pending.set(cseq, { resolve, reject, timer, method });
+      this.socket!.write(bytes);
+    });
+  }
+
+  /** Sends raw bytes (an interleaved RTCP frame, a reply to a server request). */
+  write(bytes: Uint8Array): void {
+    if (!this.closed && this.socket) this.socket.write(bytes);
+  }
+
+  /** Closes the socket and releases the read slot. Idempotent. */
+  close(): void {
+    this.shutdown(undefined);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private shutdown(error: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeError = error ?? new RtspError('CLOSED', 'the connection is closed');
+    this.socket?.destroy();
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(error ?? new RtspError('CLOSED', `the connection closed before the ${p.method} reply`));
+    }
+    this.pending.clear();
+    if (this.readHandle > 0) this.pool.releaseHandle(this.readHandle);
+    if (this.largeHandle > 0) this.pool.releaseHandle(this.largeHandle);
+    this.readHandle = this.largeHandle = 0;
+    if (this.largeRecord) this.core.free(this.largeRecord);
+    this.largeRecord = 0;
+    this.handlers.onClose(error);
+  }
+
+  /**
+   * Where the next socket read lands: the free end of the read slot, the rest of a large frame, or — while the socket
+   * is paused because the pool had no slot — a small spill area (Node asks for the next buffer right after each read,
+   * before the pause takes effect, and keeps it until the next read, so it must be a valid one).
+   */
+  private nextReadBuffer(): Uint8Array {
+    const u8 = this.core.views();
+    if (this.largeHandle > 0) {
+      this.target = TARGET_LARGE;
+      return u8.subarray(this.largePtr + this.largeHave, this.largePtr + this.largeLength);
+    }
+    if (this.pausedForPool) {
+      this.target = TARGET_SPILL;
+      return u8.subarray(this.spillPtr + this.spillFill, this.spillPtr + MIN_READ_BYTES);
+    }
+    this.target = TARGET_SLOT;
+    return u8.subarray(this.readPtr + this.fill, this.readPtr + READ_SLOT_BYTES);
+  }
+
+  private onRead(n: number): boolean {
+    if (this.closed) return false;
+    this.stats.bytesRead += n;
+    this.stats.readCalls++;
+    if (this.target === TARGET_LARGE) {
+      this.largeHave += n;
+      if (this.largeHave === this.largeLength) this.finishLargeFrame();
+    } else if (this.target === TARGET_SPILL) {
+      this.spillFill += n;
+      if (!this.pausedForPool) this.drainSpill();
+    } else {
+      this.fill += n;
+      this.process();
+    }
+    return !this.pausedForPool;
+  }
+
+  /** Scans what arrived, then makes room for the next read (pausing the socket if the pool has no slot). */
+  private process(): void {
+    this.scan();
+    if (!this.closed && !this.makeRoom()) this.pauseForPool();
+  }
+
+  /** Moves bytes that landed in the spill area into the read slot (which has room for them: see makeRoom). */
+  private drainSpill(): void {
+    if (this.spillFill === 0) return;
+    const u8 = this.core.u8;
+    u8.copyWithin(this.readPtr + this.fill, this.spillPtr, this.spillPtr + this.spillFill);
+    this.stats.bytesMoved += this.spillFill;
+    this.fill += this.spillFill;
+    this.spillFill = 0;
+    this.process();
+  }
+
+  private scan(): void {
+    const d = this.demuxer;
+    for (;;) {
+      const base = this.readPtr + this.scanFrom;
+      const n = d.scan(base, this.fill - this.scanFrom);
+      for (let i = 0; i < n && !this.closed; i++) {
+        const kind = d.kind(i);
+        if (kind === EV_KIND_FRAME) {
+          this.handlers.onFrame(d.channel(i), this.readHandle, base + d.start(i), d.length(i), d.recordPtr(i), d.status(i));
+        } else if (kind === EV_KIND_MESSAGE) {
+          const start = base + d.start(i);
+          this.onMessage(this.core.u8.slice(start, start + d.length(i) + d.body(i)));
+        } else if (kind === EV_KIND_ERROR) {
+          this.stats.protocolErrors++;
+          this.shutdown(new RtspError('PROTOCOL', `the server sent a malformed RTSP message: ${statusName(d.status(i))}`, {
+            context: { status: statusName(d.status(i)) },
+          }));
+          return;
+        }
+      }
+      this.scanFrom += d.consumed;
+      if (n < d.maxEvents || this.closed) return;
+    }
+  }
+
+  private onMessage(bytes: Uint8Array): void {
+    let message: RtspMessage;
+    try {
+      message = parseRtspMessage(bytes);
+    } catch (cause) {
+      this.stats.protocolErrors++;
+      this.shutdown(new RtspError('PROTOCOL', `unparsable RTSP message from the server: ${(cause as Error).message}`, { cause }));
+      return;
+    }
+    if (message.kind === 'request') {
+      this.handlers.onServerRequest(message);
+      return;
+    }
+    const cseqText = message.headers.get('cseq');
+    let cseq = cseqText === undefined ? Number.NaN : Number.parseInt(cseqText, 10);
+    // Some cameras omit CSeq: give the reply to the oldest request waiting.
+    if (!this.pending.has(cseq)) cseq = this.pending.size > 0 ? Math.min(...this.pending.keys()) : Number.NaN;
+    const p = this.pending.get(cseq);
+    if (!p) return; // a late reply to a request that timed out
+    this.pending.delete(cseq);
+    clearTimeout(p.timer);
+    p.resolve(message);
+  }
+
+  /**
+   * After a scan: make sure the pending item can complete inside a slot and the next read has MIN_READ_BYTES of room.
+   * Returns false when that needs a slot the pool cannot give.
+   */
+  private makeRoom(): boolean {
+    const pending = this.fill - this.scanFrom;
+    const u8 = this.core.u8;
+    let needed = pending + MIN_READ_BYTES;
+    if (pending >= FRAME_HEADER_BYTES && u8[this.readPtr + this.scanFrom] === 0x24) {
+      const length = (u8[this.readPtr + this.scanFrom + 2] << 8) | u8[this.readPtr + this.scanFrom + 3];
+      if (length + FRAME_HEADER_BYTES > READ_SLOT_BYTES) return this.startLargeFrame(length);
+      needed = Math.max(needed, length + FRAME_HEADER_BYTES);
+    }
+    if (this.scanFrom + needed <= READ_SLOT_BYTES) return true;
+    // Move the pending item to the start of a slot: this slot if nobody else holds it, else a fresh one.
+    if (this.pool.checkHandle(this.readHandle) === 1) {
+      if (pending > 0) u8.copyWithin(this.readPtr, this.readPtr + this.scanFrom, this.readPtr + this.fill);
+    } else {
+      const h = this.pool.acquireHandle(READ_SLOT_BYTES);
+      if (h < 0) return false;
+      const ptr = this.pool.ptrOf(h);
+      if (pending > 0) u8.copyWithin(ptr, this.readPtr + this.scanFrom, this.readPtr + this.fill);
+      this.pool.releaseHandle(this.readHandle);
+      this.readHandle = h;
+      this.readPtr = ptr;
+      this.stats.slotRotations++;
+    }
+    this.stats.bytesMoved += pending;
+    this.fill = pending;
+    this.scanFrom = 0;
+    return true;
+  }
+
+  /** Every slot is held by the consumer: stop reading (TCP pushes back on the server) until one comes back. */
+  private pauseForPool(): void {
+    if (this.pausedForPool) return;
+    this.pausedForPool = true;
+    this.stats.exhaustedPauses++;
+    this.handlers.onPoolExhausted();
+    this.socket?.pause();
+    setTimeout(this.retryRoom, EXHAUSTED_RETRY_MS);
+  }
+
+  private readonly retryRoom = (): void => {
+    if (this.closed) return;
+    if (!this.makeRoom()) {
+      setTimeout(this.retryRoom, EXHAUSTED_RETRY_MS);
+      return;
+    }
+    this.pausedForPool = false;
+    this.drainSpill();
+    if (!this.pausedForPool) this.socket?.resume();
+  };
+
+  private startLargeFrame(length: number): boolean {
+    const h = this.pool.acquireHandle(length);
+    if (h < 0) return false;
+    this.stats.largeFrames++;
+    const u8 = this.core.u8;
+    const at = this.readPtr + this.scanFrom;
+    this.largeHandle = h;
+    this.largePtr = this.pool.ptrOf(h);
+    this.largeLength = length;
+    this.largeChannel = u8[at + 1];
+    this.largeHave = this.fill - this.scanFrom - FRAME_HEADER_BYTES;
+    u8.copyWithin(this.largePtr, at + FRAME_HEADER_BYTES, this.readPtr + this.fill);
+    this.stats.bytesMoved += this.largeHave;
+    // The frame's bytes now live in their own slot: the read slot restarts empty, the demuxer forgets the partial item.
+    this.fill = this.scanFrom;
+    this.demuxer.reset();
+    if (this.largeHave === this.largeLength) this.finishLargeFrame();
+    return true;
+  }
+
+  private finishLargeFrame(): void {
+    const h = this.largeHandle;
+    const rtp = this.demuxer.isRtpChannel(this.largeChannel);
+    const status = rtp ? this.core.exports.rtp_parse(this.largePtr, this.largeLength, this.largeRecord) : 1;
+    this.largeHandle = 0;
+    this.handlers.onFrame(this.largeChannel, h, this.largePtr, this.largeLength, rtp ? this.largeRecord : 0, status);
+    this.pool.releaseHandle(h);
+    if (!this.closed && !this.makeRoom()) this.pauseForPool();
+  }
+}

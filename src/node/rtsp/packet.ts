@@ -1,0 +1,76 @@
+// The packet a consumer sees. On the hot path one RtpPacket object per client is reused for every packet: it is
+// valid only during the handler call, and nothing is allocated unless the consumer asks (view, payload, retain).
+
+import type { Core } from '../../core/core.js';
+import { Lease, type PacketPool } from '../../core/pool.js';
+import { readRtpRecord, RtpRecordView, type RtpHeader } from '../../core/rtp.js';
+import type { MediaStream } from './client.js';
+
+/** An RTP packet kept past its handler: a lease on its bytes plus a copy of its parsed header. */
+export interface RetainedPacket {
+  readonly stream: MediaStream;
+  /** The packet's bytes in wasm memory; `lease.view` throws once released. */
+  readonly lease: Lease;
+  readonly header: RtpHeader;
+  readonly arrivalTimeMs: number;
+  readonly wallClockTimeMs: number | undefined;
+  /** Releases the bytes (idempotent-safe: a second call throws LeaseReleasedError, as leases do). */
+  release(): void;
+}
+
+/** The packet handed to `on('packet')` handlers: reused, valid only during the call; `retain()` to keep it. */
+export class RtpPacket {
+  /** The stream this packet belongs to. */
+  stream!: MediaStream;
+  /** Address and length of the whole RTP packet in the core's memory. */
+  byteOffset = 0;
+  length = 0;
+  /** Local arrival time (ms since the Unix epoch). */
+  arrivalTimeMs = 0;
+  /** Sender wall-clock time of this packet from the last RTCP sender report, or undefined before the first SR. */
+  wallClockTimeMs: number | undefined = undefined;
+  /** The parsed header, read lazily from the wasm record (no object per packet). */
+  readonly header: RtpRecordView;
+  /** @internal */ handle = 0;
+  /** @internal */ recordPtr = 0;
+  /** @internal */ live = false;
+
+  constructor(private readonly core: Core, private readonly pool: PacketPool) {
+    this.header = new RtpRecordView(core);
+  }
+
+  /** The whole packet, as a view of wasm memory (valid during the handler call). */
+  get view(): Uint8Array {
+    this.assertLive('view');
+    return new Uint8Array(this.core.memory.buffer, this.byteOffset, this.length);
+  }
+
+  /** The payload (after header, CSRCs and extension; without padding), as a view of wasm memory. */
+  get payload(): Uint8Array {
+    this.assertLive('payload');
+    return new Uint8Array(this.core.memory.buffer, this.byteOffset + this.header.payloadOffset, this.header.payloadLength);
+  }
+
+  /** Keeps the packet past the handler: takes a reference on its slot and copies the header into an object. */
+  retain(): RetainedPacket {
+    this.assertLive('retain');
+    const status = this.pool.retainHandle(this.handle);
+    if (status < 0) throw this.pool.statusError(status, { op: 'retain', handle: this.handle });
+    const lease = new Lease(this.pool, this.handle, this.byteOffset, this.length);
+    const header = readRtpRecord(this.core, this.recordPtr, lease.view);
+    return {
+      stream: this.stream,
+      lease,
+      header,
+      arrivalTimeMs: this.arrivalTimeMs,
+      wallClockTimeMs: this.wallClockTimeMs,
+      release: () => lease.release(),
+    };
+  }
+
+  private assertLive(op: string): void {
+    if (!this.live) {
+      throw new RangeError(`RtpPacket.${op} used after its handler returned; call retain() inside the handler to keep a packet`);
+    }
+  }
+}

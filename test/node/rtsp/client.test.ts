@@ -1,0 +1,112 @@
+// The RTSP client against GStreamer's own RTSP server (test/server/rtsp_server.py) on 127.0.0.1.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RtspClient, type RtpPacket } from '../../../src/node/index.js';
+import { startRtspServer, type RtspTestServer } from '../../server/harness.js';
+
+let server: RtspTestServer;
+
+beforeAll(async () => {
+  server = await startRtspServer({ rawWidth: 320, rawHeight: 240, rawFramerate: 30 });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface Seen { count: number; seqs: number[]; payloadTypes: Set<number>; bytes: number }
+
+/** Plays `path` for `ms` and returns what arrived, per stream. */
+async function play(path: string, transport: 'tcp' | 'udp', ms: number) {
+  const client = await RtspClient.open(server.url(path), { transport });
+  const seen: Seen = { count: 0, seqs: [], payloadTypes: new Set(), bytes: 0 };
+  client.on('packet', (p: RtpPacket) => {
+    seen.count++;
+    seen.bytes += p.length;
+    seen.payloadTypes.add(p.header.payloadType);
+    if (seen.seqs.length < 100_000) seen.seqs.push(p.header.sequenceNumber);
+  });
+  const from = server.events.length;
+  await new Promise((r) => setTimeout(r, ms));
+  const stats = client.stats();
+  await client.close();
+  const teardown = await server.waitFor((e) => e.event === 'teardown', 5000, from);
+  return { client, seen, stats, teardown };
+}
+
+function inOrder(seqs: number[]): boolean {
+  for (let i = 1; i < seqs.length; i++) if (((seqs[i] - seqs[i - 1]) & 0xffff) !== 1) return false;
+  return true;
+}
+
+describe('RtspClient against gst-rtsp-server', () => {
+  for (const transport of ['tcp', 'udp'] as const) {
+    it(`plays the H.264 test pattern over ${transport}: in order, nothing lost, TEARDOWN seen`, async () => {
+      const { client, seen, stats, teardown } = await play('/h264', transport, 2500);
+      expect(client.streams).toHaveLength(1);
+      expect(client.streams[0]).toMatchObject({ type: 'video', encodingName: 'H264', clockRate: 90000, payloadType: 96 });
+      expect(client.streams[0].fmtp['packetization-mode']).toBe('1');
+      expect(seen.count).toBeGreaterThan(30);
+      expect([...seen.payloadTypes]).toEqual([96]);
+      expect(inOrder(seen.seqs)).toBe(true);
+      expect(stats.streams[0]).toMatchObject({ lost: 0, reordered: 0, duplicates: 0 });
+      expect(stats.streams[0].packets).toBe(seen.count);
+      expect(Object.values(stats.streams[0].dropped).every((n) => n === 0)).toBe(true);
+      expect(teardown.method ?? 'TEARDOWN').toBe('TEARDOWN');
+      expect(stats.pool.inUse).toBeLessThanOrEqual(1);
+    });
+
+    it(`plays raw video over ${transport} with no loss`, async () => {
+      const { seen, stats } = await play('/raw', transport, 2000);
+      expect(seen.count).toBeGreaterThan(1000);
+      expect(inOrder(seen.seqs)).toBe(true);
+      expect(stats.streams[0]).toMatchObject({ lost: 0, reordered: 0, duplicates: 0 });
+    });
+  }
+
+  it('keeps a retained packet valid after its handler and makes the reused one throw', async () => {
+    const client = await RtspClient.open(server.url('/h264'));
+    const kept = await new Promise<ReturnType<RtpPacket['retain']>>((resolve) => {
+      client.once('packet', (p: RtpPacket) => resolve(p.retain()));
+    });
+    let reused: RtpPacket | undefined;
+    await new Promise<void>((resolve) => client.once('packet', (p: RtpPacket) => { reused = p; resolve(); }));
+    expect(() => reused!.view).toThrow(RangeError);
+    const copy = kept.lease.view.slice();
+    expect(kept.header.version).toBe(2);
+    expect(copy[0] >> 6).toBe(2);
+    expect(((copy[2] << 8) | copy[3])).toBe(kept.header.sequenceNumber);
+    kept.release();
+    expect(() => kept.lease.view).toThrowError(expect.objectContaining({ code: 'LEASE_RELEASED' }));
+    await client.close();
+  });
+
+  it('yields packets through the async iterator and ends it on close', async () => {
+    const client = await RtspClient.open(server.url('/h264'));
+    let n = 0;
+    for await (const p of client.packets()) {
+      expect(p.header.payloadType).toBe(96);
+      p.release();
+      if (++n === 20) break;
+    }
+    expect(n).toBe(20);
+    await client.close();
+    expect(client.stats().pool.inUse).toBe(0);
+  });
+
+  it('closes idempotently and stops on an AbortSignal', async () => {
+    const ac = new AbortController();
+    const client = await RtspClient.open(server.url('/h264'), { signal: ac.signal });
+    const closed = new Promise((r) => client.once('close', r));
+    ac.abort();
+    await closed;
+    await client.close();
+    await client.close();
+  });
+
+  it('reports a missing stream as a STATUS error with the status code', async () => {
+    await expect(RtspClient.open(server.url('/nope'))).rejects.toMatchObject({ code: 'STATUS', statusCode: 404 });
+  });
+
+  it('reports a refused connection as CONNECT_FAILED', async () => {
+    await expect(RtspClient.open('rtsp://127.0.0.1:1/x')).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
+  });
+});
