@@ -192,6 +192,9 @@ class TestRtspServer:
     # --- lifecycle -------------------------------------------------------------------------------------------
 
     def start(self):
+        # Handlers first: a harness may send SIGTERM the moment it reads the ready line.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, self.on_stop_signal, signum)
         try:
             self.server.attach(None)
         except GLib.Error as error:
@@ -209,8 +212,6 @@ class TestRtspServer:
         log('listening on rtsp://%s:%d %s (auth %s, session timeout %gs)' % (
             self.args.address, port, ' '.join(self.mount_paths), self.args.auth, self.timeout_s))
         GLib.timeout_add(WATCHDOG_INTERVAL_MS, self.watchdog)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, self.on_stop_signal, signum)
         return True
 
     def on_stop_signal(self, signum):
