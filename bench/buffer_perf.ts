@@ -437,6 +437,7 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
   const srcPtr = streamPtr + stream.packetStart[0];
   if (stream.packetLength[0] !== LARGE_PACKET_BYTES) throw new Error('the first generated packet should be a large one');
   let pool: HandlePool | null = null;
+  let poolPtr = 0;
   let poolError: string | undefined;
   try {
     const p = core.createPool({ limitBytes: POOL_LIMIT_BYTES }) as unknown as HandlePool;
@@ -449,14 +450,18 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
     check('pool slot holds the copied packet', same, `handle ${h}, ptr ${ptr}`);
     if (!same) throw new Error('pool slot does not hold the copied packet');
     pool = p;
+    // The pool's state address, for the raw-export figure (PacketPool keeps it in `ptr`).
+    poolPtr = Number((p as unknown as { ptr?: number }).ptr ?? 0);
   } catch (e) {
     poolError = (e as Error).message;
   }
   const u8 = core.u8;
   log(`pool: timing (${rounds} rounds of ${roundTimeMs} ms per task)…`);
   const poolTasks: { id: string; fn: () => void }[] = [];
+  const poolResults0 = new Map<string, TaskSamples>();
   if (pool) {
     const p = pool;
+    if (!poolPtr) poolResults0.set('pool-raw-nocopy', { samples: [], error: 'PacketPool has no `ptr` to call the exports with' });
     poolTasks.push({ id: 'pool-set', fn: () => {
       for (let i = 0; i < POOL_BATCH; i++) {
         const h = p.acquireHandle(LARGE_PACKET_BYTES);
@@ -472,6 +477,14 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
         u8.copyWithin(ptr, srcPtr, srcPtr + LARGE_PACKET_BYTES);
         p.releaseHandle(h);
         sink += ptr;
+      }
+    } }, { id: 'pool-raw-nocopy', fn: () => {
+      // The same three calls straight to the exports, without the PacketPool methods in between.
+      const pp = poolPtr;
+      for (let i = 0; i < POOL_BATCH; i++) {
+        const h = ex.pool_acquire(pp, LARGE_PACKET_BYTES);
+        sink += ex.pool_ptr(pp, h);
+        ex.pool_release(pp, h);
       }
     } }, { id: 'pool-nocopy', fn: () => {
       for (let i = 0; i < POOL_BATCH; i++) {
@@ -493,12 +506,14 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
       sink += b[0];
     }
   } });
-  const poolResults = await runInRounds('pool', poolTasks, rounds, roundTimeMs, warmupTimeMs);
+  const poolResults = await runInRounds('pool', poolTasks.filter((t) => !poolResults0.has(t.id)), rounds, roundTimeMs, warmupTimeMs);
+  for (const [k, v] of poolResults0) poolResults.set(k, v);
   const poolRef = 'pool acquire + u8.set + release';
   figures.push(
     figureOf(poolResults, 'pool-set', 'pool.wasm-set', 'pool', 'pool acquireHandle + ptrOf + u8.set(1400 B) + releaseHandle', POOL_BATCH, poolRef),
     figureOf(poolResults, 'pool-copyWithin', 'pool.wasm-copyWithin', 'pool', 'pool acquireHandle + ptrOf + u8.copyWithin(1400 B) + releaseHandle', POOL_BATCH, poolRef),
     figureOf(poolResults, 'pool-nocopy', 'pool.wasm-nocopy', 'pool', 'pool acquireHandle + ptrOf + releaseHandle (no copy)', POOL_BATCH, poolRef),
+    figureOf(poolResults, 'pool-raw-nocopy', 'pool.wasm-raw-nocopy', 'pool', 'raw exports pool_acquire + pool_ptr + pool_release (no copy)', POOL_BATCH, poolRef),
     figureOf(poolResults, 'allocUnsafe', 'pool.allocUnsafe', 'pool', 'Buffer.allocUnsafe(1500) + set(1400 B)', POOL_BATCH, poolRef),
     figureOf(poolResults, 'from', 'pool.from', 'pool', 'Buffer.from(packet) (1400 B)', POOL_BATCH, poolRef),
   );
