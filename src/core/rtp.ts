@@ -105,7 +105,7 @@ export function readRtpRecord(core: Core, recordPtr: number, packet: Uint8Array)
   const csrcBase = (recordPtr + RTP_CSRCS) >> 2;
   for (let i = 0; i < csrcCount; i++) csrcs[i] = u32[csrcBase + i];
   const extension = u8[recordPtr + RTP_EXTENSION] !== 0;
-  const extensionProfile = extension ? u16[(recordPtr + RTP_EXT_PROFILE) >> 1] : 0;
+  const extensionProfile = u16[(recordPtr + RTP_EXT_PROFILE) >> 1]; // the core writes 0 when X is clear
   const headerExtensions: RtpHeaderExtension[] = [];
   if (extension) {
     if (isRfc8285Profile(extensionProfile)) {
@@ -214,7 +214,7 @@ export class RtpRecordView {
   /** Padding octets, count octet included (0 when P is clear). */
   get paddingLength(): number { return this.u16[(this.p + RTP_PADDING_LENGTH) >> 1]; }
   /** "Defined by profile" of the extension header; 0 when X is clear. */
-  get extensionProfile(): number { return this.extension ? this.u16[(this.p + RTP_EXT_PROFILE) >> 1] : 0; }
+  get extensionProfile(): number { return this.u16[(this.p + RTP_EXT_PROFILE) >> 1]; }
   /** Offset of the extension data (after its 4-octet header) from the first octet of the packet; 0 when X is clear. */
   get extensionDataOffset(): number { return this.u32[(this.p + RTP_EXT_OFFSET) >> 2]; }
   /** Octets of extension data (the length field × 4); 0 when X is clear. */
