@@ -290,3 +290,28 @@ describe('RtspMessageReader', () => {
     expect(reader.push(bytes('RTSP/1.0 200 OK\r\n\r\n'))).toHaveLength(1);
   });
 });
+
+describe('RtspMessageReader: errors do not depend on the split', () => {
+  const BAD_STREAMS: [string, string, RtspParseOptions | undefined][] = [
+    ['RTSP/1.0 200 OK\r\n\r\nRTSP/1.0 2x0 OK\r\n\r\n', 'BAD_START_LINE', undefined],
+    ['RTSP/1.0 200 OK\r\nCSeq 1\r\n\r\n', 'BAD_HEADER', undefined],
+    ['RTSP/1.0 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', 'BAD_CONTENT_LENGTH', undefined],
+    ['RTSP/1.0 200 OK\r\nContent-Length: 50\r\n\r\n', 'BODY_TOO_LARGE', { maxBodyBytes: 49 }],
+    ['RTSP/1.0 200 OK\r\nX: ' + 'y'.repeat(60) + '\r\n\r\n', 'HEADER_TOO_LARGE', { maxHeaderBytes: 64 }],
+    ['RTSP/1.0 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n', 'TOO_MANY_HEADERS', { maxHeaders: 2 }],
+  ];
+  it.each(BAD_STREAMS)('%j → %s at every byte split', (stream, code, options) => {
+    const all = bytes(stream);
+    // Byte by byte.
+    const reader = new RtspMessageReader(options);
+    let got = 'NO_ERROR';
+    for (let i = 0; i < all.length && got === 'NO_ERROR'; i++) got = codeOf(() => reader.push(all.subarray(i, i + 1)));
+    expect(got).toBe(code);
+    // Every two-chunk split.
+    for (let cut = 0; cut <= all.length; cut++) {
+      const r = new RtspMessageReader(options);
+      const c = codeOf(() => { r.push(all.slice(0, cut)); r.push(all.slice(cut)); });
+      expect(c, `cut at ${cut}`).toBe(code);
+    }
+  });
+});
