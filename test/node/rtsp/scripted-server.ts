@@ -185,7 +185,8 @@ export class ScriptedConnection {
       for (const to of [...cuts.filter((c) => c > 0 && c < bytes.length), bytes.length]) {
         if (to <= from) continue;
         if (this.socket.destroyed) return;
-        if (from > 0) await pollTick();
+        // A cut also separates this send from what was written before it.
+        if (from > 0 || split !== 'whole') await pollTick();
         await new Promise<void>((resolve) => this.socket.write(bytes.subarray(from, to), () => resolve()));
         this.bytesWritten += to - from;
         this.writes++;

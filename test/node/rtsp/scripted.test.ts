@@ -205,3 +205,131 @@ describe('authentication against a scripted server', () => {
     expect(server.methods()).toEqual(['OPTIONS']);
   });
 });
+
+describe('bytes cut and mixed', () => {
+  it('plays when every reply of the handshake arrives one octet per read', async () => {
+    const server = await serve({ style: { split: 'bytewise' }, onPlay: (conn) => conn.send(rtpFrames(range(0, 4)), []) });
+    const { client, got } = await start(server.url());
+    await waitUntil(() => got.seqs.length === 4, 3000, 'four packets');
+    const conn = server.connections[0];
+    // Every octet was its own write and the client read each separately.
+    expect(conn.writes).toBe(conn.bytesWritten - 4 * (4 + 112) + 1);
+    expect(client.stats().connection.readCalls).toBeGreaterThanOrEqual(conn.writes);
+    expect(client.streams[0]).toMatchObject({ encodingName: 'H264', clockRate: 90000, payloadType: 96, interleaved: { rtp: 0, rtcp: 1 } });
+    expect(client.streams[0].fmtp['packetization-mode']).toBe('1');
+    expect(got.seqs).toEqual([0, 1, 2, 3]);
+  });
+
+  it('delivers the same packets, in order and intact, when frames arrive one octet per read', async () => {
+    const seqs = range(65530, 12); // wraps around 65535 → 0
+    const server = await serve({ onPlay: (conn) => conn.send(rtpFrames(seqs, { payload: undefined }), 'bytewise') });
+    const { client, got } = await start(server.url());
+    const before = client.stats().connection.readCalls;
+    await waitUntil(() => got.seqs.length === seqs.length, 5000, 'all packets');
+    await server.connections[0].flushed();
+    expect(got.seqs).toEqual(seqs);
+    expect(got.corrupt).toEqual([]);
+    const stats = client.stats();
+    expect(stats.connection.readCalls - before).toBeGreaterThanOrEqual(seqs.length * 116);
+    expect(stats.streams[0]).toMatchObject({ packets: seqs.length, lost: 0, duplicates: 0, reordered: 0 });
+  });
+
+  it('delivers packets cut at chosen points inside the frame header and payload', async () => {
+    const seqs = range(10, 6);
+    const bytes = rtpFrames(seqs);
+    const cuts = [1, 2, 3, 4, 5, 16, 115, 116, 117, 118, 119, 231, 232, 233, 300, 464, 465];
+    const server = await serve({ onPlay: (conn) => conn.send(bytes, cuts) });
+    const { got } = await start(server.url());
+    await waitUntil(() => got.seqs.length === seqs.length, 3000, 'all packets');
+    expect(got.seqs).toEqual(seqs);
+    expect(got.corrupt).toEqual([]);
+  });
+
+  it('delivers frames sent before the PLAY reply and matches the reply', async () => {
+    const server = await serve({
+      onRequest: async (req, conn, next) => {
+        if (req.method === 'PLAY') await conn.send(rtpFrames(range(0, 3)), [5, 200]);
+        return next();
+      },
+      onPlay: (conn) => conn.send(rtpFrames(range(3, 3))),
+    });
+    const { client, got } = await start(server.url());
+    await waitUntil(() => got.seqs.length === 6, 3000, 'six packets');
+    expect(got.seqs).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(client.streams[0].rtpInfo).toEqual({ seq: 0, rtptime: 0 });
+  });
+
+  it('matches keep-alive replies with frames between request and reply', async () => {
+    let seq = 0;
+    const server = await serve({
+      onRequest: async (req, conn, next) => {
+        if (req.method === 'GET_PARAMETER') {
+          await conn.send(rtpFrames(range(seq, 3)), [2, 7, 120]);
+          seq += 3;
+          // The reply itself arrives in two reads, then more frames follow it.
+          await conn.reply(req, 200, [['Session', 'ABCDEF0123']], '', { split: [9] });
+          await conn.send(rtpFrames(range(seq, 2)));
+          seq += 2;
+          return;
+        }
+        return next();
+      },
+    });
+    const { client, got } = await start(server.url(), { keepAlive: true, keepAliveIntervalMs: 40 });
+    await waitUntil(() => client.stats().keepAlivesSent >= 3 && got.seqs.length >= 15, 3000, 'three keep-alives answered');
+    await waitUntil(() => server.methods().filter((m) => m === 'GET_PARAMETER').length * 5 === got.seqs.length, 1000, 'packets of every keep-alive');
+    const stats = client.stats();
+    expect(stats.keepAliveFailures).toBe(0);
+    expect(got.seqs).toEqual(range(0, got.seqs.length));
+    expect(server.requests.filter((r) => r.method === 'GET_PARAMETER').every((r) => r.headers.get('session') === 'ABCDEF0123')).toBe(true);
+  });
+
+  for (const split of ['whole', 'bytewise'] as const) {
+    it(`counts garbage between frames exactly and loses no packet (${split})`, async () => {
+      const garbage = Uint8Array.of(0x00, 0xff, 0x80, 0x01, 0x7f, 0xfe, 0x02);
+      const seqs = range(500, 10);
+      const parts: Uint8Array[] = [];
+      for (const s of seqs) parts.push(interleaved(0, rtpPacket({ seq: s })), garbage.subarray(0, 1 + (s % garbage.length)));
+      const garbageTotal = seqs.reduce((n, s) => n + 1 + (s % garbage.length), 0);
+      const server = await serve({ onPlay: (conn) => conn.send(concat(parts), split) });
+      const { client, got } = await start(server.url());
+      await waitUntil(() => got.seqs.length === seqs.length, 5000, 'all packets');
+      await server.connections[0].flushed();
+      await waitUntil(() => client.stats().demuxer!.garbageBytes >= garbageTotal, 1000, 'the last garbage');
+      expect(got.seqs).toEqual(seqs);
+      expect(got.corrupt).toEqual([]);
+      const stats = client.stats();
+      expect(stats.demuxer!.garbageBytes).toBe(garbageTotal);
+      expect(stats.streams[0].packets).toBe(seqs.length);
+    });
+  }
+});
+
+describe('a connection dropped mid-frame', () => {
+  for (const withErrorListener of [true, false]) {
+    it(`emits close${withErrorListener ? ' and CONNECTION_CLOSED' : ' (no error listener, nothing thrown)'}, frees the pool`, async () => {
+      const frames = rtpFrames(range(0, 6));
+      const cut = frames.length - 60; // the sixth frame stops halfway
+      const server = await serve({
+        onPlay: async (conn) => {
+          await conn.send(frames.subarray(0, cut));
+          await new Promise((r) => setTimeout(r, 20));
+          await conn.drop();
+        },
+      });
+      const { client, got } = newClient(server.url());
+      const errors: Array<{ code?: string }> = [];
+      if (withErrorListener) client.on('error', (e) => errors.push(e));
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      await client.connect();
+      await client.play();
+      await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('no close event')), 2000))]);
+      expect(got.seqs).toEqual([0, 1, 2, 3, 4]);
+      if (withErrorListener) expect(errors).toMatchObject([{ code: 'CONNECTION_CLOSED' }]);
+      await client.close();
+      const stats = client.stats();
+      expect(stats.pool.inUse).toBe(0);
+      expect(server.methods()).not.toContain('TEARDOWN');
+    });
+  }
+});
