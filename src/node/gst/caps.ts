@@ -1,0 +1,132 @@
+// GStreamer caps and element chains for an RTSP MediaStream: what `appsrc caps=…` must say so that the RTP
+// depayloaders accept our packets, and which depayload / parse / decode elements fit each encoding.
+//
+// The caps follow what GStreamer itself derives from an SDP (gst_sdp_media_get_caps_from_media): media, payload,
+// clock-rate, the upper-cased encoding-name, encoding-params for audio channels, and every fmtp parameter as a
+// string field (the depayloaders read sprop-parameter-sets, sprop-vps/sps/pps, sampling, width, … from there).
+// Values are always quoted, so a base64 value with ',' or '=' (or a hostile camera's '"') cannot break the caps;
+// `launchQuote` quotes the whole caps once more for a gst_parse_launch string.
+
+import { WasmRtspError } from '../../core/errors.js';
+import type { MediaStream } from '../rtsp/client.js';
+
+/**
+ * The GStreamer sink failed. `code` is one of: 'GST_UNAVAILABLE' (gstreamer-superficial cannot be loaded),
+ * 'GST_UNSUPPORTED' (no depayloader / muxer known for an encoding), 'GST_BAD_ARGUMENT' (a push or option that
+ * would crash the native addon), 'GST_BAD_BRANCH' (no such branch), 'GST_LAUNCH' (gst_parse_launch refused the
+ * pipeline), 'GST_STATE' (used in the wrong state), 'GST_PIPELINE_ERROR' / 'GST_PIPELINE_WARNING' (an ERROR or
+ * WARNING message on the bus; `element` names its source), 'GST_EOS_TIMEOUT' (close() gave up waiting for EOS).
+ */
+export class GstError extends WasmRtspError {
+  /** The element that posted the bus message (for GST_PIPELINE_ERROR / GST_PIPELINE_WARNING). */
+  readonly element?: string;
+  constructor(code: string, message: string, options: { context?: Record<string, unknown>; cause?: unknown; element?: string } = {}) {
+    super(code, message, options);
+    if (options.element !== undefined) this.element = options.element;
+  }
+}
+
+/** Caps fields set from the SDP itself; an fmtp parameter of the same name is ignored (it would override them). */
+const RESERVED_FIELDS = new Set(['media', 'payload', 'clock-rate', 'encoding-name', 'encoding-params']);
+/** A GstStructure field name GStreamer accepts (gst_structure_validate_name); others are skipped, not escaped. */
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_+\-.:/]*$/;
+/** An encoding name as it may appear in a caps string (RFC 4855 §3 allows a few more; none of them need quoting). */
+const ENCODING_NAME = /^[A-Za-z0-9][A-Za-z0-9_+\-.]*$/;
+/** Media types of an SDP `m=` line GStreamer's RTP caps know. */
+const MEDIA_TYPE = /^[a-z]+$/;
+
+/** `value` as a quoted GStreamer string: `"…"` with `\` and `"` escaped (gst_value_deserialize reverses it). */
+export function capsString(value: string): string {
+  return '"' + value.replace(/[\\"]/g, '\\$&') + '"';
+}
+
+/** `text` quoted for a gst_parse_launch property value (`caps=<here>`): the same escaping, one level further out. */
+export function launchQuote(text: string): string {
+  return '"' + text.replace(/[\\"]/g, '\\$&') + '"';
+}
+
+/**
+ * The `application/x-rtp` caps for `stream`, as GStreamer caps text (not yet quoted for a launch string: use
+ * `launchQuote` for that, as GstSink does). Throws GstError 'GST_BAD_ARGUMENT' if the SDP gave values no caps can
+ * hold (a payload type outside 0–127, a clock rate that is not a positive integer, an odd encoding name).
+ */
+export function rtpCaps(stream: Pick<MediaStream, 'type' | 'payloadType' | 'encodingName' | 'clockRate' | 'channels' | 'fmtp'>): string {
+  const { type, payloadType, encodingName, clockRate } = stream;
+  if (!MEDIA_TYPE.test(type)) throw new GstError('GST_BAD_ARGUMENT', `media type ${JSON.stringify(type)} cannot be put in RTP caps`);
+  if (!Number.isInteger(payloadType) || payloadType < 0 || payloadType > 127) {
+    throw new GstError('GST_BAD_ARGUMENT', `payload type ${payloadType} is not an RTP payload type (0–127)`);
+  }
+  if (!Number.isInteger(clockRate) || clockRate <= 0 || clockRate > 0x7fffffff) {
+    throw new GstError('GST_BAD_ARGUMENT', `clock rate ${clockRate} is not a positive integer`, { context: { encodingName } });
+  }
+  if (!ENCODING_NAME.test(encodingName)) {
+    throw new GstError('GST_BAD_ARGUMENT', `encoding name ${JSON.stringify(encodingName)} cannot be put in RTP caps`);
+  }
+  let caps = `application/x-rtp, media=(string)${type}, payload=(int)${payloadType}, clock-rate=(int)${clockRate}, ` +
+    `encoding-name=(string)${encodingName.toUpperCase()}`;
+  if (stream.channels !== undefined && type === 'audio') caps += `, encoding-params=(string)${capsString(String(stream.channels))}`;
+  for (const [rawKey, value] of Object.entries(stream.fmtp)) {
+    const key = rawKey.toLowerCase();
+    if (RESERVED_FIELDS.has(key) || !FIELD_NAME.test(key)) continue;
+    caps += `, ${key}=(string)${capsString(value)}`;
+  }
+  return caps;
+}
+
+/** What GStreamer needs per encoding: depayload(+parse), decode, and whether mp4mux takes the parsed output. */
+interface Codec {
+  depay: string;
+  decode: string;
+  mp4: boolean;
+}
+
+/** Encoding name (upper case) → elements. Elements are looked up when the pipeline is built, not here. */
+const CODECS: Readonly<Record<string, Codec>> = {
+  H264: { depay: 'rtph264depay ! h264parse', decode: 'avdec_h264', mp4: true },
+  H265: { depay: 'rtph265depay ! h265parse', decode: 'avdec_h265', mp4: true },
+  // RFC 4175 raw video needs no decoding: the depayloader outputs video/x-raw.
+  RAW: { depay: 'rtpvrawdepay', decode: '', mp4: false },
+  JPEG: { depay: 'rtpjpegdepay', decode: 'jpegdec', mp4: false },
+  'MP4V-ES': { depay: 'rtpmp4vdepay ! mpeg4videoparse', decode: 'avdec_mpeg4', mp4: true },
+  VP8: { depay: 'rtpvp8depay', decode: 'vp8dec', mp4: false },
+  VP9: { depay: 'rtpvp9depay', decode: 'vp9dec', mp4: false },
+  PCMU: { depay: 'rtppcmudepay', decode: 'mulawdec', mp4: false },
+  PCMA: { depay: 'rtppcmadepay', decode: 'alawdec', mp4: false },
+  L16: { depay: 'rtpL16depay', decode: '', mp4: false },
+  'MPEG4-GENERIC': { depay: 'rtpmp4gdepay ! aacparse', decode: 'avdec_aac', mp4: true },
+  'MP4A-LATM': { depay: 'rtpmp4adepay ! aacparse', decode: 'avdec_aac', mp4: true },
+  OPUS: { depay: 'rtpopusdepay', decode: 'opusdec', mp4: true },
+  G722: { depay: 'rtpg722depay', decode: 'avdec_g722', mp4: false },
+};
+
+/** Static payload types (RFC 3551 table 4/5) whose SDP may omit `a=rtpmap`. */
+const STATIC_ENCODINGS: Readonly<Record<number, string>> = { 0: 'PCMU', 8: 'PCMA', 9: 'G722', 26: 'JPEG' };
+
+function codecOf(stream: Pick<MediaStream, 'encodingName' | 'payloadType'>): Codec | undefined {
+  const name = stream.encodingName ? stream.encodingName.toUpperCase() : STATIC_ENCODINGS[stream.payloadType];
+  return name === undefined ? undefined : CODECS[name];
+}
+
+function unsupported(stream: Pick<MediaStream, 'encodingName' | 'payloadType'>, what: string): GstError {
+  return new GstError('GST_UNSUPPORTED', `no ${what} known for encoding ${JSON.stringify(stream.encodingName)} ` +
+    `(payload type ${stream.payloadType}); give the branch a tail of your own`, { context: { encodingName: stream.encodingName } });
+}
+
+/** Depayloader (and parser where one exists), e.g. `rtph264depay ! h264parse`. Throws GST_UNSUPPORTED otherwise. */
+export function defaultDepayChain(stream: Pick<MediaStream, 'encodingName' | 'payloadType'>): string {
+  const codec = codecOf(stream);
+  if (!codec) throw unsupported(stream, 'depayloader');
+  return codec.depay;
+}
+
+/** Decoder after the depay chain, e.g. `avdec_h264`; `''` when the depayloader already outputs raw media (RAW, L16). */
+export function decodeChain(stream: Pick<MediaStream, 'encodingName' | 'payloadType'>): string {
+  const codec = codecOf(stream);
+  if (!codec) throw unsupported(stream, 'decoder');
+  return codec.decode;
+}
+
+/** Whether `mp4mux` takes this stream's parsed output (H.264, H.265, MPEG-4 video, AAC, Opus). */
+export function mp4Recordable(stream: Pick<MediaStream, 'encodingName' | 'payloadType'>): boolean {
+  return codecOf(stream)?.mp4 ?? false;
+}
