@@ -216,12 +216,9 @@ const cases: Case[] = [
     events: [frameEv(0, 4, 3)],
     consumed: 7,
   },
-  {
-    name: "a lone '$' and a lone 'R' wait for more",
-    bytes: cat(f0, '$'),
-    events: [frameEv(0, 4, 3)],
-    consumed: 7,
-  },
+  { name: "a lone '$' waits for more", bytes: cat(f0, '$'), events: [frameEv(0, 4, 3)], consumed: 7 },
+  { name: "a lone 'R' waits for more", bytes: cat(f0, 'R'), events: [frameEv(0, 4, 3)], consumed: 7 },
+  { name: "'$' and a channel wait for the length", bytes: cat(f0, '$', [0, 0]), events: [frameEv(0, 4, 3)], consumed: 7 },
 ];
 
 describe('demux_scan: table', () => {
