@@ -81,6 +81,7 @@ export const POOL_IN_USE: u32 = 12; //            u32 slots in use
 export const POOL_HIGH_WATER: u32 = 16; //        u32 most slots in use at once
 export const POOL_BYTES_IN_USE: u32 = 20; //      u32 slot bytes in use
 export const POOL_BYTES_HIGH_WATER: u32 = 24; //  u32
+export const POOL_LAST_PTR: u32 = 28; //            u32 address of the slot the last successful pool_acquire returned
 export const POOL_ACQUIRES: u32 = 32; //          u64
 export const POOL_RELEASES: u32 = 40; //          u64 slots returned (reference count reached 0)
 export const POOL_REUSES: u32 = 48; //            u64 acquires served by a slot used before

@@ -27,7 +27,7 @@ import {
 import {
   SLAB_BYTES, POOL_BUCKET_COUNT, BUCKET_SMALL_BYTES, BUCKET_MTU_BYTES, BUCKET_MAX_BYTES,
   POOL_LIMIT_BYTES, POOL_MAX_SLABS, POOL_SLABS_IN_USE, POOL_IN_USE, POOL_HIGH_WATER, POOL_BYTES_IN_USE,
-  POOL_BYTES_HIGH_WATER, POOL_ACQUIRES, POOL_RELEASES, POOL_REUSES, POOL_EXHAUSTIONS, POOL_RETAINS, POOL_STALE,
+  POOL_BYTES_HIGH_WATER, POOL_LAST_PTR, POOL_ACQUIRES, POOL_RELEASES, POOL_REUSES, POOL_EXHAUSTIONS, POOL_RETAINS, POOL_STALE,
   POOL_BUCKETS, BUCKET_STATS_BYTES, BUCKET_SLOT_BYTES, BUCKET_CAPACITY, BUCKET_IN_USE, BUCKET_HIGH_WATER,
   BUCKET_ACQUIRES, BUCKET_RELEASES, BUCKET_REUSES, BUCKET_EXHAUSTIONS, BUCKET_BYTES_IN_USE, BUCKET_SLABS,
   POOL_PUBLIC_BYTES,
@@ -330,6 +330,8 @@ export function pool_acquire(p: usize, size: u32): i32 {
   store<u32>(bs + BUCKET_IN_USE, bucketInUse);
   if (bucketInUse > load<u32>(bs + BUCKET_HIGH_WATER)) store<u32>(bs + BUCKET_HIGH_WATER, bucketInUse);
   store<u32>(bs + BUCKET_BYTES_IN_USE, load<u32>(bs + BUCKET_BYTES_IN_USE) + slotBytes);
+  // The host reads the slot address from here instead of a second call (pool_ptr): one wasm call saved per packet.
+  store<u32>(p + POOL_LAST_PTR, load<u32>(p + P_SLABS) + (slab << SLAB_SHIFT) + (slot << <u32>load<u8>(si, SI_SHIFT)));
   return <i32>(((<u32>load<u16>(d, D_GEN)) << 20) | (slab << 8) | slot);
 }
 

@@ -19,6 +19,7 @@ import { createCore, type Core } from '../src/node/index.js';
 import {
   CHANNEL_ACCEPT, CHANNEL_RTP as WASM_CHANNEL_RTP, DEMUX_CONSUMED, DEMUX_EVENT_BYTES, EV_LENGTH, EV_START, EV_STATUS,
   RTP_RECORD_BYTES, RTP_SEQUENCE, RTP_STATUS,
+  POOL_LAST_PTR,
 } from '../src/core/layout.js';
 import { CHUNK_BYTES, LARGE_PACKET_BYTES, PacketKind, generateStream, type BenchStream } from './data.js';
 import { CHANNEL_ACCEPT as JS_CHANNEL_ACCEPT, CHANNEL_RTP, PlainInterleavedScanner } from './baselines/plain-js.js';
@@ -107,7 +108,8 @@ export interface BufferPerfResult {
 /** The low-level pool API the bench relies on (src/core/pool.ts). */
 interface HandlePool {
   acquireHandle(size: number): number;
-  ptrOf(handle: number): number;
+  /** Address of the slot the last acquireHandle returned (read from memory, no call). */
+  readonly lastPtr: number;
   releaseHandle(handle: number): void;
 }
 
@@ -443,7 +445,7 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
     const p = core.createPool({ limitBytes: POOL_LIMIT_BYTES }) as unknown as HandlePool;
     if (typeof p.acquireHandle !== 'function') throw new Error('PacketPool.acquireHandle is not there yet');
     const h = p.acquireHandle(LARGE_PACKET_BYTES);
-    const ptr = p.ptrOf(h);
+    const ptr = p.lastPtr;
     core.u8.set(src, ptr);
     const same = core.u8.subarray(ptr, ptr + LARGE_PACKET_BYTES).every((b, i) => b === src[i]);
     p.releaseHandle(h);
@@ -465,7 +467,7 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
     poolTasks.push({ id: 'pool-set', fn: () => {
       for (let i = 0; i < POOL_BATCH; i++) {
         const h = p.acquireHandle(LARGE_PACKET_BYTES);
-        const ptr = p.ptrOf(h);
+        const ptr = p.lastPtr;
         u8.set(src, ptr);
         p.releaseHandle(h);
         sink += ptr;
@@ -473,23 +475,24 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
     } }, { id: 'pool-copyWithin', fn: () => {
       for (let i = 0; i < POOL_BATCH; i++) {
         const h = p.acquireHandle(LARGE_PACKET_BYTES);
-        const ptr = p.ptrOf(h);
+        const ptr = p.lastPtr;
         u8.copyWithin(ptr, srcPtr, srcPtr + LARGE_PACKET_BYTES);
         p.releaseHandle(h);
         sink += ptr;
       }
     } }, { id: 'pool-raw-nocopy', fn: () => {
-      // The same three calls straight to the exports, without the PacketPool methods in between.
+      // The same two calls straight to the exports (the address read from memory), without the PacketPool methods in between.
       const pp = poolPtr;
+      const u32 = core.u32;
       for (let i = 0; i < POOL_BATCH; i++) {
         const h = ex.pool_acquire(pp, LARGE_PACKET_BYTES);
-        sink += ex.pool_ptr(pp, h);
+        sink += u32[(pp + POOL_LAST_PTR) >> 2];
         ex.pool_release(pp, h);
       }
     } }, { id: 'pool-nocopy', fn: () => {
       for (let i = 0; i < POOL_BATCH; i++) {
         const h = p.acquireHandle(LARGE_PACKET_BYTES);
-        sink += p.ptrOf(h);
+        sink += p.lastPtr;
         p.releaseHandle(h);
       }
     } });
@@ -510,9 +513,9 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
   for (const [k, v] of poolResults0) poolResults.set(k, v);
   const poolRef = 'pool acquire + u8.set + release';
   figures.push(
-    figureOf(poolResults, 'pool-set', 'pool.wasm-set', 'pool', 'pool acquireHandle + ptrOf + u8.set(1400 B) + releaseHandle', POOL_BATCH, poolRef),
-    figureOf(poolResults, 'pool-copyWithin', 'pool.wasm-copyWithin', 'pool', 'pool acquireHandle + ptrOf + u8.copyWithin(1400 B) + releaseHandle', POOL_BATCH, poolRef),
-    figureOf(poolResults, 'pool-nocopy', 'pool.wasm-nocopy', 'pool', 'pool acquireHandle + ptrOf + releaseHandle (no copy)', POOL_BATCH, poolRef),
+    figureOf(poolResults, 'pool-set', 'pool.wasm-set', 'pool', 'pool acquireHandle + lastPtr + u8.set(1400 B) + releaseHandle', POOL_BATCH, poolRef),
+    figureOf(poolResults, 'pool-copyWithin', 'pool.wasm-copyWithin', 'pool', 'pool acquireHandle + lastPtr + u8.copyWithin(1400 B) + releaseHandle', POOL_BATCH, poolRef),
+    figureOf(poolResults, 'pool-nocopy', 'pool.wasm-nocopy', 'pool', 'pool acquireHandle + lastPtr + releaseHandle (no copy)', POOL_BATCH, poolRef),
     figureOf(poolResults, 'pool-raw-nocopy', 'pool.wasm-raw-nocopy', 'pool', 'raw exports pool_acquire + pool_ptr + pool_release (no copy)', POOL_BATCH, poolRef),
     figureOf(poolResults, 'allocUnsafe', 'pool.allocUnsafe', 'pool', 'Buffer.allocUnsafe(1500) + set(1400 B)', POOL_BATCH, poolRef),
     figureOf(poolResults, 'from', 'pool.from', 'pool', 'Buffer.from(packet) (1400 B)', POOL_BATCH, poolRef),
@@ -545,7 +548,7 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
           const length = u32[(ev + EV_LENGTH) >>> 2];
           const h = p.acquireHandle(length);
           if (h < 0) { poolFailures++; continue; }
-          const ptr = p.ptrOf(h);
+          const ptr = p.lastPtr;
           u8.copyWithin(ptr, start, start + length);
           p.releaseHandle(h);
         }

@@ -14,7 +14,7 @@ import {
   BUCKET_MAX_BYTES, BUCKET_MTU_BYTES, BUCKET_RELEASES, BUCKET_REUSES, BUCKET_SLABS, BUCKET_SLOT_BYTES,
   BUCKET_SMALL_BYTES, BUCKET_STATS_BYTES, POOL_ACQUIRES, POOL_BUCKET_COUNT, POOL_BUCKETS, POOL_BYTES_HIGH_WATER,
   POOL_BYTES_IN_USE, POOL_EXHAUSTIONS, POOL_HIGH_WATER, POOL_IN_USE, POOL_LIMIT_BYTES, POOL_MAX_SLABS, POOL_RELEASES,
-  POOL_RETAINS, POOL_REUSES, POOL_SLABS_IN_USE, POOL_STALE, SLAB_BYTES,
+  POOL_LAST_PTR, POOL_RETAINS, POOL_REUSES, POOL_SLABS_IN_USE, POOL_STALE, SLAB_BYTES,
 } from './layout.js';
 
 /** Smallest pool limit: one 64 KiB slab. */
@@ -187,6 +187,14 @@ export class PacketPool {
   }
 
   /** Address in core memory of a live handle's slot; 0 when the handle is stale or invalid. */
+  /**
+   * Hot path: address of the slot the last successful acquireHandle returned, read from the pool's state in memory
+   * (no call into wasm). Valid right after that acquire, before the next one.
+   */
+  get lastPtr(): number {
+    return this.core.u32[(this.ptr + POOL_LAST_PTR) >> 2];
+  }
+
   ptrOf(handle: number): number {
     return this.x.pool_ptr(this.ptr, handle) >>> 0;
   }

@@ -103,6 +103,25 @@ describe('bucket choice', () => {
   }));
 });
 
+describe('lastPtr', () => {
+  it('is the address of the slot the last successful acquire returned, in every bucket', () => withPool(4 * SLAB, (pool) => {
+    for (const size of [1, 300, 3000, 65536, 10, 1500]) {
+      const h = pool.acquireHandle(size);
+      expect(h).toBeGreaterThan(0);
+      expect(pool.lastPtr).toBe(pool.ptrOf(h));
+    }
+  }));
+
+  it('is left alone by a refused acquire', () => withPool(SLAB, (pool) => {
+    const h = pool.acquireHandle(65536);
+    const ptr = pool.lastPtr;
+    expect(pool.acquireHandle(65536)).toBe(Status.POOL_EXHAUSTED);
+    expect(pool.acquireHandle(70000)).toBe(Status.POOL_SIZE_TOO_LARGE);
+    expect(pool.lastPtr).toBe(ptr);
+    pool.releaseHandle(h);
+  }));
+});
+
 describe('limits', () => {
   const refused: Array<[what: string, limit: unknown]> = [
     ['0', 0], ['below one slab', SLAB - 1], ['above 4095 slabs', POOL_MAX_LIMIT_BYTES + SLAB], ['2^32', 2 ** 32],

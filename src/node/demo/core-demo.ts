@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 
   const t0 = performance.now();
   let readHandle = pool.acquireHandle(READ_BYTES);
-  let readPtr = pool.ptrOf(readHandle);
+  let readPtr = pool.lastPtr;
   let fill = 0;
   for (let at = 0; at < stream.length; ) {
     // The "socket read": in the RTSP client this is net.connect's onread landing in this same slot.
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     // Move the partial frame at the end (at most one per read) to the start of a fresh slot.
     const rest = fill - from;
     const next = pool.acquireHandle(READ_BYTES);
-    const nextPtr = pool.ptrOf(next);
+    const nextPtr = pool.lastPtr;
     u8.copyWithin(nextPtr, readPtr + from, readPtr + fill);
     pool.releaseHandle(readHandle);
     readHandle = next;

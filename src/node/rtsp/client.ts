@@ -565,7 +565,7 @@ export class RtspClient extends EventEmitter {
         this.drop(stream, 'poolExhausted');
         return;
       }
-      const ptr = pool.ptrOf(h);
+      const ptr = pool.lastPtr;
       core.u8.set(msg, ptr); // the one copy UDP needs: dgram hands over its own Buffer
       const status = core.exports.rtp_parse(ptr, msg.length, this.udpRecordPtr);
       this.deliver(stream, h, ptr, msg.length, this.udpRecordPtr, status);

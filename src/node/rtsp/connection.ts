@@ -103,7 +103,7 @@ export class RtspConnection {
       return Promise.reject(new RtspError('CONNECT_FAILED', `no read buffer: the packet pool is exhausted (${statusName(h)})`));
     }
     this.readHandle = h;
-    this.readPtr = this.pool.ptrOf(h);
+    this.readPtr = this.pool.lastPtr;
     this.largeRecord = this.core.alloc(RTP_RECORD_BYTES + MIN_READ_BYTES, 'RTP record and spill area');
     this.spillPtr = this.largeRecord + RTP_RECORD_BYTES;
     return new Promise((resolve, reject) => {
@@ -307,7 +307,7 @@ export class RtspConnection {
     } else {
       const h = this.pool.acquireHandle(READ_SLOT_BYTES);
       if (h < 0) return false;
-      const ptr = this.pool.ptrOf(h);
+      const ptr = this.pool.lastPtr;
       if (pending > 0) u8.copyWithin(ptr, this.readPtr + this.scanFrom, this.readPtr + this.fill);
       this.pool.releaseHandle(this.readHandle);
       this.readHandle = h;
@@ -348,7 +348,7 @@ export class RtspConnection {
     const u8 = this.core.u8;
     const at = this.readPtr + this.scanFrom;
     this.largeHandle = h;
-    this.largePtr = this.pool.ptrOf(h);
+    this.largePtr = this.pool.lastPtr;
     this.largeLength = length;
     this.largeChannel = u8[at + 1];
     this.largeHave = this.fill - this.scanFrom - FRAME_HEADER_BYTES;
