@@ -337,17 +337,29 @@ export class RtspClient extends EventEmitter {
   // Requests
 
   private async openConnection(): Promise<void> {
-    this.connection?.close();
-    this.demuxer?.destroy();
+    this.dropConnection();
     const core = this.core!;
     this.demuxer = core.createDemuxer({ maxHeaderBytes: 16384, maxBodyBytes: 32768, maxEvents: 128 });
-    this.connection = new RtspConnection(core, this.pool!, this.demuxer, {
+    const conn: RtspConnection = new RtspConnection(core, this.pool!, this.demuxer, {
       onFrame: (channel, handle, ptr, length, recordPtr, status) => this.onFrame(channel, handle, ptr, length, recordPtr, status),
       onServerRequest: (m) => this.onServerRequest(m),
-      onClose: (error) => this.onConnectionClose(error),
+      // Only the current connection's end ends the session (a redirect closes the old one on purpose).
+      onClose: (error) => {
+        if (conn === this.connection) this.onConnectionClose(error);
+      },
       onPoolExhausted: () => this.emit('poolExhausted'),
     });
+    this.connection = conn;
     await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs, this.options.signal);
+  }
+
+  /** Closes the current connection (and its demuxer) without ending the session: for redirects. */
+  private dropConnection(): void {
+    const old = this.connection;
+    this.connection = undefined;
+    old?.close();
+    this.demuxer?.destroy();
+    this.demuxer = undefined;
   }
 
   /** Sends a request with Session, User-Agent and Authorization, answering one 401 challenge (or a stale nonce). */
@@ -395,7 +407,7 @@ export class RtspClient extends EventEmitter {
     this.target = next;
     (this as { url: string }).url = next.toString();
     this.auth = credentials ? new RtspAuthenticator(credentials) : undefined;
-    this.connection?.close();
+    this.dropConnection();
     return true;
   }
 

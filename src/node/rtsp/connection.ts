@@ -278,10 +278,11 @@ export class RtspConnection {
     }
     const cseqText = message.headers.get('cseq');
     let cseq = cseqText === undefined ? Number.NaN : Number.parseInt(cseqText, 10);
-    // Some cameras omit CSeq: give the reply to the oldest request waiting.
-    if (!this.pending.has(cseq)) cseq = this.pending.size > 0 ? Math.min(...this.pending.keys()) : Number.NaN;
+    // Some cameras omit CSeq: give that reply to the oldest request waiting. A reply whose CSeq matches no waiting
+    // request is a late answer to one that timed out: dropped, never given to another request.
+    if (Number.isNaN(cseq) && this.pending.size > 0) cseq = Math.min(...this.pending.keys());
     const p = this.pending.get(cseq);
-    if (!p) return; // a late reply to a request that timed out
+    if (!p) return;
     this.pending.delete(cseq);
     clearTimeout(p.timer);
     p.resolve(message);

@@ -381,7 +381,8 @@ describe('camera quirks', () => {
 });
 
 describe('timeouts and redirects', () => {
-  // Bug (open): RtspConnection.onMessage hands a reply whose CSeq matches no pending request to the oldest pending one.
+  // Regression (fixed): RtspConnection.onMessage handed a reply whose CSeq matched no pending request to the oldest
+  // pending one; now only a reply without CSeq is guessed, and a late reply is dropped.
   it('does not give a late reply to a timed-out request to the next request (only a reply without CSeq is guessed)', async () => {
     // Keep-alive #1 gets no reply in time. When #2 comes, the server sends the late reply to #1 (with #1's CSeq) and
     // never answers #2: #2 must time out too. Intervals: #1 at 400 ms (times out at 550), #2 at 800 (at 950), #3 at 1200.
@@ -420,8 +421,9 @@ describe('timeouts and redirects', () => {
     expect(server.methods()).toEqual(['OPTIONS', 'DESCRIBE']);
   });
 
-  // Bug (open): redirect() closes the old connection, whose onClose runs client.close() in state 'connecting': the
-  // pool is destroyed and 'close' emitted, so the next connection gets no read slot (CONNECT_FAILED).
+  // Regression (fixed): redirect() closed the old connection, whose onClose ran client.close() in state 'connecting':
+  // the pool was destroyed and 'close' emitted, so the next connection got no read slot (CONNECT_FAILED). Now only
+  // the current connection's end ends the session.
   for (const method of ['OPTIONS', 'DESCRIBE']) {
     it(`follows a 302 on ${method} to a second server and plays from it`, async () => {
       const second = await serve({ onPlay: (conn) => conn.send(rtpFrames(range(40, 3))) });
