@@ -371,8 +371,9 @@ export class GstSink extends EventEmitter {
 
   /** Per-branch counters and what the pipeline reports (queue level, buffers at the counted sink). */
   stats(): GstSinkStats {
-    if (this.finalStats) return { ...this.finalStats, state: this.state };
-    const live = this.state !== 'new';
+    // Once stopped, the pipeline's readings are those taken just before the stop; our own counters stay live.
+    const frozen = this.finalStats;
+    const live = this.state !== 'new' && !frozen;
     return {
       state: this.state,
       branches: this.branches.map((branch, i) => ({
@@ -381,9 +382,9 @@ export class GstSink extends EventEmitter {
         pushedPackets: this.pushedPackets[i]!,
         pushedBytes: this.pushedBytes[i]!,
         rejectedPackets: this.rejected[i]!,
-        queuedBytes: live ? numberProperty(this.srcs[i], 'current-level-bytes') : undefined,
-        sinkBuffers: live ? baseSinkCounter(this.sinks[i], BASE_SINK_RENDERED) : undefined,
-        sinkDropped: live ? baseSinkCounter(this.sinks[i], BASE_SINK_DROPPED) : undefined,
+        queuedBytes: live ? numberProperty(this.srcs[i], 'current-level-bytes') : frozen?.branches[i]!.queuedBytes,
+        sinkBuffers: live ? baseSinkCounter(this.sinks[i], BASE_SINK_RENDERED) : frozen?.branches[i]!.sinkBuffers,
+        sinkDropped: live ? baseSinkCounter(this.sinks[i], BASE_SINK_DROPPED) : frozen?.branches[i]!.sinkDropped,
       })),
       ...this.counters,
     };

@@ -1,0 +1,257 @@
+// GstSink against GStreamer's RTSP server (test/server/rtsp_server.py) and a real pipeline: decode, record, a bounded
+// leaky queue in front of a slow pipeline, argument checks, and one pipeline for many branches.
+import { execFile, execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RtspClient, type RtpPacket } from '../../../src/node/index.js';
+import { createGstSink, GstError, GstSink, type GstBranch, type GstSinkStats } from '../../../src/node/gst/index.js';
+import { startRtspServer, type RtspTestServer } from '../../server/harness.js';
+
+const available = GstSink.available();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+
+let server: RtspTestServer;
+let dir: string;
+
+beforeAll(async () => {
+  server = await startRtspServer({ rawWidth: 640, rawHeight: 480, rawFramerate: 30 });
+  dir = mkdtempSync(join(tmpdir(), 'wasm-rtsp-gst-'));
+});
+afterAll(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Opens `path`, builds a sink for its streams with `branch`, plays for `ms`, closes both; returns every figure. */
+async function run(path: string, transport: 'tcp' | 'udp', ms: number, branch: (b: GstBranch) => GstBranch, extra: { record?: { location: string } } = {},
+  during?: (sink: GstSink) => void) {
+  const client = new RtspClient(server.url(path), { transport });
+  await client.connect();
+  const sink = createGstSink({ branches: client.streams.map((stream) => branch({ stream })), ...extra });
+  const errors: GstError[] = [];
+  const warnings: GstError[] = [];
+  sink.on('error', (e: GstError) => errors.push(e));
+  sink.on('warning', (e: GstError) => warnings.push(e));
+  sink.start();
+  client.on('packet', (p: RtpPacket) => sink.push(p.stream.id, p));
+  await client.play();
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    during?.(sink);
+    await sleep(50);
+  }
+  await client.close();
+  const closeStarted = Date.now();
+  await sink.close();
+  return { client: client.stats(), sink: sink.stats(), errors, warnings, closeMs: Date.now() - closeStarted };
+}
+
+describe.skipIf(!available.ok)('GstSink', () => {
+  for (const transport of ['tcp', 'udp'] as const) {
+    it(`decodes H.264 over ${transport}: frames decoded, nothing lost, pushed = received`, async () => {
+      const r = await run('/h264', transport, 2000, (b) => b);
+      const received = r.client.streams[0]!;
+      const branch = r.sink.branches[0]!;
+      expect(r.errors).toEqual([]);
+      expect(received.lost).toBe(0);
+      expect(Object.values(received.dropped).every((n) => n === 0)).toBe(true);
+      expect(branch.pushedPackets).toBe(received.packets);
+      expect(branch.pushedBytes).toBe(received.bytes);
+      expect(branch.rejectedPackets).toBe(0);
+      // 30 fps for ~2 s; EOS drains the decoder, so every frame received comes out.
+      expect(branch.sinkBuffers).toBeGreaterThan(40);
+      expect(branch.sinkBuffers).toBeLessThan(80);
+    });
+  }
+
+  it('decodes H.265 and depayloads raw video (rtpvrawdepay) in one run each', async () => {
+    for (const path of ['/h265', '/raw']) {
+      const r = await run(path, 'tcp', 1500, (b) => b);
+      expect(r.errors).toEqual([]);
+      expect(r.sink.branches[0]!.pushedPackets).toBe(r.client.streams[0]!.packets);
+      expect(r.sink.branches[0]!.sinkBuffers, path).toBeGreaterThan(25);
+    }
+  });
+
+  it('records 3 s of H.264 into mp4 that gst-discoverer accepts with a duration near 3 s', async () => {
+    const location = join(dir, 'out.mp4');
+    const r = await run('/h264', 'tcp', 3000, (b) => ({ ...b, tail: 'record' }), { record: { location } });
+    expect(r.errors).toEqual([]);
+    expect(r.sink.branches[0]!.pushedPackets).toBe(r.client.streams[0]!.packets);
+    expect(statSync(location).size).toBeGreaterThan(10_000);
+    const { stdout } = await promisify(execFile)('gst-discoverer-1.0', [location], { timeout: 20_000 });
+    const m = /Duration: (\d+):(\d+):([\d.]+)/.exec(stdout);
+    expect(m, stdout).not.toBeNull();
+    const seconds = Number(m![1]) * 3600 + Number(m![2]) * 60 + Number(m![3]);
+    expect(seconds).toBeGreaterThan(2.5);
+    expect(seconds).toBeLessThan(3.5);
+    expect(stdout).toMatch(/video #\d+: H\.264/);
+  });
+
+  it('bounds the queue in front of a slow pipeline: appsrc level near max-bytes, RSS flat, the excess dropped', async () => {
+    // identity sleep-time=2000 passes at most 500 packets/s; 640x480 raw at 30 fps sends ~13 000/s (~18 MB/s).
+    const bound = 256 * 1024;
+    const levels: number[] = [];
+    const rssBefore = process.memoryUsage.rss();
+    let rssMax = rssBefore;
+    const r = await run('/raw', 'tcp', 3000, (b) => ({
+      ...b, maxQueueBytes: bound, tail: { launch: 'identity sleep-time=2000 ! fakesink name=sink0 sync=false' },
+    }), {}, (sink) => {
+      const level = sink.stats().branches[0]!.queuedBytes;
+      if (level !== undefined) levels.push(level);
+      rssMax = Math.max(rssMax, process.memoryUsage.rss());
+    });
+    const branch = r.sink.branches[0]!;
+    expect(r.errors).toEqual([]);
+    expect(branch.pushedPackets).toBe(r.client.streams[0]!.packets);
+    expect(branch.pushedBytes).toBeGreaterThan(30_000_000); // unbounded, this would all be held in the queue
+    // The pipeline is slow: what reached the sink is at most ~500/s over the run plus the drained queue.
+    const passed = branch.sinkBuffers!;
+    expect(passed).toBeLessThan(500 * 3.6 + bound / 1000);
+    // The queue filled up to the bound and never beyond it (+ one packet being added).
+    expect(Math.max(...levels)).toBeGreaterThan(bound / 2);
+    expect(Math.max(...levels)).toBeLessThanOrEqual(bound + 1500);
+    // The sink sees packets 1:1 and close() drained the queue (EOS), so dropped = pushed − reached the sink.
+    const dropped = branch.pushedPackets - passed;
+    expect(dropped).toBeGreaterThan(branch.pushedPackets * 0.8);
+    expect(rssMax - rssBefore).toBeLessThan(25 * 1024 * 1024);
+  });
+
+  it('refuses bad arguments with typed errors before they reach the addon; push after close is false', async () => {
+    const client = new RtspClient(server.url('/h264'));
+    await client.connect();
+    const sink = createGstSink({ branches: [{ stream: client.streams[0]! }] });
+    const bytes = new Uint8Array([0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0x09, 0xf0]);
+    // Before start: a valid push is refused (false) and counted.
+    expect(sink.pushBytes(0, bytes)).toBe(false);
+    sink.start();
+    const bad: Array<[string, () => unknown, string]> = [
+      ['a string', () => sink.pushBytes(0, 'x' as unknown as Uint8Array), 'GST_BAD_ARGUMENT'],
+      ['a DataView', () => sink.pushBytes(0, new DataView(new ArrayBuffer(12)) as unknown as Uint8Array), 'GST_BAD_ARGUMENT'],
+      ['an ArrayBuffer', () => sink.pushBytes(0, new ArrayBuffer(12) as unknown as Uint8Array), 'GST_BAD_ARGUMENT'],
+      ['an empty view', () => sink.pushBytes(0, new Uint8Array(0)), 'GST_BAD_ARGUMENT'],
+      ['null as packet', () => sink.push(0, null as unknown as RtpPacket), 'GST_BAD_ARGUMENT'],
+      ['a plain object as packet', () => sink.push(0, { view: [1, 2, 3] } as unknown as RtpPacket), 'GST_BAD_ARGUMENT'],
+      ['branch 1 of 1', () => sink.pushBytes(1, bytes), 'GST_BAD_BRANCH'],
+      ['branch -1', () => sink.pushBytes(-1, bytes), 'GST_BAD_BRANCH'],
+      ['branch 0.5', () => sink.pushBytes(0.5, bytes), 'GST_BAD_BRANCH'],
+      ['branch NaN', () => sink.push(Number.NaN, bytes as unknown as RtpPacket), 'GST_BAD_BRANCH'],
+    ];
+    for (const [name, call, code] of bad) {
+      expect(call, name).toThrow(GstError);
+      expect(call, name).toThrow(expect.objectContaining({ code }));
+    }
+    // A packet kept past its handler is refused (its slot may hold another packet by now).
+    let kept: RtpPacket | undefined;
+    client.once('packet', (p: RtpPacket) => { kept = p; });
+    await client.play();
+    for (let i = 0; i < 100 && !kept; i++) await sleep(20);
+    expect(() => sink.push(0, kept!)).toThrow(expect.objectContaining({ code: 'GST_BAD_ARGUMENT' }));
+    expect(sink.pushBytes(0, bytes)).toBe(true);
+    await client.close();
+    const first = sink.close();
+    expect(sink.close()).toBe(first);
+    await first;
+    await sink.close();
+    expect(sink.pushBytes(0, bytes)).toBe(false);
+    const stats = sink.stats();
+    expect(stats.state).toBe('closed');
+    expect(stats.branches[0]).toMatchObject({ pushedPackets: 1, rejectedPackets: 2 });
+  });
+
+  it('reports an ERROR on the bus as a typed error naming the element, and stops the pipeline', async () => {
+    const client = new RtspClient(server.url('/h264'));
+    await client.connect();
+    await client.close();
+    const sink = createGstSink({ branches: [{ stream: client.streams[0]!, tail: 'record' }], record: { location: join(dir, 'no-such-dir', 'x.mp4') } });
+    const error = new Promise<GstError>((resolve) => sink.once('error', resolve));
+    sink.start();
+    const e = await error;
+    expect(e).toBeInstanceOf(GstError);
+    expect(e.code).toBe('GST_PIPELINE_ERROR');
+    expect(e.element).toBe('recordfile');
+    expect(e.message).toMatch(/Could not open file/);
+    expect(sink.currentState).toBe('failed');
+    expect(sink.pushBytes(0, new Uint8Array(12))).toBe(false);
+    const t = Date.now();
+    await sink.close();
+    expect(Date.now() - t).toBeLessThan(1000); // no EOS wait on a failed pipeline
+  });
+
+  it('refuses a pipeline GStreamer cannot build with GST_LAUNCH, quoting the launch text', () => {
+    const stream = { type: 'video', payloadType: 96, encodingName: 'H264', clockRate: 90000, fmtp: {} };
+    const run = () => createGstSink({ branches: [{ stream, tail: { launch: 'no-such-element-here ! fakesink' } }] });
+    expect(run).toThrow(expect.objectContaining({ code: 'GST_LAUNCH', message: expect.stringContaining('no-such-element-here') }));
+    expect(() => createGstSink({ branches: [] })).toThrow(expect.objectContaining({ code: 'GST_BAD_ARGUMENT' }));
+    expect(() => createGstSink({ branches: [{ stream, tail: 'record' }] })).toThrow(expect.objectContaining({ code: 'GST_BAD_ARGUMENT' }));
+    expect(() => createGstSink({ branches: [{ stream: { ...stream, encodingName: 'RAW' }, tail: 'record' }], record: { location: join(dir, 'r.mp4') } }))
+      .toThrow(expect.objectContaining({ code: 'GST_UNSUPPORTED' }));
+    expect(() => createGstSink({ branches: [{ stream }], maxQueueBytes: 0 })).toThrow(expect.objectContaining({ code: 'GST_BAD_ARGUMENT' }));
+  });
+
+  it('plays 6 branches from 3 cameras in one pipeline that holds one libuv pool thread, and none after close', async () => {
+    expect(await freePoolThreads()).toBe(POOL_SIZE);
+    const clients = await Promise.all(['/h264', '/h265', '/raw', '/h264', '/h265', '/raw'].map(async (path, i) => {
+      const client = new RtspClient(server.url(path), { transport: i % 2 ? 'udp' : 'tcp' });
+      await client.connect();
+      return client;
+    }));
+    const sink = createGstSink({ branches: clients.map((c) => ({ stream: c.streams[0]! })) });
+    const errors: GstError[] = [];
+    sink.on('error', (e: GstError) => errors.push(e));
+    sink.start();
+    clients.forEach((client, index) => client.on('packet', (p: RtpPacket) => sink.push(index, p)));
+    await Promise.all(clients.map((c) => c.play()));
+    await sleep(1500);
+    expect(await freePoolThreads()).toBe(POOL_SIZE - 1);
+    await Promise.all(clients.map((c) => c.close()));
+    await sink.close();
+    const stats: GstSinkStats = sink.stats();
+    expect(errors).toEqual([]);
+    stats.branches.forEach((b, i) => {
+      expect(b.pushedPackets, `branch ${i}`).toBe(clients[i]!.stats().streams[0]!.packets);
+      expect(b.sinkBuffers, `branch ${i}`).toBeGreaterThan(20);
+    });
+    expect(await freePoolThreads()).toBe(POOL_SIZE);
+  });
+});
+
+/**
+ * How many libuv pool threads are free right now. Opening a FIFO for reading blocks the pool thread that runs it in
+ * the kernel's wait_for_partner until a writer opens it. Queue POOL_SIZE such opens, let them start, and count the
+ * threads of this process waiting there: that many were free. Then open the writers to let every reader finish.
+ */
+async function freePoolThreads(): Promise<number> {
+  const fifoDir = mkdtempSync(join(dir, 'fifo-'));
+  const fifos = Array.from({ length: POOL_SIZE }, (_, i) => join(fifoDir, `f${i}`));
+  for (const f of fifos) execFileSync('mkfifo', [f]);
+  const readers = fifos.map((f) => open(f, 'r'));
+  await sleep(300);
+  const free = readdirSync('/proc/self/task').filter((tid) => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/wchan`, 'utf8').trim() === 'wait_for_partner';
+    } catch {
+      return false; // the thread ended meanwhile
+    }
+  }).length;
+  const writers = new Map<number, number>();
+  for (let round = 0; round < 200 && writers.size < fifos.length; round++) {
+    fifos.forEach((f, i) => {
+      if (writers.has(i)) return;
+      try {
+        // Succeeds only while a reader is blocked in open() (ENXIO otherwise): retried until each reader ran.
+        writers.set(i, openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch { /* its reader has not started yet */ }
+    });
+    await sleep(10);
+  }
+  for (const handle of await Promise.all(readers)) await handle.close();
+  for (const fd of writers.values()) closeSync(fd);
+  rmSync(fifoDir, { recursive: true, force: true });
+  return free;
+}
