@@ -1,0 +1,146 @@
+// The `wasm-rtsp` command end to end: the built CLI (dist/node/cli.js, made by `npm test`'s build step) in a child
+// process, against GStreamer's RTSP server on 127.0.0.1, into real GStreamer pipelines.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRtspServer, type RtspTestServer } from '../server/harness.js';
+
+const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
+let server: RtspTestServer;
+const tmp = mkdtempSync(join(tmpdir(), 'wasm-rtsp-cli-'));
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
+  server = await startRtspServer({ sessionTimeout: 10, rawWidth: 640, rawHeight: 480, rawFramerate: 30 });
+});
+afterAll(async () => {
+  await server?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+function cli(args: string[], timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      const e = error as (NodeJS.ErrnoException & { code?: number | string; signal?: NodeJS.Signals }) | null;
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
+    });
+  });
+}
+
+interface SummaryStream { received: number; pushed: number; lost: number; dropped: Record<string, number>; sinkBuffers?: number; encodingName: string }
+
+function balanced(s: SummaryStream): boolean {
+  return s.received === s.pushed + Object.values(s.dropped).reduce((a, n) => a + n, 0);
+}
+
+describe('wasm-rtsp command', () => {
+  for (const transport of ['tcp', 'udp']) {
+    it(`decodes H.264 over ${transport}: frames decoded, nothing lost, --json balances`, async () => {
+      const r = await cli([server.url('/h264'), '--transport', transport, '--duration', '3', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const summary = JSON.parse(r.stdout);
+      expect(summary.exitReason).toBe('duration');
+      const [s] = summary.streams as SummaryStream[];
+      expect(s.encodingName).toBe('H264');
+      expect(s.received).toBeGreaterThan(50);
+      expect(s.lost).toBe(0);
+      expect(balanced(s)).toBe(true);
+      expect(s.pushed).toBe(s.received);
+      expect(s.sinkBuffers).toBeGreaterThan(30); // decoded frames that reached fakesink (30 fps for ~3 s)
+      expect(summary.pools[0].inUse).toBe(0);
+    });
+  }
+
+  it('records a playable MP4 that gst-discoverer-1.0 accepts, with the expected duration', async () => {
+    const out = join(tmp, 'out.mp4');
+    const r = await cli([server.url('/h264'), '--record', out, '--duration', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const info = await new Promise<string>((resolve, reject) => {
+      execFile('gst-discoverer-1.0', [out], { timeout: 30_000 }, (e, stdout) => (e ? reject(new Error(`${e.message}\n${stdout}`)) : resolve(stdout)));
+    });
+    expect(info).toMatch(/video #\d+: H\.264/);
+    const m = /Duration: (\d+):(\d+):(\d+\.\d+)/.exec(info);
+    expect(m, info).not.toBeNull();
+    const seconds = Number(m![1]) * 3600 + Number(m![2]) * 60 + Number(m![3]);
+    expect(seconds).toBeGreaterThan(2);
+    expect(seconds).toBeLessThan(4.5);
+  });
+
+  it('exits 0 on Ctrl-C (SIGINT) after a TEARDOWN the server sees', async () => {
+    const from = server.events.length;
+    const child = spawn(process.execPath, [CLI, server.url('/h264'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    await server.waitFor((e) => e.event === 'request' && e.method === 'PLAY', 20_000, from);
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+    await server.waitFor((e) => e.event === 'teardown', 5000, from);
+    const summary = JSON.parse(stdout);
+    expect(summary.exitReason).toBe('SIGINT');
+    expect(summary.streams[0].received).toBeGreaterThan(0);
+    expect(balanced(summary.streams[0])).toBe(true);
+  });
+
+  it('plays several URLs in one process, each with its own pool, into one pipeline', async () => {
+    const r = await cli([server.url('/h264'), server.url('/h264'), server.url('/raw'), '--duration', '3', '--json'], 90_000);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.streams).toHaveLength(3);
+    expect(summary.pools).toHaveLength(3);
+    expect(summary.sink.branches).toHaveLength(3);
+    for (const s of summary.streams as SummaryStream[]) {
+      expect(s.received).toBeGreaterThan(0);
+      expect(s.lost).toBe(0);
+      expect(balanced(s)).toBe(true);
+    }
+  });
+
+  it('keeps memory bounded behind a slow pipeline, with the queue at its bound', async () => {
+    // Raw 640x480 video (~10 MB/s) into a sink that takes 20 ms per buffer: far slower than the stream.
+    const r = await cli([server.url('/raw'), '--pipeline', 'identity sleep-time=20000 ! fakesink name=sink0', '--queue-limit', '512',
+      '--pool-limit', '1', '--duration', '4', '--json'], 90_000);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const [s] = summary.streams as SummaryStream[];
+    expect(s.received).toBeGreaterThan(5000);
+    expect(balanced(s)).toBe(true);
+    expect(summary.pools[0].bytesHighWater).toBeLessThanOrEqual(1 << 20);
+    expect(summary.process.rssBytes).toBeLessThan(400 << 20);
+    const b = summary.sink.branches[0];
+    // What reached the slow sink is a small part of what was pushed: the rest was dropped by the leaky appsrc.
+    expect(b.sinkBuffers).toBeLessThan(s.pushed / 4);
+  });
+
+  it.each([
+    [['--transport', 'sctp', 'rtsp://127.0.0.1/x'], 2],
+    [['http://127.0.0.1/x'], 2],
+    [['--duration', 'soon', 'rtsp://127.0.0.1/x'], 2],
+    [['--record', 'a.mp4', '--pipeline', 'fakesink', 'rtsp://127.0.0.1/x'], 2],
+    [['rtsp://127.0.0.1:1/x', '--duration', '1'], 3],
+  ])('exits with a meaningful code: %j → %i', async (args, code) => {
+    const r = await cli(args as string[]);
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(/^wasm-rtsp: /m);
+  });
+
+  it('a 404 stream exits 3 with the status in the message', async () => {
+    const r = await cli([server.url('/nope'), '--duration', '1']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/404/);
+  });
+
+  it('runs the demo (npm start) out of the box: its own server, decoded frames, a summary', async () => {
+    const r = await cli(['--demo', '--duration', '2', '--json'], 90_000);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.streams[0].sinkBuffers).toBeGreaterThan(10);
+    expect(summary.streams[0].lost).toBe(0);
+  });
+});
