@@ -34,7 +34,7 @@ import {
   DEMUX_RESYNCS, DEMUX_CONSUMED, DEMUX_PUBLIC_BYTES, CHANNEL_ACCEPT, CHANNEL_RTP, RTP_RECORD_BYTES,
 } from "./layout";
 import { region_alloc, region_free, inMemory } from "./region";
-import { rtp_parse } from "./rtp";
+import { parseInto } from "./rtp";
 
 /** Smallest accepted header limit: room for the shortest message (`RTSP/1.0 \n\n`) with margin. */
 export const DEMUX_MIN_HEADER_BYTES: u32 = 16;
@@ -408,7 +408,7 @@ export function demux_scan(d: usize, base: usize, len: u32, events: usize, maxEv
       const ev = events + <usize>n * DEMUX_EVENT_BYTES;
       let status: i32 = EV_NOT_PARSED;
       if ((flags & CHANNEL_RTP) != 0 && records != 0) {
-        status = rtp_parse(base + start, size, records + <usize>n * RTP_RECORD_BYTES);
+        status = parseInto(base + start, size, records + <usize>n * RTP_RECORD_BYTES);
         if (status < 0) rtpErrors++;
       }
       writeEvent(ev, EV_KIND_FRAME, <u8>ch, status, start, size, 0);

@@ -154,9 +154,13 @@ const RECORD_BYTE3_SHIFT: u32 = 24;
   return <i32>count;
 }
 
-/** The parser proper: `p`/`len` and `out` are already known to lie in memory, and len ≤ 65535. */
+/**
+ * The parser proper: `p`/`len` and `out` are already known to lie in memory, and len ≤ 65535. Exported (inline) for
+ * the demuxer, which has checked its whole input and record array once per scan and so calls this per frame without
+ * repeating those checks or paying a call.
+ */
 // @ts-ignore: decorator
-@inline function parseInto(p: usize, len: u32, out: usize): i32 {
+@inline export function parseInto(p: usize, len: u32, out: usize): i32 {
   store<u32>(out, len, RTP_PACKET_LENGTH);
   if (len < HEADER_BYTES) return finish(out, RTP_TOO_SHORT);
   const w0 = loadBE32(p);
