@@ -62,6 +62,26 @@ describe('RtspClient against gst-rtsp-server', () => {
     });
   }
 
+  it('maps RTP time to wall-clock time from RTCP sender reports, and sends receiver reports', async () => {
+    const client = await RtspClient.open(server.url('/h264'));
+    let withWallClock = 0;
+    let worstSkewMs = 0;
+    client.on('packet', (p: RtpPacket) => {
+      if (p.wallClockTimeMs === undefined) return;
+      withWallClock++;
+      // The sender's clock is this machine's: on loopback the mapped time is close to the arrival time.
+      worstSkewMs = Math.max(worstSkewMs, Math.abs(p.wallClockTimeMs - p.arrivalTimeMs));
+    });
+    await new Promise((r) => setTimeout(r, 6500));
+    const stats = client.stats();
+    await client.close();
+    expect(stats.senderReportsReceived).toBeGreaterThan(0);
+    expect(client.streams[0].lastSenderReport).toBeDefined();
+    expect(withWallClock).toBeGreaterThan(10);
+    expect(worstSkewMs).toBeLessThan(1000);
+    expect(stats.receiverReportsSent).toBeGreaterThan(0);
+  }, 20_000);
+
   it('keeps a retained packet valid after its handler and makes the reused one throw', async () => {
     const client = await RtspClient.open(server.url('/h264'));
     const kept = await new Promise<ReturnType<RtpPacket['retain']>>((resolve) => {
