@@ -13,14 +13,14 @@ const PACKETS = Number(process.env.WASM_RTSP_MEASURE_PACKETS) || 400_000;
 const WARMUP_PACKETS = 40_000;
 
 let server: RtspTestServer;
-beforeAll(async () => {
-  server = await startRtspServer({ rawWidth: 1280, rawHeight: 720, rawFramerate: 30 });
-});
-afterAll(async () => {
-  await server?.stop();
-});
 
 describe.runIf(process.env.WASM_RTSP_MEASURE && GstSink.available().ok)('CPU per packet, raw 720p over TCP', () => {
+  beforeAll(async () => {
+    server = await startRtspServer({ rawWidth: 1280, rawHeight: 720, rawFramerate: 30 });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
   it('RtspClient → appsrc ! fakesink vs gst-launch rtspsrc ! fakesink', async () => {
     // Ours: the whole process (JS, wasm, the addon's copy and GStreamer's streaming thread).
     const client = new RtspClient(server.url('/raw'), { transport: 'tcp' });
