@@ -6,3 +6,4 @@ export { RtspClient, type RtspClientOptions, type MediaStream, type ClientStats 
 export { RtpPacket, type RetainedPacket } from './rtsp/packet.js';
 export { RtspError } from './rtsp/errors.js';
 export { RtspAuthenticator, RtspAuthError } from './rtsp/auth.js';
+export * from './gst/index.js';
