@@ -161,7 +161,6 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
   let exitReason = 'done';
   let finishing = false;
   const started = Date.now();
-  const notPushed: number[][] = [];
 
   try {
     let urls = args.urls;
@@ -190,7 +189,6 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
     const firstBranch: number[] = [];
     for (const c of clients) {
       firstBranch.push(branches.length);
-      notPushed.push(c.streams.map(() => 0));
       for (const s of c.streams) {
         branches.push({ stream: s, tail: args.record ? 'record' : args.pipeline ? { launch: args.pipeline } : 'decode' });
       }
@@ -211,10 +209,10 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
     const s = sink;
     clients.forEach((c, ci) => {
       const base = firstBranch[ci];
-      const missed = notPushed[ci];
       // The hot path: a view of wasm memory into appsrc (which copies it), then the slot goes back to the pool.
+      // A refused push is counted by the sink (queue near its bound, or the sink no longer playing).
       c.on('packet', (p: RtpPacket) => {
-        if (!s.push(base + p.stream.id, p)) missed[p.stream.id]++;
+        s.push(base + p.stream.id, p);
       });
       c.on('error', (e) => io.err.write(`wasm-rtsp: ${redactUrl(c.url)}: ${describe(e)}\n`));
     });
@@ -251,7 +249,7 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
     // TEARDOWN first (no new packets), then drain the pipeline with EOS, then stop it.
     await Promise.all(clients.map((c) => c.close()));
     await sink?.close();
-    const summary = summarize(clients, notPushed, sink, started, exitReason);
+    const summary = summarize(clients, sink, started, exitReason);
     if (args.json) io.out.write(JSON.stringify(summary, null, 2) + '\n');
     else if (clients.some((c) => c.streams.length > 0)) io.err.write(humanSummary(summary));
     await demo?.stop();
@@ -296,17 +294,21 @@ function rateOf(packets: number, bytes: number): { pps: number; mbps: number } {
   return r;
 }
 
-function summarize(clients: RtspClient[], notPushed: number[][], sink: GstSink | undefined, started: number, exitReason: string): Summary {
+function summarize(clients: RtspClient[], sink: GstSink | undefined, started: number, exitReason: string): Summary {
   const sinkStats = sink?.stats();
   const streams: Summary['streams'] = [];
   const pools: Summary['pools'] = [];
   let branch = 0;
-  clients.forEach((c, ci) => {
+  clients.forEach((c) => {
     const st = c.stats();
     if (st.pool) pools.push({ url: c.url, ...st.pool });
     for (const s of st.streams) {
       const b = sinkStats?.branches[branch++];
-      const dropped: Record<string, number> = { ...s.dropped, sinkClosed: notPushed[ci]?.[s.id] ?? 0 };
+      const dropped: Record<string, number> = {
+        ...s.dropped,
+        queueFull: s.dropped.queueFull + (b?.queueDroppedPackets ?? 0),
+        sinkClosed: b?.rejectedPackets ?? 0,
+      };
       const pushed = b?.pushedPackets ?? 0;
       streams.push({
         url: c.url,

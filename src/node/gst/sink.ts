@@ -150,6 +150,8 @@ export interface GstBranchStats {
   pushedBytes: number;
   /** push() calls refused because the sink was not playing (not started, closing, closed or failed). */
   rejectedPackets: number;
+  /** Packets not pushed because the branch's queue was near its bound (a pipeline slower than the stream). */
+  queueDroppedPackets: number;
   /** appsrc `current-level-bytes`: bytes waiting in the queue; undefined once stopped. */
   queuedBytes: number | undefined;
   /**
@@ -183,6 +185,15 @@ export function gstAvailable(): Availability {
 export function createGstSink(options: GstSinkOptions): GstSink {
   return new GstSink(options);
 }
+
+/** Stop pushing (and count drops) when the queue holds this fraction of its bound… */
+const QUEUE_DROP_FRACTION = 0.75;
+/** …and push again once it is back under this fraction. */
+const QUEUE_RESUME_FRACTION = 0.5;
+/** At most this many pushes between two readings of the queue level (one reading costs about 1 µs). */
+const LEVEL_CHECK_MAX_INTERVAL = 32;
+/** Packet size assumed when spacing the readings (MTU-sized RTP). */
+const TYPICAL_PACKET_BYTES = 1500;
 
 const BASE_SINK_RENDERED = /rendered=\(guint64\)(\d+)/;
 const BASE_SINK_DROPPED = /dropped=\(guint64\)(\d+)/;
@@ -229,6 +240,13 @@ export class GstSink extends EventEmitter {
   private readonly pushedPackets: Float64Array;
   private readonly pushedBytes: Float64Array;
   private readonly rejected: Float64Array;
+  /** Packets we did not push because the branch's queue was near its bound (see pushView). */
+  private readonly queueDropped: Float64Array;
+  /** Per branch: queue bound, pushes between two level readings, countdown to the next reading, dropping now. */
+  private readonly bounds: Float64Array;
+  private readonly checkEvery: Int32Array;
+  private readonly untilCheck: Int32Array;
+  private readonly dropping: Uint8Array;
   private counters = { busMessages: 0, errors: 0, warnings: 0 };
   private eosSeen = false;
   private onEos: (() => void) | undefined;
@@ -249,11 +267,19 @@ export class GstSink extends EventEmitter {
     this.pushedPackets = new Float64Array(n);
     this.pushedBytes = new Float64Array(n);
     this.rejected = new Float64Array(n);
+    this.queueDropped = new Float64Array(n);
+    this.bounds = new Float64Array(n);
+    this.checkEvery = new Int32Array(n);
+    this.untilCheck = new Int32Array(n);
+    this.dropping = new Uint8Array(n);
     this.counted = [];
     const parts: string[] = [];
     let muxerPlaced = false;
     options.branches.forEach((branch, i) => {
       const bound = positiveInteger(branch.maxQueueBytes ?? defaultBound, `branches[${i}].maxQueueBytes`);
+      this.bounds[i] = bound;
+      // Read the queue level often enough that MTU-sized packets cannot overshoot a fifth of the bound in between.
+      this.checkEvery[i] = Math.max(1, Math.min(LEVEL_CHECK_MAX_INTERVAL, Math.floor((0.2 * bound) / TYPICAL_PACKET_BYTES)));
       const head = `appsrc name=src${i} is-live=true format=time do-timestamp=true max-bytes=${bound} ` +
         `leaky-type=downstream block=false caps=${launchQuote(rtpCaps(branch.stream))}`;
       const tail = branch.tail ?? 'decode';
@@ -355,6 +381,23 @@ export class GstSink extends EventEmitter {
       this.rejected[index]!++;
       return false;
     }
+    // Bounded queue with every drop counted: appsrc's own leaky-type=downstream drops silently (GStreamer 1.22 has
+    // no counter for it), so we read the queue level every few packets and drop — counting — ourselves while it is
+    // above 3/4 of the bound, until it falls below 1/2. The leaky appsrc stays as the backstop it never needs to be.
+    if (--this.untilCheck[index]! <= 0) {
+      this.untilCheck[index] = this.checkEvery[index]!;
+      const level = numberProperty(this.srcs[index], 'current-level-bytes') ?? 0;
+      const bound = this.bounds[index]!;
+      if (this.dropping[index]) {
+        if (level <= bound * QUEUE_RESUME_FRACTION) this.dropping[index] = 0;
+      } else if (level >= bound * QUEUE_DROP_FRACTION) {
+        this.dropping[index] = 1;
+      }
+    }
+    if (this.dropping[index]) {
+      this.queueDropped[index]!++;
+      return false;
+    }
     this.srcs[index]!.push!(view);
     this.pushedPackets[index]!++;
     this.pushedBytes[index]! += view.byteLength;
@@ -382,6 +425,7 @@ export class GstSink extends EventEmitter {
         pushedPackets: this.pushedPackets[i]!,
         pushedBytes: this.pushedBytes[i]!,
         rejectedPackets: this.rejected[i]!,
+        queueDroppedPackets: this.queueDropped[i]!,
         queuedBytes: live ? numberProperty(this.srcs[i], 'current-level-bytes') : frozen?.branches[i]!.queuedBytes,
         sinkBuffers: live ? baseSinkCounter(this.sinks[i], BASE_SINK_RENDERED) : frozen?.branches[i]!.sinkBuffers,
         sinkDropped: live ? baseSinkCounter(this.sinks[i], BASE_SINK_DROPPED) : frozen?.branches[i]!.sinkDropped,

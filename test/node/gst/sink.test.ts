@@ -93,7 +93,7 @@ describe.skipIf(!available.ok)('GstSink', () => {
     expect(stdout).toMatch(/video #\d+: H\.264/);
   });
 
-  it('bounds the queue in front of a slow pipeline: appsrc level near max-bytes, RSS flat, the excess dropped', async () => {
+  it('bounds the queue in front of a slow pipeline: level under max-bytes, RSS flat, every excess packet counted', async () => {
     // identity sleep-time=2000 passes at most 500 packets/s; 640x480 raw at 30 fps sends ~13 000/s (~18 MB/s).
     const bound = 256 * 1024;
     const levels: number[] = [];
@@ -108,17 +108,15 @@ describe.skipIf(!available.ok)('GstSink', () => {
     });
     const branch = r.sink.branches[0]!;
     expect(r.errors).toEqual([]);
-    expect(branch.pushedPackets).toBe(r.client.streams[0]!.packets);
-    expect(branch.pushedBytes).toBeGreaterThan(30_000_000); // unbounded, this would all be held in the queue
-    // The pipeline is slow: what reached the sink is at most ~500/s over the run plus the drained queue.
-    const passed = branch.sinkBuffers!;
-    expect(passed).toBeLessThan(500 * 3.6 + bound / 1000);
-    // The queue filled up to the bound and never beyond it (+ one packet being added).
+    // Every packet the client delivered was either pushed or counted as dropped for a full queue.
+    expect(branch.pushedPackets + branch.queueDroppedPackets).toBe(r.client.streams[0]!.packets);
+    expect(branch.pushedPackets).toBeGreaterThan(0);
+    expect(branch.queueDroppedPackets).toBeGreaterThan(r.client.streams[0]!.packets * 0.8);
+    // The queue filled up towards the bound and never reached it: appsrc's leaky backstop had nothing to drop.
     expect(Math.max(...levels)).toBeGreaterThan(bound / 2);
-    expect(Math.max(...levels)).toBeLessThanOrEqual(bound + 1500);
-    // The sink sees packets 1:1 and close() drained the queue (EOS), so dropped = pushed − reached the sink.
-    const dropped = branch.pushedPackets - passed;
-    expect(dropped).toBeGreaterThan(branch.pushedPackets * 0.8);
+    expect(Math.max(...levels)).toBeLessThan(bound);
+    // The sink sees packets 1:1 and close() drained the queue (EOS): nothing pushed was lost silently.
+    expect(branch.sinkBuffers).toBe(branch.pushedPackets);
     expect(rssMax - rssBefore).toBeLessThan(25 * 1024 * 1024);
   });
 
