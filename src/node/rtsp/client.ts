@@ -11,6 +11,7 @@
 
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import { isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import type { Core } from '../../core/core.js';
 import type { InterleavedDemuxer } from '../../core/demuxer.js';
@@ -422,7 +423,7 @@ export class RtspClient extends EventEmitter {
     if (this.transportKind === 'tcp') {
       transportHeader = `RTP/AVP/TCP;unicast;interleaved=${id * 2}-${id * 2 + 1}`;
     } else {
-      sockets = await bindPortPair();
+      sockets = await bindPortPair(isIPv6(this.connection?.remoteAddress ?? '') ? 'udp6' : 'udp4');
       this.udpSockets.push(sockets.rtp, sockets.rtcp);
       transportHeader = `RTP/AVP;unicast;client_port=${sockets.ports.rtp}-${sockets.ports.rtcp}`;
     }
@@ -560,11 +561,14 @@ export class RtspClient extends EventEmitter {
   }
 
   private listenUdp(stream: MediaStream, rtp: dgram.Socket, rtcp: dgram.Socket): void {
-    const server = this.target.host;
+    // Only the server's datagrams: compare with the address the RTSP connection actually reached (the URL may name
+    // a host, and dgram reports IPv4 senders on a udp6 socket as ::ffff:a.b.c.d).
+    const server = this.connection?.remoteAddress ?? this.target.host;
     const core = this.core!;
     const pool = this.pool!;
     rtp.on('message', (msg, rinfo) => {
-      if (rinfo.address !== server && !(server === 'localhost' && rinfo.address === '127.0.0.1')) {
+      const from = rinfo.address.startsWith('::ffff:') ? rinfo.address.slice(7) : rinfo.address;
+      if (from !== server) {
         this.counters.unattributedDrops++;
         return;
       }
@@ -645,7 +649,7 @@ export class RtspClient extends EventEmitter {
       } else if (s.serverPorts && s.clientPorts) {
         const n = writeReceiverReport(out, this.localSsrc, [block], this.cname);
         const sock = this.udpSockets.find((u) => { try { return u.address().port === s.clientPorts!.rtcp; } catch { return false; } });
-        sock?.send(out.slice(0, n), s.serverPorts.rtcp, this.target.host);
+        sock?.send(out.slice(0, n), s.serverPorts.rtcp, this.connection?.remoteAddress ?? this.target.host);
       } else {
         continue;
       }
@@ -693,11 +697,11 @@ async function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 /** Binds an even RTP port and the next odd one for RTCP (RFC 3550 §11), retrying on collisions. */
-async function bindPortPair(): Promise<{ rtp: dgram.Socket; rtcp: dgram.Socket; ports: { rtp: number; rtcp: number } }> {
+async function bindPortPair(type: 'udp4' | 'udp6'): Promise<{ rtp: dgram.Socket; rtcp: dgram.Socket; ports: { rtp: number; rtcp: number } }> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 20000 + 2 * Math.floor(Math.random() * 20000);
-    const rtp = dgram.createSocket({ type: 'udp4', recvBufferSize: UDP_RECEIVE_BUFFER_BYTES });
-    const rtcp = dgram.createSocket('udp4');
+    const rtp = dgram.createSocket({ type, recvBufferSize: UDP_RECEIVE_BUFFER_BYTES });
+    const rtcp = dgram.createSocket(type);
     try {
       await bind(rtp, port);
       await bind(rtcp, port + 1);

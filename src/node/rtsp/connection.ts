@@ -163,6 +163,12 @@ export class RtspConnection {
     this.shutdown(undefined);
   }
 
+  /** The server's IP address as connected (a host name in the URL resolved), without an IPv4-mapped prefix. */
+  get remoteAddress(): string | undefined {
+    const a = this.socket?.remoteAddress;
+    return a?.startsWith('::ffff:') ? a.slice(7) : a;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

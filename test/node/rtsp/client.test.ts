@@ -82,6 +82,18 @@ describe('RtspClient against gst-rtsp-server', () => {
     expect(stats.receiverReportsSent).toBeGreaterThan(0);
   }, 20_000);
 
+  it('plays over UDP when the URL names a host, not an address (datagrams are matched to the resolved server)', async () => {
+    const client = await RtspClient.open(server.url('/h264').replace('127.0.0.1', 'localhost'), { transport: 'udp' });
+    const n = await new Promise<number>((resolve) => {
+      let count = 0;
+      client.on('packet', () => { if (++count === 20) resolve(count); });
+    });
+    const stats = client.stats();
+    await client.close();
+    expect(n).toBe(20);
+    expect(stats.unattributedDrops).toBe(0);
+  });
+
   it('keeps a retained packet valid after its handler and makes the reused one throw', async () => {
     const client = await RtspClient.open(server.url('/h264'));
     const kept = await new Promise<ReturnType<RtpPacket['retain']>>((resolve) => {
