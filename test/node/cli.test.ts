@@ -56,20 +56,23 @@ describe('wasm-rtsp command', () => {
     });
   }
 
-  it('records a playable MP4 that gst-discoverer-1.0 accepts, with the expected duration', async () => {
-    const out = join(tmp, 'out.mp4');
-    const r = await cli([server.url('/h264'), '--record', out, '--duration', '3', '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const info = await new Promise<string>((resolve, reject) => {
-      execFile('gst-discoverer-1.0', [out], { timeout: 30_000 }, (e, stdout) => (e ? reject(new Error(`${e.message}\n${stdout}`)) : resolve(stdout)));
+  for (const [path, codec] of [['/h264', 'H\\.264'], ['/h265', 'H\\.265']] as const) {
+    it(`records ${path} into a playable MP4 that gst-discoverer-1.0 accepts, with the expected duration`, async () => {
+      expect(server.mounts).toContain(path);
+      const out = join(tmp, `out${path.slice(1)}.mp4`);
+      const r = await cli([server.url(path), '--record', out, '--duration', '3', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const info = await new Promise<string>((resolve, reject) => {
+        execFile('gst-discoverer-1.0', [out], { timeout: 30_000 }, (e, stdout) => (e ? reject(new Error(`${e.message}\n${stdout}`)) : resolve(stdout)));
+      });
+      expect(info).toMatch(new RegExp(`video #\\d+: ${codec}`));
+      const m = /Duration: (\d+):(\d+):(\d+\.\d+)/.exec(info);
+      expect(m, info).not.toBeNull();
+      const seconds = Number(m![1]) * 3600 + Number(m![2]) * 60 + Number(m![3]);
+      expect(seconds).toBeGreaterThan(2);
+      expect(seconds).toBeLessThan(4.5);
     });
-    expect(info).toMatch(/video #\d+: H\.264/);
-    const m = /Duration: (\d+):(\d+):(\d+\.\d+)/.exec(info);
-    expect(m, info).not.toBeNull();
-    const seconds = Number(m![1]) * 3600 + Number(m![2]) * 60 + Number(m![3]);
-    expect(seconds).toBeGreaterThan(2);
-    expect(seconds).toBeLessThan(4.5);
-  });
+  }
 
   it('exits 0 on Ctrl-C (SIGINT) after a TEARDOWN the server sees', async () => {
     const from = server.events.length;

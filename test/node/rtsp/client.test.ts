@@ -29,7 +29,9 @@ async function play(path: string, transport: 'tcp' | 'udp', ms: number) {
   const stats = client.stats();
   await client.close();
   const teardown = await server.waitFor((e) => e.event === 'teardown', 5000, from);
-  return { client, seen, stats, teardown };
+  // TEARDOWN ended the session on the server (not a timeout, not a dropped connection).
+  const removed = await server.waitFor((e) => e.event === 'session-removed' && e.session === teardown.session, 5000, from);
+  return { client, seen, stats, teardown, removed };
 }
 
 function inOrder(seqs: number[]): boolean {
@@ -40,7 +42,7 @@ function inOrder(seqs: number[]): boolean {
 describe('RtspClient against gst-rtsp-server', () => {
   for (const transport of ['tcp', 'udp'] as const) {
     it(`plays the H.264 test pattern over ${transport}: in order, nothing lost, TEARDOWN seen`, async () => {
-      const { client, seen, stats, teardown } = await play('/h264', transport, 2500);
+      const { client, seen, stats, teardown, removed } = await play('/h264', transport, 2500);
       expect(client.streams).toHaveLength(1);
       expect(client.streams[0]).toMatchObject({ type: 'video', encodingName: 'H264', clockRate: 90000, payloadType: 96 });
       expect(client.streams[0].fmtp['packetization-mode']).toBe('1');
@@ -50,7 +52,8 @@ describe('RtspClient against gst-rtsp-server', () => {
       expect(stats.streams[0]).toMatchObject({ lost: 0, reordered: 0, duplicates: 0 });
       expect(stats.streams[0].packets).toBe(seen.count);
       expect(Object.values(stats.streams[0].dropped).every((n) => n === 0)).toBe(true);
-      expect(teardown.method ?? 'TEARDOWN').toBe('TEARDOWN');
+      expect(teardown.session).toBeTruthy();
+      expect(removed.reason).toBe('teardown');
       expect(stats.pool.inUse).toBeLessThanOrEqual(1);
     });
 

@@ -548,3 +548,30 @@ describe('a slow consumer and a small pool', () => {
     expect(client.stats().pool.inUse).toBe(0);
   });
 });
+
+describe('close', () => {
+  it('tries TEARDOWN but bounds the wait: a server that never answers it does not hold close() past 2 s', async () => {
+    const server = await serve({ onRequest: (req, _conn, next) => (req.method === 'TEARDOWN' ? undefined : next()) });
+    const client = await RtspClient.open(server.url(), QUIET);
+    const t0 = Date.now();
+    await client.close();
+    const took = Date.now() - t0;
+    expect(server.methods()).toContain('TEARDOWN');
+    expect(took).toBeGreaterThan(1500);
+    expect(took).toBeLessThan(4000);
+  });
+
+  it('stops waiting for the TEARDOWN reply as soon as its AbortSignal fires, and stays idempotent', async () => {
+    const server = await serve({ onRequest: (req, _conn, next) => (req.method === 'TEARDOWN' ? undefined : next()) });
+    const client = await RtspClient.open(server.url(), QUIET);
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const closing = client.close({ signal: ac.signal });
+    setTimeout(() => ac.abort(), 100);
+    await closing;
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(server.methods()).toContain('TEARDOWN');
+    expect(client.close()).toBe(closing);
+    expect(client.stats().pool.inUse).toBe(0);
+  });
+});
