@@ -231,6 +231,7 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
       io.err.write(`wasm-rtsp: ${describe(e)}\n`);
       return (exitCode = EXIT_RTSP);
     }
+    lastRate = { t: Date.now(), packets: 0, bytes: 0 };
     if (io.err.isTTY && !args.json) statusTimer = setInterval(() => io.err.write('\r' + statusLine(clients, started) + '\x1b[K'), 1000);
     const timer = durationS === undefined ? undefined : setTimeout(() => stopRequested('duration'), durationS * 1000);
     exitReason = await stopped;
