@@ -516,7 +516,7 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
     figureOf(poolResults, 'pool-set', 'pool.wasm-set', 'pool', 'pool acquireHandle + lastPtr + u8.set(1400 B) + releaseHandle', POOL_BATCH, poolRef),
     figureOf(poolResults, 'pool-copyWithin', 'pool.wasm-copyWithin', 'pool', 'pool acquireHandle + lastPtr + u8.copyWithin(1400 B) + releaseHandle', POOL_BATCH, poolRef),
     figureOf(poolResults, 'pool-nocopy', 'pool.wasm-nocopy', 'pool', 'pool acquireHandle + lastPtr + releaseHandle (no copy)', POOL_BATCH, poolRef),
-    figureOf(poolResults, 'pool-raw-nocopy', 'pool.wasm-raw-nocopy', 'pool', 'raw exports pool_acquire + pool_ptr + pool_release (no copy)', POOL_BATCH, poolRef),
+    figureOf(poolResults, 'pool-raw-nocopy', 'pool.wasm-raw-nocopy', 'pool', 'raw exports pool_acquire + read POOL_LAST_PTR + pool_release (no copy)', POOL_BATCH, poolRef),
     figureOf(poolResults, 'allocUnsafe', 'pool.allocUnsafe', 'pool', 'Buffer.allocUnsafe(1500) + set(1400 B)', POOL_BATCH, poolRef),
     figureOf(poolResults, 'from', 'pool.from', 'pool', 'Buffer.from(packet) (1400 B)', POOL_BATCH, poolRef),
   );
