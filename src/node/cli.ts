@@ -10,7 +10,8 @@
 
 import { parseArgs } from 'node:util';
 import { createCore } from './core.js';
-import { RtspClient, type ClientStats } from './rtsp/client.js';
+import { RtspClient } from './rtsp/client.js';
+import type { PoolStats } from '../core/pool.js';
 import { RtspError } from './rtsp/errors.js';
 import type { RtpPacket } from './rtsp/packet.js';
 import { createGstSink, gstAvailable, type GstBranch, type GstSink, type GstSinkStats } from './gst/index.js';
@@ -122,7 +123,7 @@ export interface Summary {
     /** Buffers that reached the pipeline's counted sink (decoded frames with the default pipeline). */
     sinkBuffers?: number;
   }>;
-  pools: Array<{ url: string } & ClientStats['pool']>;
+  pools: Array<{ url: string } & PoolStats>;
   sink?: GstSinkStats;
   process: { rssBytes: number; heapUsedBytes: number };
 }

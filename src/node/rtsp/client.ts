@@ -106,7 +106,8 @@ export interface MediaStream {
 /** Statistics of a client: per stream, the pool, the connection and the demuxer. */
 export interface ClientStats {
   streams: Array<{ id: number; type: string; encodingName: string } & StreamStats>;
-  pool: PoolStats;
+  /** Undefined before connect(). */
+  pool?: PoolStats;
   connection: ConnectionStats;
   demuxer?: ReturnType<InterleavedDemuxer['stats']>;
   /** Drops that could not be tied to a stream (frames on unknown channels, datagrams from unknown sources). */
@@ -129,7 +130,6 @@ export class RtspClient extends EventEmitter {
   private readonly requestTimeoutMs: number;
   private state: State = 'new';
   private core: Core | undefined;
-  private ownsCore = false;
   private pool: PacketPool | undefined;
   private demuxer: InterleavedDemuxer | undefined;
   private connection: RtspConnection | undefined;
@@ -200,12 +200,9 @@ export class RtspClient extends EventEmitter {
   async connect(): Promise<readonly MediaStream[]> {
     if (this.state !== 'new') throw new RtspError('CLOSED', `connect() called in state ${this.state}`);
     this.state = 'connecting';
-    if (!this.options.core) {
-      this.core = await createCore({ memoryBytes: (this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES) + (4 << 20) });
-      this.ownsCore = true;
-    } else {
-      this.core = this.options.core;
-    }
+    // A core of its own unless one is shared; it is garbage-collected with the client.
+    this.core = this.options.core ?? await createCore({ memoryBytes: (this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES) + (4 << 20) });
+    this.assertState('connecting');
     this.pool = this.core.createPool({ limitBytes: this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES, name: this.url });
     this.packet = new RtpPacket(this.core, this.pool);
     this.udpRecordPtr = this.core.alloc(RTP_RECORD_BYTES, 'RTP record');
@@ -213,6 +210,7 @@ export class RtspClient extends EventEmitter {
     let describe: RtspMessage | undefined;
     for (let redirects = 0; ; redirects++) {
       await this.openConnection();
+      this.assertState('connecting');
       const options = await this.send('OPTIONS', this.url, {});
       if (isRedirect(options) && this.redirect(options, redirects, maxRedirects)) continue;
       if (options.statusCode === 200) this.publicMethods = parsePublic(options.headers.get('public') ?? '');
@@ -229,7 +227,11 @@ export class RtspClient extends EventEmitter {
     const select = this.options.selectMedia ?? ((m: MediaDescription) => (m.type === 'video' || m.type === 'audio') && /RTP\/S?AVPF?/.test(m.protocol));
     const chosen = this.description.media.map((m, i) => [m, i] as const).filter(([m, i]) => select(m, i));
     if (chosen.length === 0) throw new RtspError('NO_MEDIA', `the SDP of ${this.url} offers no medium to play`, { context: { media: this.description.media.map((m) => m.type) } });
-    for (const [media] of chosen) await this.setup(media);
+    for (const [media] of chosen) {
+      this.assertState('connecting');
+      await this.setup(media);
+    }
+    this.assertState('connecting');
     this.state = 'ready';
     return this.mediaStreams;
   }
@@ -238,6 +240,7 @@ export class RtspClient extends EventEmitter {
   async play(): Promise<void> {
     if (this.state !== 'ready') throw new RtspError('CLOSED', `play() called in state ${this.state}`);
     const res = await this.send('PLAY', this.baseUrl, { Range: 'npt=0.000-' });
+    this.assertState('ready');
     this.expectOk(res, 'PLAY');
     const rtpInfo = res.headers.get('rtp-info');
     if (rtpInfo) {
@@ -250,12 +253,17 @@ export class RtspClient extends EventEmitter {
     this.startTimers();
   }
 
+  /** Throws RtspError('ABORTED') when close() ran while connect() or play() was waiting. */
+  private assertState(expected: State): void {
+    if (this.state !== expected) throw new RtspError('ABORTED', `the client was closed while it was ${expected === 'ready' ? 'starting to play' : 'connecting'}`);
+  }
+
   /** Per-stream, pool, connection and demuxer statistics. Credentials never appear here. */
   stats(): ClientStats {
     if (this.finalStats) return this.finalStats;
     return {
       streams: this.mediaStreams.map((s) => ({ id: s.id, type: s.type, encodingName: s.encodingName, ...s.statistics.snapshot() })),
-      pool: this.pool ? this.pool.stats() : (undefined as unknown as PoolStats),
+      pool: this.pool?.stats(),
       connection: this.connection ? { ...this.connection.stats } : {
         bytesRead: 0, readCalls: 0, slotRotations: 0, bytesMoved: 0, largeFrames: 0, protocolErrors: 0, exhaustedPauses: 0,
       },

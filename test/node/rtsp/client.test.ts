@@ -54,7 +54,7 @@ describe('RtspClient against gst-rtsp-server', () => {
       expect(Object.values(stats.streams[0].dropped).every((n) => n === 0)).toBe(true);
       expect(teardown.session).toBeTruthy();
       expect(removed.reason).toBe('teardown');
-      expect(stats.pool.inUse).toBeLessThanOrEqual(1);
+      expect(stats.pool!.inUse).toBeLessThanOrEqual(1);
     });
 
     it(`plays raw video over ${transport} with no loss`, async () => {
@@ -124,7 +124,7 @@ describe('RtspClient against gst-rtsp-server', () => {
     }
     expect(n).toBe(20);
     await client.close();
-    expect(client.stats().pool.inUse).toBe(0);
+    expect(client.stats().pool!.inUse).toBe(0);
   });
 
   it('closes idempotently and stops on an AbortSignal', async () => {

@@ -328,7 +328,7 @@ describe('a connection dropped mid-frame', () => {
       if (withErrorListener) expect(errors).toMatchObject([{ code: 'CONNECTION_CLOSED' }]);
       await client.close();
       const stats = client.stats();
-      expect(stats.pool.inUse).toBe(0);
+      expect(stats.pool!.inUse).toBe(0);
       expect(server.methods()).not.toContain('TEARDOWN');
     });
   }
@@ -543,9 +543,9 @@ describe('a slow consumer and a small pool', () => {
     expect(corrupt).toEqual([]);
     expect(stats.streams[0]).toMatchObject({ packets: seqs.length, lost: 0 });
     expect(Object.values(stats.streams[0].dropped).every((n) => n === 0)).toBe(true);
-    expect(stats.pool.inUse).toBe(1); // only the read slot
+    expect(stats.pool!.inUse).toBe(1); // only the read slot
     await client.close();
-    expect(client.stats().pool.inUse).toBe(0);
+    expect(client.stats().pool!.inUse).toBe(0);
   });
 });
 
@@ -572,6 +572,25 @@ describe('close', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(server.methods()).toContain('TEARDOWN');
     expect(client.close()).toBe(closing);
-    expect(client.stats().pool.inUse).toBe(0);
+    expect(client.stats().pool!.inUse).toBe(0);
+  });
+});
+
+describe('close during start-up', () => {
+  it('makes a pending connect() fail (ABORTED or CLOSED), never half-open, with every slot back', async () => {
+    const server = await serve({
+      onRequest: async (req, _conn, next) => {
+        if (req.method === 'DESCRIBE') await new Promise((r) => setTimeout(r, 400));
+        await next();
+      },
+    });
+    const client = new RtspClient(server.url(), QUIET);
+    const connecting = client.connect();
+    setTimeout(() => void client.close(), 100);
+    const err = await connecting.catch((e) => e);
+    expect(['ABORTED', 'CLOSED']).toContain(err.code);
+    await client.close();
+    expect(client.stats().pool!.inUse).toBe(0);
+    await expect(client.play()).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });
