@@ -97,6 +97,30 @@ describe('RtspClient against gst-rtsp-server', () => {
     expect(stats.unattributedDrops).toBe(0);
   });
 
+  it('keeps the JS heap and the wasm memory flat while packets stream (no per-packet leak)', async () => {
+    expect(typeof globalThis.gc, 'run with --expose-gc (vitest.config.ts execArgv)').toBe('function');
+    const client = await RtspClient.open(server.url('/raw'), { transport: 'tcp' });
+    const memory = client.wasmCore!.memory.buffer;
+    let packets = 0;
+    client.on('packet', () => { packets++; });
+    const heapAfterGc = () => { globalThis.gc!(); globalThis.gc!(); return process.memoryUsage().heapUsed; };
+    await new Promise((r) => setTimeout(r, 2000));
+    const packetsWarm = packets;
+    const heapWarm = heapAfterGc();
+    await new Promise((r) => setTimeout(r, 8000));
+    const heapEnd = heapAfterGc();
+    const packetsMeasured = packets - packetsWarm;
+    const stats = client.stats();
+    await client.close();
+    console.log(`client memory: ${packetsMeasured} packets measured, heapUsed ${heapWarm} → ${heapEnd} (${heapEnd - heapWarm} B)`);
+    expect(packetsMeasured).toBeGreaterThan(20_000);
+    // A leak of even 8 bytes per packet would exceed this.
+    expect(heapEnd - heapWarm).toBeLessThan(Math.max(256 * 1024, packetsMeasured * 8));
+    expect(client.wasmCore!.memory.buffer).toBe(memory);
+    expect(stats.pool!.inUse).toBeLessThanOrEqual(1);
+    expect(stats.pool!.highWater).toBeLessThanOrEqual(3);
+  }, 30_000);
+
   it('keeps a retained packet valid after its handler and makes the reused one throw', async () => {
     const client = await RtspClient.open(server.url('/h264'));
     const kept = await new Promise<ReturnType<RtpPacket['retain']>>((resolve) => {
