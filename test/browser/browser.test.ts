@@ -1,0 +1,234 @@
+// The browser entry in a real browser: Debian's headless Chromium, driven by playwright-core, loads the built
+// dist/browser/index.js as an ES module from a static server on 127.0.0.1 and runs the core there (page side:
+// test/browser/page/checks.js). Needs `npm run build` first and /usr/bin/chromium (scripts/setup.sh installs it).
+// No skip: without a browser this test fails, saying why.
+import { existsSync, mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Debian's chromium (scripts/setup.sh); CHROMIUM_PATH overrides it on other machines. */
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Bound of the browser's start, of one navigation and of one page.evaluate. */
+const LAUNCH_TIMEOUT_MS = 30_000;
+const PAGE_TIMEOUT_MS = 15_000;
+/**
+ * The flags the machine doc gives for headless Chromium on a closed network: without the background-networking ones,
+ * Chromium keeps trying to reach Google's hosts. playwright adds --headless and the --user-data-dir it is given.
+ */
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
+/** URL prefix → folder of the repo it serves. Nothing else is reachable. */
+const ROUTES: Array<[string, string]> = [
+  ['/page/', join(ROOT, 'test/browser/page')],
+  ['/dist/', join(ROOT, 'dist')],
+  ['/build/', join(ROOT, 'build')],
+  ['/node_modules/@assemblyscript/loader/', join(ROOT, 'node_modules/@assemblyscript/loader')],
+];
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+interface Served { method: string; path: string; status: number; type: string }
+
+/** A static server of ROUTES on 127.0.0.1 that logs every request (no caching, so every fetch reaches it). */
+function startServer(log: Served[]): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+    const reply = (status: number, type: string) => {
+      log.push({ method: req.method ?? '', path, status, type });
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+    };
+    const route = ROUTES.find(([prefix]) => path.startsWith(prefix));
+    const file = route ? resolve(route[1], path.slice(route[0].length)) : undefined;
+    const type = file ? CONTENT_TYPES[extname(file)] : undefined;
+    if (req.method !== 'GET' || !route || !file || !type || !file.startsWith(route[1] + sep)
+      || !existsSync(file) || !statSync(file).isFile()) {
+      reply(404, 'text/plain');
+      res.end('not found');
+      return;
+    }
+    reply(200, type);
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => ok(server));
+  });
+}
+
+const served: Served[] = [];
+const pageErrors: string[] = [];
+let server: Server | undefined;
+let context: BrowserContext | undefined;
+let page: Page;
+let userDataDir: string | undefined;
+
+/** Runs one check of page/checks.js in the page and returns its JSON result. */
+function check<T = any>(name: string): Promise<T> {
+  return page.evaluate(`window.wasmRtspChecks.${name}()`) as Promise<T>;
+}
+
+beforeAll(async () => {
+  for (const f of ['dist/browser/index.js', 'build/release.wasm']) {
+    if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run \`npm run build\` before this test`);
+  }
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`no Chromium at ${CHROMIUM_PATH}: install Debian's chromium (bash scripts/setup.sh does) or set CHROMIUM_PATH`);
+  }
+  server = await startServer(served);
+  userDataDir = mkdtempSync(join(tmpdir(), 'wasm-rtsp-chromium-'));
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: LAUNCH_TIMEOUT_MS,
+    });
+  } catch (e) {
+    throw new Error(`Chromium (${CHROMIUM_PATH}) could not start: ${(e as Error).message}`, { cause: e });
+  }
+  page = context.pages()[0] ?? await context.newPage();
+  page.setDefaultTimeout(PAGE_TIMEOUT_MS);
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()} (${msg.location().url})`);
+  });
+  page.on('pageerror', (e) => pageErrors.push(`uncaught: ${e.message}`));
+  page.on('requestfailed', (r) => pageErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  const { port } = server.address() as AddressInfo;
+  await page.goto(`http://127.0.0.1:${port}/page/index.html`);
+  try {
+    await page.waitForFunction('window.wasmRtspChecks !== undefined');
+  } catch (e) {
+    throw new Error(`the page's module did not load: ${pageErrors.join('; ') || (e as Error).message}`, { cause: e });
+  }
+}, LAUNCH_TIMEOUT_MS + 2 * PAGE_TIMEOUT_MS);
+
+afterAll(async () => {
+  await context?.close();
+  await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  expect(pageErrors, 'errors in the page').toEqual([]);
+});
+
+describe('the browser entry in headless Chromium', () => {
+  it('runs in a browser page, not in Node: no Buffer, no process', async () => {
+    const env = await check('environment');
+    expect(env).toMatchObject({
+      buffer: 'undefined', process: 'undefined', require: 'undefined', window: 'object', document: 'object',
+      compileStreaming: 'function',
+    });
+    expect(env.userAgent).toMatch(/HeadlessChrome\//);
+  });
+
+  it('loaded dist/browser/index.js as an ES module, the loader through the import map', () => {
+    const paths = served.filter((s) => s.status === 200).map((s) => `${s.path} ${s.type}`);
+    expect(paths).toContain('/dist/browser/index.js text/javascript; charset=utf-8');
+    expect(paths).toContain('/dist/core/core.js text/javascript; charset=utf-8');
+    expect(paths).toContain('/node_modules/@assemblyscript/loader/index.js text/javascript; charset=utf-8');
+    expect(served.filter((s) => s.status !== 200)).toEqual([]);
+  });
+
+  it('createCore() fetches build/release.wasm by its default URL, as application/wasm', async () => {
+    const before = served.length;
+    expect(await check('loadDefault')).toEqual({ sequenceNumber: 7, memoryBytes: 32 * 1024 * 1024 });
+    expect(served.slice(before)).toEqual([
+      { method: 'GET', path: '/build/release.wasm', status: 200, type: 'application/wasm' },
+    ]);
+  });
+
+  it('createCore loads from a fetch Response, from bytes and from a compiled Module', async () => {
+    const before = served.length;
+    const r = await check('loadOtherSources');
+    const works = { sequenceNumber: 7, memoryBytes: 1 << 20 };
+    expect(r).toMatchObject({ response: works, buffer: works, view: works, module: works });
+    expect(r.moduleIsShared).toBe(true);
+    expect(r.separateMemories).toBe(true);
+    expect(r.wasmBytes).toBe(statSync(join(ROOT, 'build/release.wasm')).size);
+    expect(r.missing).toMatchObject({ name: 'CoreError', code: 'LOAD_FAILED', isWasmRtspError: true });
+    expect(r.missing.message).toContain('HTTP 404');
+    // Two fetches of the module (the Response, the bytes) and the one that had to fail.
+    expect(served.slice(before).map((s) => `${s.path} ${s.status}`)).toEqual([
+      '/build/release.wasm 200', '/build/release.wasm 200', '/build/no-such.wasm 404',
+    ]);
+    // The 404 is expected here: Chromium reports it on the console, which afterEach would count.
+    const i = pageErrors.findIndex((e) => e.includes('404') && e.includes('no-such.wasm'));
+    expect(i).toBeGreaterThanOrEqual(0);
+    pageErrors.splice(i, 1);
+  });
+
+  it('parseRtpHeader reads CSRCs and RFC 8285 extensions, and throws RtpParseError on truncated packets', async () => {
+    const { header, truncated } = await check('parseRtp');
+    expect(header).toEqual({
+      version: 2, padding: true, extension: true, csrcCount: 2, marker: true, payloadType: 96,
+      sequenceNumber: 0x1234, timestamp: 0xdeadbeef, ssrc: 0x11223344, csrcs: [0xaabbccdd, 0x01020304],
+      extensionProfile: 0xbede,
+      headerExtensions: [{ id: 1, data: [0xaa, 0xbb] }, { id: 2, data: [0xcc] }],
+      payloadOffset: 32, payloadLength: 4, paddingLength: 2,
+    });
+    expect(truncated.fixedHeader).toMatchObject({
+      name: 'RtpParseError', code: 'RTP_TOO_SHORT', isRtpParseError: true, isWasmRtspError: true,
+    });
+    expect(truncated.fixedHeader.message).toContain('11 octets');
+    expect(truncated.csrcs).toMatchObject({ code: 'RTP_CSRC_TRUNCATED', isRtpParseError: true });
+    expect(truncated.extension).toMatchObject({ code: 'RTP_EXTENSION_TRUNCATED', isRtpParseError: true });
+  });
+
+  it('the demuxer finds RTP frames and an RTSP message in a stream pushed in 7-octet chunks', async () => {
+    const r = await check('demux');
+    const expected = [
+      { kind: 'frame', channel: 0, status: 0, length: 32, inCoreMemory: true,
+        sequenceNumber: 100, marker: false, payloadLength: 20, firstPayloadOctet: 0xa1 },
+      { kind: 'message', headerLength: r.describeBytes - r.rtsp.sdp.bodyBytes, bodyLength: r.rtsp.sdp.bodyBytes,
+        bytes: r.describeBytes },
+      { kind: 'frame', channel: 0, status: 0, length: 312, inCoreMemory: true,
+        sequenceNumber: 101, marker: true, payloadLength: 300, firstPayloadOctet: 0xb2 },
+      // 8 octets on an RTP channel: reported with the parser's status, not dropped.
+      { kind: 'frame', channel: 0, status: -10, length: 8, inCoreMemory: true },
+    ];
+    expect(r.chunked.pushes).toBe(Math.ceil(r.streamBytes / 7));
+    expect(r.chunked.events).toEqual(expected);
+    expect(r.whole.pushes).toBe(1);
+    expect(r.whole.events).toEqual(expected);
+    for (const run of [r.chunked, r.whole]) {
+      expect(run.stats).toMatchObject({ frames: 3, messages: 1, garbageBytes: 0, bytes: r.streamBytes, rtpErrors: 1 });
+    }
+  });
+
+  it('parseRtspMessage and parseSdp read the DESCRIBE reply the demuxer reported', async () => {
+    const { rtsp } = await check('demux');
+    expect(rtsp).toEqual({
+      kind: 'response', version: 'RTSP/1.0', statusCode: 200, reason: 'OK', cseq: '2',
+      contentType: 'application/sdp', contentBase: 'rtsp://127.0.0.1:8554/cam/', bodyIsSdp: true,
+      sdp: {
+        version: 0, sessionName: 'cam', control: '*', mediaCount: 1, type: 'video', protocol: 'RTP/AVP', formats: [96],
+        control0: 'trackID=0', rtpmap96: { encodingName: 'H264', clockRate: 90000 }, bodyBytes: rtsp.sdp.bodyBytes,
+        fmtp96: { 'packetization-mode': '1', 'profile-level-id': '42e01f' },
+      },
+    });
+    expect(rtsp.sdp.bodyBytes).toBeGreaterThan(100);
+  });
+
+  it('a pool lease is a view of core memory that throws LeaseReleasedError once released', async () => {
+    const r = await check('pool');
+    expect(r.before).toEqual({ length: 1400, viewLength: 1400, inCoreMemory: true, byteOffset: true, written: 0x5a, inUse: 1 });
+    expect(r.released).toBe(true);
+    expect(r.afterRelease).toMatchObject({
+      name: 'LeaseReleasedError', code: 'LEASE_RELEASED', isLeaseReleasedError: true, isWasmRtspError: true,
+    });
+    expect(r.stats).toEqual({ inUse: 0, acquires: 1, releases: 1 });
+  });
+});
