@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Debian's chromium (scripts/setup.sh); CHROMIUM_PATH overrides it on other machines. */
@@ -82,7 +82,11 @@ function check<T = any>(name: string): Promise<T> {
   return page.evaluate(`window.wasmRtspChecks.${name}()`) as Promise<T>;
 }
 
-beforeAll(async () => {
+/**
+ * Starts the server and the browser and opens the page. Its error is kept and thrown by every test (beforeEach): a
+ * failing beforeAll would leave the tests counted as skipped, and a missing browser must count as a failure.
+ */
+async function setUp(): Promise<void> {
   for (const f of ['dist/browser/index.js', 'build/release.wasm']) {
     if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run \`npm run build\` before this test`);
   }
@@ -112,7 +116,21 @@ beforeAll(async () => {
   } catch (e) {
     throw new Error(`the page's module did not load: ${pageErrors.join('; ') || (e as Error).message}`, { cause: e });
   }
+}
+
+let setupError: unknown;
+
+beforeAll(async () => {
+  try {
+    await setUp();
+  } catch (e) {
+    setupError = e;
+  }
 }, LAUNCH_TIMEOUT_MS + 2 * PAGE_TIMEOUT_MS);
+
+beforeEach(() => {
+  if (setupError !== undefined) throw setupError;
+});
 
 afterAll(async () => {
   await context?.close();
