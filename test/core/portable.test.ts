@@ -1,6 +1,6 @@
 // The portable entry (dist/core, what browsers and bundlers get) must not need Node: it is loaded here in a child
 // Node process whose `Buffer` and `process` globals were deleted before the first import, and it must still load the
-// module from bytes and parse. A real browser run comes with the browser work; this keeps the core honest meanwhile.
+// module from bytes and parse. test/browser/ runs the same entry in headless Chromium.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
