@@ -158,6 +158,9 @@ export class RtspClient extends EventEmitter {
     super();
     this.target = parseRtspUrl(url);
     this.url = this.target.toString();
+    if (this.target.scheme === 'rtsps') {
+      throw new RtspError('UNSUPPORTED', `rtsps:// (RTSP over TLS) is not supported yet: ${this.url}`);
+    }
     this.options = options;
     this.transportKind = options.transport ?? 'tcp';
     if (this.transportKind !== 'tcp' && this.transportKind !== 'udp') {
