@@ -15,7 +15,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Bench } from 'tinybench';
-import { createCore, type Core } from '../src/node/index.js';
+import { createCore, type Core, type InterleavedDemuxer, type PacketPool } from '../src/node/index.js';
 import {
   CHANNEL_ACCEPT, CHANNEL_RTP as WASM_CHANNEL_RTP, DEMUX_CONSUMED, DEMUX_EVENT_BYTES, EV_LENGTH, EV_START, EV_STATUS,
   RTP_RECORD_BYTES, RTP_SEQUENCE, RTP_STATUS,
@@ -104,23 +104,6 @@ export interface BufferPerfResult {
 
 // --------------------------------------------------------------------------------------------------------------
 // The wasm side, through the documented ABI (src/core/layout.ts, src/core/wasm.ts) and the host wrappers.
-
-/** The low-level pool API the bench relies on (src/core/pool.ts). */
-interface HandlePool {
-  acquireHandle(size: number): number;
-  /** Address of the slot the last acquireHandle returned (read from memory, no call). */
-  readonly lastPtr: number;
-  releaseHandle(handle: number): void;
-}
-
-/** The low-level demuxer API (src/core/demuxer.ts). */
-interface ScanDemuxer {
-  scan(base: number, length: number): number;
-  readonly consumed: number;
-  status(i: number): number;
-  start(i: number): number;
-  length(i: number): number;
-}
 
 /** A demuxer made with the raw exports: one demux_scan per read, events and records in the core's memory. */
 class RawWasmDemux {
@@ -320,12 +303,10 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
     return frames;
   };
 
-  let wrapped: ScanDemuxer | null = null;
+  let wrapped: InterleavedDemuxer | null = null;
   let wrappedError: string | undefined;
   try {
-    const w = core.createDemuxer({ channels: [{ channel: 0, rtp: true }], maxEvents: MAX_EVENTS } as never) as unknown as ScanDemuxer;
-    if (typeof w.scan !== 'function') throw new Error('InterleavedDemuxer.scan is not there yet');
-    wrapped = w;
+    wrapped = core.createDemuxer({ channels: [{ channel: 0, rtp: true }], maxEvents: MAX_EVENTS });
   } catch (e) {
     wrappedError = (e as Error).message;
   }
@@ -438,12 +419,11 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
   const src = jsBytes.subarray(stream.packetStart[0], stream.packetStart[0] + LARGE_PACKET_BYTES);
   const srcPtr = streamPtr + stream.packetStart[0];
   if (stream.packetLength[0] !== LARGE_PACKET_BYTES) throw new Error('the first generated packet should be a large one');
-  let pool: HandlePool | null = null;
+  let pool: PacketPool | null = null;
   let poolPtr = 0;
   let poolError: string | undefined;
   try {
-    const p = core.createPool({ limitBytes: POOL_LIMIT_BYTES }) as unknown as HandlePool;
-    if (typeof p.acquireHandle !== 'function') throw new Error('PacketPool.acquireHandle is not there yet');
+    const p = core.createPool({ limitBytes: POOL_LIMIT_BYTES });
     const h = p.acquireHandle(LARGE_PACKET_BYTES);
     const ptr = p.lastPtr;
     core.u8.set(src, ptr);
@@ -452,8 +432,8 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
     check('pool slot holds the copied packet', same, `handle ${h}, ptr ${ptr}`);
     if (!same) throw new Error('pool slot does not hold the copied packet');
     pool = p;
-    // The pool's state address, for the raw-export figure (PacketPool keeps it in `ptr`).
-    poolPtr = Number((p as unknown as { ptr?: number }).ptr ?? 0);
+    // The pool's state address, for the raw-export figure.
+    poolPtr = p.statePtr;
   } catch (e) {
     poolError = (e as Error).message;
   }
@@ -463,7 +443,6 @@ export async function runBufferPerf(config: BufferPerfConfig): Promise<BufferPer
   const poolResults0 = new Map<string, TaskSamples>();
   if (pool) {
     const p = pool;
-    if (!poolPtr) poolResults0.set('pool-raw-nocopy', { samples: [], error: 'PacketPool has no `ptr` to call the exports with' });
     poolTasks.push({ id: 'pool-set', fn: () => {
       for (let i = 0; i < POOL_BATCH; i++) {
         const h = p.acquireHandle(LARGE_PACKET_BYTES);

@@ -187,6 +187,11 @@ export class PacketPool {
   }
 
   /** Address in core memory of a live handle's slot; 0 when the handle is stale or invalid. */
+  /** Address of the pool's state in core memory, for calling the raw `pool_*` exports; 0 once destroyed. */
+  get statePtr(): number {
+    return this.ptr;
+  }
+
   /**
    * Hot path: address of the slot the last successful acquireHandle returned, read from the pool's state in memory
    * (no call into wasm). Valid right after that acquire, before the next one.
