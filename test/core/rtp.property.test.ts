@@ -3,9 +3,9 @@
 // RtpParseError, and the core must never trap. Deterministic: the seed is in the test names; replay or explore with
 //   RTP_PROPERTY_SEED=0x1234abcd npx vitest run test/core/rtp.property.test.ts
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCore, Core, parseRtpHeader, readRtpRecord, RtpParseError, RtpRecordView, Status, statusName, hexDump } from '../../src/node/index.js';
+import { createCore, Core, readRtpRecord, RtpRecordView, Status, statusName, hexDump } from '../../src/node/index.js';
 import { BATCH_DESC_BYTES, RTP_RECORD_BYTES } from '../../src/core/layout.js';
-import { comparableHeader, referenceParseRtp, type ReferenceResult } from '../reference/rtp.js';
+import { comparableHeader, referenceParseRtp, wasmParse } from '../reference/rtp.js';
 import { RTP_VECTORS } from '../fixtures/rtp-vectors.js';
 
 const SEED = (Number(process.env.RTP_PROPERTY_SEED ?? 0x2f6b_a915) >>> 0) || 1;
@@ -117,16 +117,6 @@ function mutatedPacket(rng: Prng): Uint8Array {
     }
   }
   return Uint8Array.from(bytes);
-}
-
-/** parseRtpHeader as a status + header; any error but RtpParseError escapes and fails the test. */
-function wasmParse(core: Core, bytes: Uint8Array): ReferenceResult {
-  try {
-    return { status: Status.OK, header: parseRtpHeader(core, bytes) };
-  } catch (e) {
-    if (e instanceof RtpParseError) return { status: e.status };
-    throw e;
-  }
 }
 
 /** Parses `bytes` both ways; on disagreement fails with the seed, the case and the packet. Returns the status. */

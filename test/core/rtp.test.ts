@@ -7,18 +7,8 @@ import {
   type RtpHeader,
 } from '../../src/node/index.js';
 import { BATCH_DESC_BYTES, RTP_PACKET_LENGTH, RTP_RECORD_BYTES, RTP_STATUS } from '../../src/core/layout.js';
-import { comparableHeader, referenceParseRtp, type ReferenceResult } from '../reference/rtp.js';
+import { comparableHeader, referenceParseRtp, wasmParse } from '../reference/rtp.js';
 import { RTP_VECTORS, vectorStatus } from '../fixtures/rtp-vectors.js';
-
-/** parseRtpHeader as a status + header, the shape the reference returns. Anything but RtpParseError escapes. */
-function wasmParse(core: Core, bytes: Uint8Array): ReferenceResult {
-  try {
-    return { status: Status.OK, header: parseRtpHeader(core, bytes) };
-  } catch (e) {
-    if (e instanceof RtpParseError) return { status: e.status };
-    throw e;
-  }
-}
 
 /** Header fields read through RtpRecordView, in RtpHeader's shape, for comparison with readRtpRecord. */
 function viaView(view: RtpRecordView, packet: Uint8Array): RtpHeader {

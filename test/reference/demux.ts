@@ -2,6 +2,8 @@
 // same events, written for clarity (regular expressions over whole lines) rather than speed or incremental input.
 // The differential tests compare the wasm demuxer against it.
 
+import type { DemuxStats } from '../../src/core/demuxer.js';
+
 /** One event with its offset in the whole stream. */
 export interface RefEvent {
   kind: 'frame' | 'message' | 'error';
@@ -12,15 +14,8 @@ export interface RefEvent {
   body: number;
 }
 
-/** Totals kept the same way as the wasm demuxer's DEMUX_* statistics. */
-export interface RefStats {
-  frames: number;
-  messages: number;
-  garbageBytes: number;
-  bytes: number;
-  rtpErrors: number;
-  resyncs: number;
-}
+/** Totals kept the same way as the wasm demuxer's DEMUX_* statistics (the host's DemuxStats shape). */
+export type RefStats = DemuxStats;
 
 /** Options of the reference: the same limits and channel flags as the wasm demuxer. */
 export interface RefOptions {

@@ -3,7 +3,8 @@
 // reading, not for speed: one step per rule, DataView for every multi-octet field.
 
 import { Status } from '../../src/core/status.js';
-import type { RtpHeader, RtpHeaderExtension } from '../../src/core/rtp.js';
+import { parseRtpHeader, RtpParseError, type RtpHeader, type RtpHeaderExtension } from '../../src/core/rtp.js';
+import type { Core } from '../../src/core/core.js';
 
 /** Outcome of the reference parse: a status, and the header when the status is OK. */
 export type ReferenceResult = { status: number; header?: RtpHeader };
@@ -108,4 +109,17 @@ export function comparableHeader(header: RtpHeader, packet: Uint8Array): unknown
       data: Array.from(e.data),
     })),
   };
+}
+
+/**
+ * The wasm parser (parseRtpHeader) as a status + header, the shape referenceParseRtp returns, so the two compare
+ * directly. Any error but RtpParseError escapes (and fails the test).
+ */
+export function wasmParse(core: Core, bytes: Uint8Array): ReferenceResult {
+  try {
+    return { status: Status.OK, header: parseRtpHeader(core, bytes) };
+  } catch (e) {
+    if (e instanceof RtpParseError) return { status: e.status };
+    throw e;
+  }
 }
