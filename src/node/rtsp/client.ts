@@ -143,6 +143,8 @@ export class RtspClient extends EventEmitter {
   /** Interleaved channel → stream id × 2 (+1 for RTCP), −1 when unknown. */
   private readonly channelMap = new Int16Array(256).fill(-1);
   private readonly udpSockets: dgram.Socket[] = [];
+  /** Each UDP stream's RTCP socket, by stream id: receiver reports leave from it. */
+  private readonly rtcpSockets = new Map<number, dgram.Socket>();
   private packet: RtpPacket | undefined;
   private udpRecordPtr = 0;
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
@@ -334,6 +336,7 @@ export class RtspClient extends EventEmitter {
       try { s.close(); } catch { /* already closed */ }
     }
     this.udpSockets.length = 0;
+    this.rtcpSockets.clear();
     if (this.core && this.udpRecordPtr) this.core.free(this.udpRecordPtr);
     this.udpRecordPtr = 0;
     // Kept so stats() still answers after close (the pool and demuxer live in wasm memory that is freed below).
@@ -486,6 +489,7 @@ export class RtspClient extends EventEmitter {
         serverPorts: sp ? { rtp: sp.rtp, rtcp: sp.rtcp ?? sp.rtp + 1 } : undefined,
       });
       this.listenUdp(stream, sockets!.rtp, sockets!.rtcp);
+      this.rtcpSockets.set(id, sockets!.rtcp);
     }
     this.mediaStreams.push(stream);
   }
@@ -659,8 +663,7 @@ export class RtspClient extends EventEmitter {
         this.connection?.write(out.slice(0, n + 4));
       } else if (s.serverPorts && s.clientPorts) {
         const n = writeReceiverReport(out, this.localSsrc, [block], this.cname);
-        const sock = this.udpSockets.find((u) => { try { return u.address().port === s.clientPorts!.rtcp; } catch { return false; } });
-        sock?.send(out.slice(0, n), s.serverPorts.rtcp, this.connection?.remoteAddress ?? this.target.host);
+        this.rtcpSockets.get(s.id)?.send(out.slice(0, n), s.serverPorts.rtcp, this.connection?.remoteAddress ?? this.target.host);
       } else {
         continue;
       }

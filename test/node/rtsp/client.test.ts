@@ -65,8 +65,8 @@ describe('RtspClient against gst-rtsp-server', () => {
     });
   }
 
-  it('maps RTP time to wall-clock time from RTCP sender reports, and sends receiver reports', async () => {
-    const client = await RtspClient.open(server.url('/h264'));
+  it.each(['tcp', 'udp'] as const)('maps RTP time to wall-clock time from RTCP sender reports, and sends receiver reports over %s', async (transport) => {
+    const client = await RtspClient.open(server.url('/h264'), { transport });
     let withWallClock = 0;
     let worstSkewMs = 0;
     client.on('packet', (p: RtpPacket) => {
