@@ -11,7 +11,7 @@ const MAX_MISORDER = 100;
 const SEEN_WINDOW = 1024;
 
 /** Why a packet was dropped before reaching the consumer. Every drop is counted under one of these. */
-export type DropReason = 'poolExhausted' | 'parseError' | 'oversized' | 'unknownChannel' | 'duplicate' | 'queueFull';
+export type DropReason = 'poolExhausted' | 'parseError' | 'oversized' | 'duplicate' | 'queueFull';
 
 /** Counters of one stream, as returned by `StreamStatistics.snapshot()`. */
 export interface StreamStats {
@@ -39,7 +39,7 @@ export class StreamStatistics {
   /** Jitter estimate, in RTP timestamp units, as a float (A.8 keeps it scaled; we keep it exact). */
   jitter = 0;
   readonly dropped: Record<DropReason, number> = {
-    poolExhausted: 0, parseError: 0, oversized: 0, unknownChannel: 0, duplicate: 0, queueFull: 0,
+    poolExhausted: 0, parseError: 0, oversized: 0, duplicate: 0, queueFull: 0,
   };
   private started = false;
   private baseSeq = 0;
