@@ -26,7 +26,7 @@ import { controlBase, parseRtspUrl, redactUrl, resolveControl, type RtspUrl } fr
 import { StreamStatistics, type DropReason, type StreamStats } from '../../core/stats.js';
 import { createCore } from '../core.js';
 import { RtspAuthenticator } from './auth.js';
-import { RtspConnection, type ConnectionStats } from './connection.js';
+import { RtspConnection, unmapIPv4, type ConnectionStats } from './connection.js';
 import { RtspError } from './errors.js';
 import { RtpPacket, type RetainedPacket } from './packet.js';
 
@@ -582,8 +582,7 @@ export class RtspClient extends EventEmitter {
     const core = this.core!;
     const pool = this.pool!;
     rtp.on('message', (msg, rinfo) => {
-      const from = rinfo.address.startsWith('::ffff:') ? rinfo.address.slice(7) : rinfo.address;
-      if (from !== server) {
+      if (unmapIPv4(rinfo.address) !== server) {
         this.counters.unattributedDrops++;
         return;
       }

@@ -28,6 +28,11 @@ const TARGET_SLOT = 0;
 const TARGET_LARGE = 1;
 const TARGET_SPILL = 2;
 
+/** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 peers) as plain `a.b.c.d`. */
+export function unmapIPv4(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
 /** What the connection hands to its owner. All calls are synchronous, from the socket's read callback. */
 export interface ConnectionHandlers {
   /**
@@ -166,7 +171,7 @@ export class RtspConnection {
   /** The server's IP address as connected (a host name in the URL resolved), without an IPv4-mapped prefix. */
   get remoteAddress(): string | undefined {
     const a = this.socket?.remoteAddress;
-    return a?.startsWith('::ffff:') ? a.slice(7) : a;
+    return a === undefined ? undefined : unmapIPv4(a);
   }
 
   get isClosed(): boolean {
