@@ -39,6 +39,8 @@ export interface RtspServerOptions {
   width?: number;
   height?: number;
   framerate?: number;
+  /** Target bitrate of /h264 and /h265 in kbit/s (x264enc/x265enc `bitrate`; default the encoder's own, 2048). */
+  bitrate?: number;
   /** Size, rate and pixel format of /raw (default 320x240 at 30 fps, UYVY); 1280x720 gives ~40 k packets/s. */
   rawWidth?: number;
   rawHeight?: number;
@@ -123,6 +125,7 @@ function commandLine(options: RtspServerOptions): string[] {
     ['width', '--width'],
     ['height', '--height'],
     ['framerate', '--framerate'],
+    ['bitrate', '--bitrate'],
     ['rawWidth', '--raw-width'],
     ['rawHeight', '--raw-height'],
     ['rawFramerate', '--raw-framerate'],
