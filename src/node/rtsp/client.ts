@@ -18,9 +18,8 @@ import type { InterleavedDemuxer } from '../../core/demuxer.js';
 import { CHANNEL_ACCEPT, CHANNEL_RTP, RTP_RECORD_BYTES } from '../../core/layout.js';
 import type { PacketPool, PoolStats } from '../../core/pool.js';
 import { parseRtcp, writeReceiverReport, type RtcpPacket, type ReportBlock } from '../../core/rtcp.js';
-import {
-  parsePublic, parseRtpInfo, parseSession, parseTransport, type RtspMessage, type RtspTransport,
-} from '../../core/rtsp/message.js';
+import type { RtspMessage } from '../../core/rtsp/message.js';
+import { parsePublic, parseRtpInfo, parseSession, parseTransport, type RtspTransport } from '../../core/rtsp/header-values.js';
 import { parseSdp, type SdpMedia as MediaDescription, type SessionDescription } from '../../core/rtsp/sdp.js';
 import { controlBase, parseRtspUrl, redactUrl, resolveControl, type RtspUrl } from '../../core/rtsp/url.js';
 import { StreamStatistics, type DropReason, type StreamStats } from '../../core/stats.js';
