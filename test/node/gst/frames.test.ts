@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtspClient, type Frame } from '../../../src/node/index.js';
 import { createGstSink, GstSink, type GstError, type GstBranch } from '../../../src/node/gst/index.js';
 import { startRtspServer, type RtspTestServer } from '../../server/harness.js';
+import { readMp4 } from './mp4.js';
 
 const available = GstSink.available();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -42,7 +43,8 @@ async function run(path: string, frames: number, branch: (b: GstBranch) => GstBr
   client.on('frame', (f: Frame) => {
     // Start at a keyframe, as a recorder must.
     if (pushed === 0 && !f.keyframe) return;
-    if (sink.pushFrame(f.stream.id, f)) pushed++;
+    if (!sink.pushFrame(f.stream.id, f)) return;
+    pushed++;
     if (f.keyframe) keyframes++;
   });
   await client.play();
@@ -100,8 +102,14 @@ describe.skipIf(!available.ok)('GstSink frame branches', () => {
       // PTS from the RTP timestamps: 90 frames at 30 fps last 3 s (within a frame or two).
       expect(Math.abs(durationSeconds(info) - r.pushed / FPS)).toBeLessThan(0.15);
       expect(info).toMatch(path === '/h264' ? /H\.264/ : /H\.265/);
-      // The first pushed frame was a keyframe and more followed (key-int 15): the muxer wrote a sync-sample table.
-      expect(r.keyframes).toBeGreaterThanOrEqual(Math.floor(r.pushed / 15));
+      // Frame by frame from the file's own tables: one sample per pushed frame, every keyframe a sync sample.
+      const [track, ...others] = readMp4(file);
+      expect(others).toEqual([]);
+      expect(track!.codec).toBe(path === '/h264' ? 'avc1' : 'hvc1');
+      expect(track!.samples).toBe(r.pushed);
+      expect(track!.syncSamples).toBe(r.keyframes);
+      expect(track!.syncSamples).toBeGreaterThanOrEqual(Math.floor(r.pushed / 15));
+      expect(track!.syncSamples).toBeLessThan(track!.samples);
     });
   }
 
