@@ -4,7 +4,7 @@
 // All state lives in one region of linear memory (no module globals), so an instance runs any number of
 // depayloaders. The public head (layout.ts, DEPAY_*) holds the statistics and the frame records of the last call:
 //
-//   state ──► | statistics (u64 ×9) | frame count | frame records × 32 | private fields | buffer 0 | buffer 1 |
+//   state ──► | statistics (u64 ×10) | frame count | frame records × 32 | private fields | buffer 0 | buffer 1 |
 //
 // Access units end at the RTP marker bit, or when the timestamp changes (the previous one completes when the next
 // one's first packet arrives). Two assembly buffers alternate: a completed frame stays valid while the next one is
@@ -19,7 +19,7 @@ import { OK, ERR_BAD_ARGUMENT, ERR_OUT_OF_MEMORY, DEPAY_BAD_CODEC, DEPAY_BAD_PAR
 import { RTP_RECORD_BYTES, RTP_SEQUENCE, RTP_TIMESTAMP, RTP_MARKER, RTP_PAYLOAD_OFFSET, RTP_PAYLOAD_LENGTH,
   RTP_STATUS, RTP_PACKET_LENGTH, DEPAY_PACKETS, DEPAY_FRAMES, DEPAY_BYTES, DEPAY_DROPPED_LOSS,
   DEPAY_DROPPED_TOO_LARGE, DEPAY_DROPPED_MALFORMED, DEPAY_DROPPED_WAITING, DEPAY_DROPPED_UNSUPPORTED,
-  DEPAY_LOST_PACKETS, DEPAY_FRAME_COUNT, DEPAY_FRAME_RECORDS, DEPAY_FRAME_BYTES, DEPAY_FRAME_PTR, DEPAY_FRAME_LENGTH,
+  DEPAY_LOST_PACKETS, DEPAY_LATE_PACKETS, DEPAY_LATE_WINDOW, DEPAY_FRAME_COUNT, DEPAY_FRAME_RECORDS, DEPAY_FRAME_BYTES, DEPAY_FRAME_PTR, DEPAY_FRAME_LENGTH,
   DEPAY_FRAME_TIMESTAMP, DEPAY_FRAME_FLAGS, DEPAY_MAX_FRAMES, DEPAY_PUBLIC_BYTES, DEPAY_CODEC_H264,
   DEPAY_CODEC_H265, DEPAY_CODEC_RAW, DEPAY_CODEC_AAC, DEPAY_WAIT_FOR_KEYFRAME, FRAME_KEYFRAME,
   FRAME_DISCONTINUITY, FRAME_PARAMETER_SETS } from "./layout";
@@ -41,7 +41,7 @@ const RAW_LINE_HEADER_BYTES: u32 = 6;
 const RAW_MAX_DIMENSION: u32 = 32768; // line number and offset are 15-bit fields
 const BIT15: u32 = 0x8000;
 const LOW15: u32 = 0x7FFF;
-/** Half the sequence space: a difference at or above it is a packet from the past, not a forward gap. */
+/** Half the sequence space: a forward difference at or above it is a jump back, not packets lost. */
 const SEQ_HALF: u32 = 0x8000;
 
 // H.264 NAL unit types (RFC 6184 §5.2, H.264 Table 7-1).
@@ -574,10 +574,17 @@ export function depay_push(s: usize, ptr: usize, len: u32, record: usize): i32 {
   const marker = load<u8>(record + RTP_MARKER) != 0;
   let gap = false;
   if (load<u32>(s + P_HAS_SEQ) != 0) {
-    const ahead = (seq - load<u32>(s + P_EXPECTED)) & 0xFFFF;
+    const expected = load<u32>(s + P_EXPECTED);
+    const ahead = (seq - expected) & 0xFFFF;
     if (ahead != 0) {
+      const behind = (expected - seq) & 0xFFFF;
+      if (behind <= DEPAY_LATE_WINDOW) {
+        // Reordered or duplicated: its unit is already complete or broken. Dropped, counted, state untouched.
+        bump64(s + DEPAY_LATE_PACKETS);
+        return 0;
+      }
       gap = true;
-      if (ahead < SEQ_HALF) add64(s + DEPAY_LOST_PACKETS, <u64>ahead);
+      if (ahead < SEQ_HALF) add64(s + DEPAY_LOST_PACKETS, <u64>ahead); // farther back: a sequence jump, nothing counted lost
     }
   }
   store<u32>(s + P_HAS_SEQ, 1);

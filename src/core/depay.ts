@@ -10,7 +10,7 @@ import {
   DEPAY_BYTES, DEPAY_CODEC_AAC, DEPAY_CODEC_H264, DEPAY_CODEC_H265, DEPAY_CODEC_RAW, DEPAY_DROPPED_LOSS,
   DEPAY_DROPPED_MALFORMED, DEPAY_DROPPED_TOO_LARGE, DEPAY_DROPPED_UNSUPPORTED, DEPAY_DROPPED_WAITING,
   DEPAY_FRAME_BYTES, DEPAY_FRAME_FLAGS, DEPAY_FRAME_LENGTH, DEPAY_FRAME_PTR, DEPAY_FRAME_RECORDS,
-  DEPAY_FRAME_TIMESTAMP, DEPAY_FRAMES, DEPAY_LOST_PACKETS, DEPAY_PACKETS, DEPAY_WAIT_FOR_KEYFRAME,
+  DEPAY_FRAME_TIMESTAMP, DEPAY_FRAMES, DEPAY_LATE_PACKETS, DEPAY_LOST_PACKETS, DEPAY_PACKETS, DEPAY_WAIT_FOR_KEYFRAME,
 } from './layout.js';
 import { rawVideoFormat } from './codec.js';
 
@@ -49,6 +49,8 @@ export interface DepayStats {
   dropped: { loss: number; tooLarge: number; malformed: number; waitingForKeyframe: number; unsupported: number };
   /** Packets missing from the RTP sequence (forward gaps). */
   lostPackets: number;
+  /** Packets dropped because they arrived late (reordered or duplicated, up to 64 behind). */
+  latePackets: number;
 }
 
 /**
@@ -249,6 +251,7 @@ export class Depayloader {
         unsupported: at(DEPAY_DROPPED_UNSUPPORTED),
       },
       lostPackets: at(DEPAY_LOST_PACKETS),
+      latePackets: at(DEPAY_LATE_PACKETS),
     };
   }
 

@@ -46,7 +46,7 @@ export type Reason = 'loss' | 'tooLarge' | 'malformed' | 'waitingForKeyframe' | 
 /** The reference depayloader. Same rules as the wasm one; see docs/frames.md. */
 export class ReferenceDepayloader {
   readonly stats: DepayStats = {
-    packets: 0, frames: 0, bytes: 0, lostPackets: 0,
+    packets: 0, frames: 0, bytes: 0, lostPackets: 0, latePackets: 0,
     dropped: { loss: 0, tooLarge: 0, malformed: 0, waitingForKeyframe: 0, unsupported: 0 },
   };
   private expected: number | undefined;
@@ -71,6 +71,11 @@ export class ReferenceDepayloader {
     this.stats.packets++;
     let gap = false;
     if (this.expected !== undefined && p.seq !== this.expected) {
+      const behind = (this.expected - p.seq) & 0xffff;
+      if (behind <= 64) { // reordered or duplicated: dropped, nothing else changes
+        this.stats.latePackets++;
+        return out;
+      }
       gap = true;
       const ahead = (p.seq - this.expected) & 0xffff;
       if (ahead < 0x8000) this.stats.lostPackets += ahead;
@@ -284,7 +289,10 @@ export class WasmDepayHarness {
     }
     return out;
   }
+  private destroyed = false;
   destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     this.depay.destroy();
     this.core.free(this.buf);
   }
