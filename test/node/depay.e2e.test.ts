@@ -14,14 +14,14 @@ import {
 } from '../../src/node/index.js';
 import { startRtspServer, type RtspTestServer } from '../server/harness.js';
 
-const FRAMES_WANTED = 70; // more than two keyframe intervals (key-int 30)
+const FRAMES_WANTED = 70; // more than two keyframe intervals (the server's default --key-int 30)
 const WAIT_MS = 30_000;
 const TICKS_PER_FRAME = 3000; // 90 kHz at 30 fps
 
 let server: RtspTestServer;
 let dir: string;
 beforeAll(async () => {
-  server = await startRtspServer({ width: 320, height: 240, framerate: 30, keyInt: 30, rawWidth: 320, rawHeight: 240, rawFramerate: 30 });
+  server = await startRtspServer({ width: 320, height: 240, framerate: 30, rawWidth: 320, rawHeight: 240, rawFramerate: 30 });
   dir = mkdtempSync(join(tmpdir(), 'depay-e2e-'));
 }, 30_000);
 afterAll(async () => {
