@@ -284,21 +284,29 @@ export function nalUnitsOf(frame: Uint8Array): Uint8Array[] {
 
 /**
  * The in-band parameter sets of a length-prefixed frame (views into it; copy what you keep), or undefined when it
- * has no SPS.
+ * has no SPS. Each set appears once: an encoder's own SPS/PPS and a payloader's repeated ones (config-interval) can
+ * both be in one access unit, and a configuration record must not list the same set twice.
  */
 export function parameterSetsIn(frame: Uint8Array, codec: 'H264'): H264Config | undefined;
 export function parameterSetsIn(frame: Uint8Array, codec: 'H265'): H265Config | undefined;
 export function parameterSetsIn(frame: Uint8Array, codec: 'H264' | 'H265'): H264Config | H265Config | undefined;
 export function parameterSetsIn(frame: Uint8Array, codec: 'H264' | 'H265'): H264Config | H265Config | undefined {
   const nals = nalUnitsOf(frame).filter((n) => n.length > 0);
+  const ofType = (type: (n: Uint8Array) => number, t: number) => distinct(nals.filter((n) => type(n) === t));
   if (codec === 'H264') {
-    const sps = nals.filter((n) => (n[0] & 0x1f) === 7);
-    const pps = nals.filter((n) => (n[0] & 0x1f) === 8);
-    return sps.length > 0 ? { sps, pps } : undefined;
+    const type = (n: Uint8Array) => n[0]! & 0x1f;
+    const sps = ofType(type, 7);
+    return sps.length > 0 ? { sps, pps: ofType(type, 8) } : undefined;
   }
-  const type = (n: Uint8Array) => (n[0] >> 1) & 0x3f;
-  const sps = nals.filter((n) => type(n) === 33);
-  return sps.length > 0 ? { vps: nals.filter((n) => type(n) === 32), sps, pps: nals.filter((n) => type(n) === 34) } : undefined;
+  const type = (n: Uint8Array) => (n[0]! >> 1) & 0x3f;
+  const sps = ofType(type, 33);
+  return sps.length > 0 ? { vps: ofType(type, 32), sps, pps: ofType(type, 34) } : undefined;
+}
+
+/** `list` without repeated byte strings, in first-seen order. */
+function distinct(list: Uint8Array[]): Uint8Array[] {
+  const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+  return list.filter((a, i) => list.findIndex((b) => same(a, b)) === i);
 }
 
 function reverseBits32(v: number): number {

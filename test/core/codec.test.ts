@@ -176,6 +176,15 @@ describe('fmtp and in-band parameter sets', () => {
     expect(hex(frame.subarray(0, 4))).toBe(`000000${gst.sps[0].length.toString(16)}`); // the input is untouched
   });
 
+  it('parameterSetsIn lists a repeated SPS/PPS once (x264 and rtph264pay config-interval both put them in an IDR unit)', () => {
+    const nal = (b: Uint8Array) => [0, 0, 0, b.length, ...b];
+    const frame = Uint8Array.from([...nal(gst.sps[0]), ...nal(gst.pps[0]), ...nal(gst.sps[0]), ...nal(gst.pps[0]), ...nal(Uint8Array.of(0x65, 0x88))]);
+    const c = parameterSetsIn(frame, 'H264')!;
+    expect(c.sps).toHaveLength(1);
+    expect(c.pps).toHaveLength(1);
+    expect(hex(avcDecoderConfigurationRecord(c))).toBe(hex(avcDecoderConfigurationRecord({ sps: [gst.sps[0]], pps: [gst.pps[0]] })));
+  });
+
   it('emulation prevention: 00 00 03 loses the 03, other octets stay', () => {
     expect(hex(nalToRbsp(Uint8Array.of(0x67, 0, 0, 3, 1, 0, 0, 3, 0, 3), 1))).toBe('0000010000' + '0003');
   });

@@ -194,6 +194,8 @@ export interface FrameStats extends DepayStats {
   keyframes: number;
   /** In-band parameter-set changes seen. */
   configChanges: number;
+  /** Access units whose in-band parameter sets could not be read (the configuration was kept). */
+  badParameterSets: number;
 }
 
 /**
@@ -209,6 +211,7 @@ export class StreamFrames {
   private delivered = 0;
   private keyframes = 0;
   private configChanges = 0;
+  private badParameterSets = 0;
   private finalStats: DepayStats | undefined;
 
   constructor(private readonly core: Core, readonly stream: MediaStream, codec: FrameCodec, options: FrameModeOptions) {
@@ -254,21 +257,21 @@ export class StreamFrames {
     const codec = this.depay.codec;
     if (codec !== 'H264' && codec !== 'H265') return;
     const bytes = new Uint8Array(this.core.memory.buffer, frame.byteOffset, frame.length);
-    const sets = parameterSetsIn(bytes, codec);
-    if (!sets) return;
     let next: CodecConfig | undefined;
     try {
       if (codec === 'H264') {
-        const s = sets as H264Config;
-        if (s.sps.length === 0 || s.pps.length === 0) return;
+        const s = parameterSetsIn(bytes, codec);
+        if (!s || s.sps.length === 0 || s.pps.length === 0) return;
         next = h264Config(s);
       } else {
-        const s = sets as H265Config;
-        if (s.vps.length === 0 || s.sps.length === 0 || s.pps.length === 0) return;
+        const s = parameterSetsIn(bytes, codec);
+        if (!s || s.vps.length === 0 || s.sps.length === 0 || s.pps.length === 0) return;
         next = h265Config(s);
       }
     } catch {
-      return; // unparsable in-band sets: keep the configuration we have (the depayloader counted nothing wrong)
+      // Unparsable in-band sets: keep the configuration we have; the frame itself is still delivered.
+      this.badParameterSets++;
+      return;
     }
     if (sameBytes(next.description, this.config?.description)) return;
     const first = this.config === undefined;
@@ -281,7 +284,7 @@ export class StreamFrames {
 
   stats(): FrameStats {
     const d = this.finalStats ?? this.depay.stats();
-    return { ...d, dropped: { ...d.dropped }, delivered: this.delivered, keyframes: this.keyframes, configChanges: this.configChanges };
+    return { ...d, dropped: { ...d.dropped }, delivered: this.delivered, keyframes: this.keyframes, configChanges: this.configChanges, badParameterSets: this.badParameterSets };
   }
 
   destroy(): void {
