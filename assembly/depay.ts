@@ -415,14 +415,14 @@ function readBits(p: usize, bit: u32, n: u32): u32 {
 }
 
 function payloadAac(s: usize, p: usize, n: u32, ts: u32, marker: bool, gap: bool): void {
-  if (n < 2) { aacBadPacket(s, ts, gap); return; }
+  if (n < 2) { aacBadPacket(s); return; }
   const headerBits = be16(p);
   const headerBytes = (headerBits + 7) >> 3;
   const sizeLength = load<u32>(s + P_A);
   const firstBits = sizeLength + load<u32>(s + P_B);
   const otherBits = sizeLength + load<u32>(s + P_C);
   if (headerBits < firstBits || headerBytes > n - 2 || (headerBits - firstBits) % otherBits != 0) {
-    aacBadPacket(s, ts, gap);
+    aacBadPacket(s);
     return;
   }
   const count: u32 = 1 + (headerBits - firstBits) / otherBits;
@@ -460,7 +460,7 @@ function payloadAac(s: usize, p: usize, n: u32, ts: u32, marker: bool, gap: bool
     total += readBits(headers, bit, sizeLength);
     bit += i == 0 ? firstBits : otherBits;
   }
-  if (total > avail) { aacBadPacket(s, ts, gap); return; }
+  if (total > avail) { aacBadPacket(s); return; }
   const indexLength = load<u32>(s + P_B);
   const deltaLength = load<u32>(s + P_C);
   const samples = load<u32>(s + P_D);
@@ -491,7 +491,7 @@ function payloadAac(s: usize, p: usize, n: u32, ts: u32, marker: bool, gap: bool
 }
 
 /** An AAC packet whose AU headers cannot be read: its AUs are lost, counted as one malformed unit. */
-function aacBadPacket(s: usize, ts: u32, gap: bool): void {
+function aacBadPacket(s: usize): void {
   if (load<u32>(s + P_AU_ACTIVE) != 0) { // it was meant to continue the fragmented AU
     markBroken(s, DEPAY_DROPPED_MALFORMED);
     complete(s);

@@ -214,3 +214,111 @@ describe('random payloads never trap, for every codec', () => {
     });
   }
 });
+
+describe('RAW and AAC: random content, randomly packetized, comes back whole', () => {
+  it(`RFC 4175: random UYVY frames cut into random segments, shuffled over packets (${CLEAN_RUNS} runs)`, () => {
+    const arb = fc.record({
+      width: fc.integer({ min: 1, max: 40 }).map((w) => w * 2),
+      height: fc.integer({ min: 1, max: 12 }),
+      frames: fc.integer({ min: 1, max: 3 }),
+      seed: fc.integer(),
+      cuts: fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 10 }),
+      perPacket: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 10 }),
+      order: fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
+    });
+    fc.assert(fc.property(arb, ({ width, height, frames, seed, cuts, perPacket, order }) => {
+      const stride = width * 2;
+      const h = new WasmDepayHarness(core, { codec: 'RAW', fmtp: { sampling: 'YCbCr-4:2:2', width: String(width), height: String(height), depth: '8' } });
+      try {
+        let seq = seed & 0xffff;
+        let x = seed | 1;
+        const got: Frame[] = [];
+        const want: Frame[] = [];
+        for (let f = 0; f < frames; f++) {
+          const frame = new Uint8Array(stride * height).map(() => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return x & 0xff; });
+          const ts = 1000 + f * 3000;
+          want.push({ data: frame, ts, flags: KEY });
+          // Segments: each line cut into pgroup-aligned pieces.
+          const segments: Array<{ line: number; offset: number; bytes: Uint8Array }> = [];
+          let c = 0;
+          for (let line = 0; line < height; line++) {
+            for (let px = 0; px < width;) {
+              const n = Math.min(width - px, cuts[c++ % cuts.length] * 2);
+              segments.push({ line, offset: px, bytes: frame.subarray(line * stride + px * 2, line * stride + (px + n) * 2) });
+              px += n;
+            }
+          }
+          for (let i = 0; i < segments.length; i++) { // deterministic shuffle
+            const j = order[i % order.length] % segments.length;
+            [segments[i], segments[j]] = [segments[j], segments[i]];
+          }
+          let k = 0;
+          for (let i = 0; i < segments.length;) {
+            const group = segments.slice(i, i + perPacket[k++ % perPacket.length]);
+            i += group.length;
+            const head: number[] = [(seq >> 8) & 0xff, seq & 0xff];
+            group.forEach((s, g) => head.push(s.bytes.length >> 8, s.bytes.length & 0xff, s.line >> 8, s.line & 0xff,
+              (g < group.length - 1 ? 0x80 : 0) | (s.offset >> 8), s.offset & 0xff));
+            const payload = new Uint8Array(head.length + group.reduce((n, s) => n + s.bytes.length, 0));
+            payload.set(head);
+            let o = head.length;
+            for (const s of group) { payload.set(s.bytes, o); o += s.bytes.length; }
+            got.push(...h.push({ seq, ts, marker: i >= segments.length, payload }));
+            seq = (seq + 1) & 0xffff;
+          }
+        }
+        expect(plain(got)).toEqual(plain(want));
+        expect(h.depay.stats().dropped).toEqual({ loss: 0, tooLarge: 0, malformed: 0, waitingForKeyframe: 0, unsupported: 0 });
+      } finally {
+        h.destroy();
+      }
+    }), { seed: SEED, numRuns: CLEAN_RUNS });
+  });
+
+  it(`RFC 3640: random AUs packed several per packet or fragmented over packets (${CLEAN_RUNS} runs)`, () => {
+    const arb = fc.record({
+      sizes: fc.array(fc.oneof(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 200, max: 3000 })), { minLength: 1, maxLength: 30 }),
+      mtu: fc.integer({ min: 100, max: 1400 }),
+      seed: fc.integer(),
+    });
+    fc.assert(fc.property(arb, ({ sizes, mtu, seed }) => {
+      const h = new WasmDepayHarness(core, { codec: 'AAC', fmtp: { mode: 'AAC-hbr', sizelength: '13', indexlength: '3', indexdeltalength: '3' } });
+      try {
+        let x = seed | 1;
+        const aus = sizes.map((n) => new Uint8Array(n).map(() => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return x & 0xff; }));
+        const want = aus.map((data, i) => ({ data, ts: (i * 1024) >>> 0, flags: KEY }));
+        const got: Frame[] = [];
+        let seq = seed & 0xffff;
+        const send = (ts: number, headers: number[], data: Uint8Array[], marker: boolean) => {
+          const bits = headers.length * 16;
+          const payload = new Uint8Array(2 + headers.length * 2 + data.reduce((n, d) => n + d.length, 0));
+          payload[0] = bits >> 8; payload[1] = bits & 0xff;
+          headers.forEach((hd, i) => { payload[2 + 2 * i] = hd >> 8; payload[3 + 2 * i] = hd & 0xff; });
+          let o = 2 + headers.length * 2;
+          for (const d of data) { payload.set(d, o); o += d.length; }
+          got.push(...h.push({ seq, ts, marker, payload }));
+          seq = (seq + 1) & 0xffff;
+        };
+        for (let i = 0; i < aus.length;) {
+          if (aus[i].length + 4 > mtu) { // fragment it (RFC 3640 §3.2.3: one AU, its full size in each header)
+            for (let o = 0; o < aus[i].length; o += mtu) send(i * 1024, [aus[i].length << 3], [aus[i].subarray(o, o + mtu)], o + mtu >= aus[i].length);
+            i++;
+            continue;
+          }
+          const group: Uint8Array[] = [];
+          let bytes = 2;
+          while (i + group.length < aus.length && bytes + 2 + aus[i + group.length].length <= mtu) {
+            bytes += 2 + aus[i + group.length].length;
+            group.push(aus[i + group.length]);
+          }
+          send(i * 1024, group.map((a) => a.length << 3), group, true);
+          i += group.length;
+        }
+        expect(plain(got)).toEqual(plain(want));
+        expect(h.depay.stats().frames).toBe(aus.length);
+      } finally {
+        h.destroy();
+      }
+    }), { seed: SEED, numRuns: CLEAN_RUNS });
+  });
+});

@@ -338,6 +338,16 @@ const AAC_VECTORS: Vector[] = [
     frames: [{ data: AU1, ts: 48000, flags: KEY }, { data: AU2, ts: 49024, flags: KEY }, { data: AU3, ts: 50048, flags: KEY }],
   },
   {
+    name: 'AU-Index-delta places each AU (interleaving): timestamp = RTP timestamp + index × 1024', options: AAC,
+    packets: [P(1, 0, true, u8(0, 32, ...auHeader(20, 5), ...auHeader(7, 2), ...AU1, ...AU2))], // index 5 ignored; next is +3
+    frames: [{ data: AU1, ts: 0, flags: KEY }, { data: AU2, ts: 3072, flags: KEY }],
+  },
+  {
+    name: 'constantDuration sets the samples per AU', options: { codec: 'AAC', fmtp: { mode: 'AAC-hbr', constantduration: '960' } },
+    packets: [P(1, 100, true, u8(0, 32, ...auHeader(20, 0), ...auHeader(7, 0), ...AU1, ...AU2))],
+    frames: [{ data: AU1, ts: 100, flags: KEY }, { data: AU2, ts: 1060, flags: KEY }],
+  },
+  {
     name: 'an AU fragmented over three packets is reassembled', options: AAC,
     packets: [
       P(1, 0, false, u8(0, 16, ...auHeader(300, 0), ...BIG.slice(0, 100))),
