@@ -67,6 +67,8 @@ export interface RtspServerEvent {
 export interface RtspTestServer {
   /** The TCP port it listens on (loopback). */
   readonly port: number;
+  /** The server's process id (benchmarks read its CPU and open files from /proc). */
+  readonly pid: number;
   /** Mount points it serves, e.g. ['/h264', '/raw', '/h265']. */
   readonly mounts: readonly string[];
   /** Every event received so far, in order (the ready event first). */
@@ -262,6 +264,7 @@ export async function startRtspServer(options: RtspServerOptions = {}): Promise<
   const mounts = Array.isArray(ready.mounts) ? (ready.mounts as string[]) : [];
   return {
     port,
+    pid: child.pid ?? -1,
     mounts,
     events,
     url(path = '/h264', credentials) {

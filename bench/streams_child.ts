@@ -1,0 +1,194 @@
+// The measured process of `npm run bench:streams` and `npm run bench:soak` (bundled to build/bench/streams_child.mjs,
+// run under plain node). argv[2] is a JSON StreamsChildArgs.
+//
+// N RtspClients over TCP on ONE shared wasm core (sized for them), all in frame mode, playing the same URL, each
+// stream into either
+//   sink 'gst':     one GstSink with a frame branch per stream (appsrc caps=avc/au ! fakesink) — what the CLI does
+//                   with several URLs (one pipeline, a branch per stream), or
+//   sink 'handler': a frame handler that touches the data (no GStreamer).
+// When the build has no frame mode it falls back to packets (and says so in 'mode').
+//
+// 'streams' job: warm-up, then one measured window (CPU, frames, loss, RSS, threads, pool high-water).
+// 'soak' job: a 'sample' line every `sampleMs` for `durationMs` (RSS, heap, external, array buffers, counts).
+
+import { RtspClient, createCore } from '../src/node/index.js';
+import { createGstSink, GstSink } from '../src/node/gst/index.js';
+import { procStatus, say, selfCpuUs, sleep } from './lib/proc.js';
+
+/** Arguments of the child (one JSON argument). */
+export interface StreamsChildArgs {
+  job: 'streams' | 'soak';
+  url: string;
+  count: number;
+  sink: 'gst' | 'handler';
+  /** Each client's packet pool limit. */
+  poolLimitBytes: number;
+  /** Frame mode maxFrameBytes (the depayloader's buffers are sized by it). */
+  maxFrameBytes: number;
+  /** Appsrc bound of each branch. */
+  maxQueueBytes: number;
+  memoryBytes: number;
+  /** Handshakes in flight at once. */
+  connectConcurrency: number;
+  warmupMs: number;
+  measureMs: number;
+  /** soak: sampling interval and duration (after warm-up). */
+  sampleMs: number;
+  durationMs: number;
+  timeoutMs: number;
+}
+
+let touched = 0;
+function touch(data: Uint8Array): void {
+  touched = (touched + data[0]! + data[data.length - 1]!) | 0;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+}
+
+function mem() {
+  const m = process.memoryUsage();
+  const s = procStatus('self');
+  return { rssKb: s.rssKb, hwmKb: s.hwmKb, threads: s.threads, heapUsedKb: m.heapUsed / 1024, heapTotalKb: m.heapTotal / 1024,
+    externalKb: m.external / 1024, arrayBuffersKb: m.arrayBuffers / 1024 };
+}
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2]!) as StreamsChildArgs;
+  const bail = setTimeout(() => {
+    say('error', { message: `not done within ${args.timeoutMs} ms` });
+    process.exit(3);
+  }, args.timeoutMs);
+  const frameMode = typeof (GstSink.prototype as unknown as Record<string, unknown>).pushFrame === 'function';
+  const before = mem();
+  const core = await createCore({ memoryBytes: args.memoryBytes });
+  if (args.sink === 'gst') {
+    const ok = GstSink.available();
+    if (!ok.ok) throw new Error(ok.message);
+  }
+  const base = mem();
+  const clients: RtspClient[] = [];
+  for (let i = 0; i < args.count; i++) {
+    clients.push(new RtspClient(args.url, {
+      transport: 'tcp', core, poolLimitBytes: args.poolLimitBytes,
+      ...(frameMode ? { frames: { maxFrameBytes: args.maxFrameBytes } } : {}),
+    } as ConstructorParameters<typeof RtspClient>[1]));
+  }
+  const t0 = performance.now();
+  await pool(clients, args.connectConcurrency, async (c) => {
+    await c.connect();
+  });
+  let sink: GstSink | undefined;
+  let pushFrame: ((i: number, f: unknown) => boolean) | undefined;
+  if (args.sink === 'gst') {
+    sink = createGstSink({
+      maxQueueBytes: args.maxQueueBytes,
+      branches: clients.map((c, i) => (frameMode
+        ? { stream: c.streams[0]!, input: 'frames', tail: { launch: `fakesink name=sink${i} sync=false` } }
+        : { stream: c.streams[0]!, tail: { launch: `fakesink name=sink${i} sync=false` } }) as Parameters<typeof createGstSink>[0]['branches'][number]),
+    });
+    sink.on('error', (e: Error) => say('error', { message: e.message }));
+    sink.start();
+    pushFrame = frameMode ? (sink as unknown as { pushFrame(i: number, f: unknown): boolean }).pushFrame.bind(sink) : undefined;
+  }
+  const frames = new Float64Array(args.count);
+  clients.forEach((c, i) => {
+    c.on('error', () => {});
+    if (frameMode) {
+      c.on('frame', (f: { data: Uint8Array }) => {
+        frames[i]!++;
+        if (pushFrame) pushFrame(i, f);
+        else touch(f.data);
+      });
+    } else {
+      c.on('packet', (p) => {
+        if (p.header.marker) frames[i]!++;
+        if (sink) sink.push(i, p);
+        else touch(p.payload);
+      });
+    }
+  });
+  await pool(clients, args.connectConcurrency, async (c) => {
+    await c.play();
+  });
+  const setupMs = performance.now() - t0;
+  const mode = frameMode ? 'frames' : 'packets (frame mode not in this build)';
+  say('started', { setupMs, mode, base, before });
+
+  const counts = () => {
+    let packets = 0;
+    let lost = 0;
+    let dropped = 0;
+    let poolHighWater = 0;
+    let poolBytesHighWater = 0;
+    let exhaustions = 0;
+    let framesTotal = 0;
+    let frameDrops = 0;
+    clients.forEach((c, i) => {
+      const st = c.stats();
+      const s = st.streams[0];
+      if (s) {
+        packets += s.packets;
+        lost += s.lost;
+        dropped += Object.values(s.dropped).reduce((a, b) => a + b, 0);
+        const fd = (s as { frames?: { dropped?: Record<string, number> } }).frames?.dropped;
+        if (fd) frameDrops += Object.values(fd).reduce((a, b) => a + b, 0);
+      }
+      poolHighWater = Math.max(poolHighWater, st.pool?.highWater ?? 0);
+      poolBytesHighWater = Math.max(poolBytesHighWater, st.pool?.bytesHighWater ?? 0);
+      exhaustions += st.pool?.exhaustions ?? 0;
+      framesTotal += frames[i]!;
+    });
+    const sinkStats = sink?.stats();
+    const sinkDrops = sinkStats ? sinkStats.branches.reduce((a, b) => a + b.queueDroppedPackets + b.rejectedPackets, 0) : 0;
+    const silent = frames.reduce((a, f) => a + (f === 0 ? 1 : 0), 0);
+    return { packets, frames: framesTotal, lost, dropped, frameDrops, sinkDrops, poolHighWater, poolBytesHighWater, exhaustions, silentStreams: silent };
+  };
+
+  if (args.job === 'streams') {
+    await sleep(args.warmupMs);
+    const c0 = counts();
+    const cpu0 = selfCpuUs();
+    const w0 = performance.now();
+    say('window-start', { cpuUs: cpu0 });
+    await sleep(args.measureMs);
+    const cpu1 = selfCpuUs();
+    const w1 = performance.now();
+    const c1 = counts();
+    const m = mem();
+    say('result', {
+      mode, sink: args.sink, count: args.count, cpuUs: cpu1 - cpu0, wallMs: w1 - w0,
+      packets: c1.packets - c0.packets, frames: c1.frames - c0.frames, lost: c1.lost - c0.lost,
+      dropped: c1.dropped - c0.dropped, frameDrops: c1.frameDrops - c0.frameDrops, sinkDrops: c1.sinkDrops - c0.sinkDrops,
+      totals: c1, memory: m, base, before, setupMs, touched,
+    });
+  } else {
+    await sleep(args.warmupMs);
+    const start = performance.now();
+    for (let k = 0; ; k++) {
+      const c = counts();
+      say('sample', { tSec: (performance.now() - start) / 1000, cpuUs: selfCpuUs(), ...mem(), ...c });
+      if (performance.now() - start >= args.durationMs) break;
+      await sleep(Math.max(0, start + (k + 1) * args.sampleMs - performance.now()));
+    }
+    say('result', { mode, sink: args.sink, count: args.count, totals: counts(), memory: mem(), base, touched });
+  }
+  clearTimeout(bail);
+  await Promise.all(clients.map((c) => c.close()));
+  await sink?.close();
+  process.exit(0);
+}
+
+main().catch((e: Error) => {
+  say('error', { message: e?.stack ?? String(e) });
+  process.exit(1);
+});
