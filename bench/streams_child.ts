@@ -9,7 +9,7 @@
 // When the build has no frame mode it falls back to packets (and says so in 'mode').
 //
 // 'streams' job: warm-up, then one measured window (CPU, frames, loss, RSS, threads, pool high-water).
-// 'soak' job: a 'sample' line every `sampleMs` for `durationMs` (RSS, heap, external, array buffers, counts).
+// 'soak' job: `samples` 'sample' lines, one every `sampleMs` (RSS, heap, external, array buffers, counts).
 
 import { RtspClient, createCore } from '../src/node/index.js';
 import { createGstSink, GstSink } from '../src/node/gst/index.js';
@@ -32,9 +32,9 @@ export interface StreamsChildArgs {
   connectConcurrency: number;
   warmupMs: number;
   measureMs: number;
-  /** soak: sampling interval and duration (after warm-up). */
+  /** soak: sampling interval and number of samples (the first at the first play). */
   sampleMs: number;
-  durationMs: number;
+  samples: number;
   timeoutMs: number;
 }
 
@@ -172,13 +172,11 @@ async function main(): Promise<void> {
       totals: c1, memory: m, base, before, setupMs, touched,
     });
   } else {
-    await sleep(args.warmupMs);
+    // Samples from the first play on; the driver leaves the warm-up ones out of the slope.
     const start = performance.now();
-    for (let k = 0; ; k++) {
-      const c = counts();
-      say('sample', { tSec: (performance.now() - start) / 1000, cpuUs: selfCpuUs(), ...mem(), ...c });
-      if (performance.now() - start >= args.durationMs) break;
-      await sleep(Math.max(0, start + (k + 1) * args.sampleMs - performance.now()));
+    for (let k = 0; k < args.samples; k++) {
+      await sleep(Math.max(0, start + k * args.sampleMs - performance.now()));
+      say('sample', { k, tSec: (performance.now() - start) / 1000, cpuUs: selfCpuUs(), ...mem(), ...counts() });
     }
     say('result', { mode, sink: args.sink, count: args.count, totals: counts(), memory: mem(), base, touched });
   }

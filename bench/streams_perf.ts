@@ -46,11 +46,23 @@ function openFiles(pid: number): { open?: number; limit?: number } {
   }
 }
 
+/** Waits (bounded) until the server has removed every session it created: runs must not overlap a teardown. */
+async function serverIdle(server: RtspTestServer, timeoutMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const created = server.events.filter((e) => e.event === 'session-new').length;
+    const removed = server.events.filter((e) => e.event === 'session-removed').length;
+    if (removed >= created) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
 async function run(script: string, server: RtspTestServer, count: number, sink: StreamsChildArgs['sink']) {
   const args: StreamsChildArgs = {
     job: 'streams', url: server.url('/h264'), count, sink, poolLimitBytes: POOL_LIMIT_BYTES, maxFrameBytes: MAX_FRAME_BYTES,
     maxQueueBytes: MAX_QUEUE_BYTES, memoryBytes: CORE_FIXED_BYTES + count * CORE_BYTES_PER_STREAM,
-    connectConcurrency: CONNECT_CONCURRENCY, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, sampleMs: 0, durationMs: 0,
+    connectConcurrency: CONNECT_CONCURRENCY, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, sampleMs: 0, samples: 0,
     timeoutMs: WARMUP_MS + MEASURE_MS + 120_000,
   };
   const child = startChild(script, args);
@@ -122,6 +134,7 @@ async function main(): Promise<void> {
         continue;
       }
       for (const sink of SINKS) {
+        if (!(await serverIdle(server))) console.log('warning: the server still holds sessions of the previous run');
         const r = await run(script, server, count, sink);
         runs.push(r);
         if ('error' in r) console.log(`${count} streams → ${sink}: error: ${r.error}`);
