@@ -13,6 +13,8 @@
 //   node-frames       bench/baselines/node-ingest.ts with its JS depayloader, a frame handler that touches the data
 //   node-packets      the same without depayloading, a packet handler that touches the payload
 
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { RtspClient, createCore, type RtpPacket } from '../src/node/index.js';
 import { createGstSink, GstSink } from '../src/node/gst/index.js';
 import { NodeIngest, type JsFrame, type JsRtpPacket } from './baselines/node-ingest.js';
@@ -138,6 +140,28 @@ async function startNode(args: IngestChildArgs, onFirstPacket: () => void): Prom
   };
 }
 
+/** Microseconds between two samples of the window's CPU profile (V8's default is 1000). */
+const PROFILE_SAMPLING_US = 200;
+
+/** Starts V8's sampling profiler on this thread (what `node --cpu-prof` does, but for the window only). */
+async function startProfiler(): Promise<{ stop(): Promise<unknown> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => {
+    session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: PROFILE_SAMPLING_US });
+  await post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      session.disconnect();
+      return profile;
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2]!) as IngestChildArgs;
   const bail = setTimeout(() => {
@@ -150,6 +174,7 @@ async function main(): Promise<void> {
   say('started');
   await firstPacketSeen;
   await new Promise((r) => setTimeout(r, args.warmupMs));
+  const profiler = args.profilePath ? await startProfiler() : undefined;
   const c0 = running.counts();
   const cpu0 = selfCpuUs();
   const t0 = performance.now();
@@ -158,6 +183,7 @@ async function main(): Promise<void> {
   const cpu1 = selfCpuUs();
   const t1 = performance.now();
   const c1 = running.counts();
+  if (profiler) writeFileSync(args.profilePath!, JSON.stringify(await profiler.stop()));
   const status = procStatus('self');
   const extra = running.extra();
   say('result', {

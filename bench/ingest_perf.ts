@@ -15,16 +15,19 @@
 // wait4() wrapper (user + system CPU of all its threads, and its peak RSS); the difference is the window's CPU, so
 // its start-up and warm-up cancel out. H.264 streams run every variant at once (low packet rates; every process sees
 // the same packets at the same time); raw runs one variant at a time (each alone takes ~40 000 packets/s).
-// Then one more frame-mode process runs under `node --cpu-prof` for "where the time goes".
+// Then one more frame-mode process (→ GStreamer) runs with V8's sampling profiler on over its window (the inspector's
+// Profiler, which `node --cpu-prof` also uses, started at the window instead of at start-up) for "where the time goes".
 //
 // BENCH_QUICK=1: short windows. BENCH_SEQUENTIAL=1: one variant at a time for H.264 too (slower, quieter).
+// BENCH_INGEST_STREAMS=h264-720p-4M,raw-720p: only those streams.
 // Writes bench/results/ingest_perf.json (quick: ingest_perf.quick.json). Needs GStreamer (bash scripts/setup.sh).
 
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import { promisify } from 'node:util';
-import { RtspClient } from '../src/node/index.js';
 import { GstSink } from '../src/node/gst/index.js';
+import { fileURLToPath } from 'node:url';
 import { startRtspServer, type RtspServerOptions, type RtspTestServer } from '../test/server/harness.js';
 import { INGEST_VARIANTS, type IngestChildArgs, type IngestVariant } from './lib/ingest_args.js';
 import { bundleChildren, CHILD_DIR, startChild } from './lib/proc.js';
@@ -86,24 +89,37 @@ interface Row {
 
 const execFileP = promisify(execFile);
 
-/** Runs a command, returns its rusage (all threads, reaped with wait4) and peak RSS: python is the thin wrapper. */
+/**
+ * Runs a command (argv[2:]) and prints its rusage as JSON: user + system CPU of all its threads and its peak RSS,
+ * reaped with wait4(), and whether its stdout said "Got EOS". Python is the thin wrapper (Node cannot read a child's
+ * rusage). argv[1] is a timeout in seconds after which the command is killed (so it never outlives the bench).
+ */
 const WAIT4_WRAPPER = [
-  'import json, os, subprocess, sys, time',
+  'import json, os, signal, subprocess, sys, time',
   't = time.monotonic()',
-  'p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)',
+  'p = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE)',
+  'signal.signal(signal.SIGALRM, lambda *_: p.kill())',
+  'signal.signal(signal.SIGTERM, lambda *_: p.kill())',
+  'signal.alarm(int(sys.argv[1]))',
   '_, status, ru = os.wait4(p.pid, 0)',
   'p.returncode = 0',
-  "print(json.dumps({'status': status, 'cpuUs': (ru.ru_utime + ru.ru_stime) * 1e6, 'maxRssKb': ru.ru_maxrss, 'wallMs': (time.monotonic() - t) * 1e3}))",
+  "eos = b'Got EOS from element' in p.stdout.read()",
+  "print(json.dumps({'status': status, 'eos': eos, 'cpuUs': (ru.ru_utime + ru.ru_stime) * 1e6, 'maxRssKb': ru.ru_maxrss, 'wallMs': (time.monotonic() - t) * 1e3}))",
 ].join('\n');
 
-interface Wait4Result { status: number; cpuUs: number; maxRssKb: number; wallMs: number }
+interface Wait4Result { status: number; eos: boolean; cpuUs: number; maxRssKb: number; wallMs: number }
 
 async function gstLaunch(url: string, depay: string, frames: number, timeoutMs: number): Promise<Wait4Result> {
-  const argv = ['gst-launch-1.0', '-q', 'rtspsrc', `location=${url}`, 'protocols=tcp', '!', depay, '!',
+  // Not -q: the "Got EOS" line tells that num-buffers was reached (rtspsrc may still exit 1 on a failed PAUSE at shutdown).
+  const argv = ['gst-launch-1.0', 'rtspsrc', `location=${url}`, 'protocols=tcp', '!', depay, '!',
     'fakesink', 'sync=false', `num-buffers=${frames}`];
-  const { stdout } = await execFileP('/usr/bin/python3', ['-c', WAIT4_WRAPPER, ...argv], { timeout: timeoutMs });
+  const { stdout, stderr } = await execFileP('/usr/bin/python3', ['-c', WAIT4_WRAPPER, String(Math.ceil(timeoutMs / 1000)), ...argv],
+    { timeout: timeoutMs + 10_000 });
   const r = JSON.parse(stdout.trim().split('\n').pop()!) as Wait4Result;
-  if (r.status !== 0) throw new Error(`gst-launch exited with wait status ${r.status}`);
+  if (!r.eos) {
+    const why = (r.status & 0x7f) !== 0 ? `killed by signal ${r.status & 0x7f} after ${Math.round(r.wallMs)} ms (timeout?)` : `exit code ${r.status >> 8}`;
+    throw new Error(`gst-launch ${why}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
   return r;
 }
 
@@ -132,12 +148,13 @@ async function measureRtspsrc(server: RtspTestServer, s: StreamSpec, concurrentW
   }
 }
 
-async function measureChild(script: string, server: RtspTestServer, s: StreamSpec, variant: IngestVariant, nodeArgs: string[] = []): Promise<Row> {
+async function measureChild(script: string, server: RtspTestServer, s: StreamSpec, variant: IngestVariant, profilePath?: string): Promise<Row> {
   const args: IngestChildArgs = {
+    profilePath,
     url: server.url(s.path), variant, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, depay: s.depay,
     maxQueueBytes: MAX_QUEUE_BYTES, memoryBytes: CORE_MEMORY_BYTES, timeoutMs: WARMUP_MS + MEASURE_MS + 60_000,
   };
-  const child = startChild(script, args, nodeArgs);
+  const child = startChild(script, args);
   try {
     const start = await child.next('window-start', args.timeoutMs);
     const r = await child.next('result', args.timeoutMs);
@@ -158,11 +175,25 @@ async function measureChild(script: string, server: RtspTestServer, s: StreamSpe
   }
 }
 
-/** Self time by function from a .cpuprofile (V8 sampling profile of the main thread). */
+/** Self time by function from a .cpuprofile (V8 sampling profile of the main thread), located in src/ via the bundle's source map. */
 function summarizeProfile(file: string): { sampledMs: number; idleMs: number; top: Array<{ fn: string; where: string; selfMs: number; percent: number }> } {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }>;
     samples: number[]; timeDeltas: number[];
+  };
+  const maps = new Map<string, SourceMap | undefined>();
+  const locate = (url: string, line: number, column: number): string => {
+    if (!url) return '';
+    if (!maps.has(url)) {
+      try {
+        maps.set(url, new SourceMap(JSON.parse(readFileSync(`${fileURLToPath(url)}.map`, 'utf8'))));
+      } catch {
+        maps.set(url, undefined);
+      }
+    }
+    const entry = maps.get(url)?.findEntry(line, column) as { originalSource?: string; originalLine?: number } | undefined;
+    if (entry?.originalSource) return `${entry.originalSource.replace(/^.*?\/(src|bench)\//, '$1/')}:${(entry.originalLine ?? 0) + 1}`;
+    return `${url.replace(/^.*\/(build|node_modules)\//, '$1/')}:${line + 1}`;
   };
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<string, { fn: string; where: string; us: number }>();
@@ -171,13 +202,13 @@ function summarizeProfile(file: string): { sampledMs: number; idleMs: number; to
   prof.samples.forEach((id, i) => {
     const dt = prof.timeDeltas[i] ?? 0;
     const node = byId.get(id)!;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, url, lineNumber, columnNumber } = node.callFrame;
     if (functionName === '(idle)') {
       idle += dt;
       return;
     }
     total += dt;
-    const where = url ? `${url.replace(/^.*\/(build|node_modules)\//, '$1/')}:${lineNumber + 1}` : '';
+    const where = locate(url, lineNumber, columnNumber);
     const key = `${functionName}@${where}`;
     const e = self.get(key) ?? { fn: functionName || '(anonymous)', where, us: 0 };
     e.us += dt;
@@ -189,31 +220,19 @@ function summarizeProfile(file: string): { sampledMs: number; idleMs: number; to
 }
 
 async function profile(script: string, server: RtspTestServer, s: StreamSpec) {
-  const dir = `${CHILD_DIR}prof-${s.id}/`;
-  rmSync(dir, { recursive: true, force: true });
+  const dir = `${CHILD_DIR}prof/`;
   mkdirSync(dir, { recursive: true });
-  const row = await measureChild(script, server, s, 'wasm-frames-gst', ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const file = `${dir}${s.id}.cpuprofile`;
+  rmSync(file, { force: true });
+  const row = await measureChild(script, server, s, 'wasm-frames-gst', file);
   if (row.error) return { stream: s.id, error: row.error };
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return { stream: s.id, error: 'no .cpuprofile written' };
-  return { stream: s.id, variant: 'wasm-frames-gst', file: `${dir}${file}`, ...summarizeProfile(`${dir}${file}`) };
-}
-
-/** Holds a SETUP (no PLAY) on the shared media so every variant gets the one encode that stays prepared. */
-async function anchor(server: RtspTestServer, s: StreamSpec): Promise<RtspClient | undefined> {
-  const client = new RtspClient(server.url(s.path), { transport: 'tcp' });
-  try {
-    await client.connect();
-    return client;
-  } catch {
-    await client.close();
-    return undefined;
-  }
+  return { stream: s.id, variant: 'wasm-frames-gst', file, usPerPacket: row.usPerPacket, ...summarizeProfile(file) };
 }
 
 async function measureStream(script: string, s: StreamSpec, withProfile: boolean) {
+  // Shared media: the variants that run at once get one encode. (No idle session holds the media between the
+  // sequential runs: rtspsrc stalls on a shared media resumed from PAUSED, so each sequential run gets a fresh one.)
   const server = await startRtspServer({ ...s.server, shared: true, sessionTimeout: 600 });
-  const holder = await anchor(server, s);
   try {
     let rows: Row[];
     const variants = [...INGEST_VARIANTS];
@@ -238,7 +257,6 @@ async function measureStream(script: string, s: StreamSpec, withProfile: boolean
     const prof = withProfile ? await profile(script, server, s) : undefined;
     return { id: s.id, label: s.label, concurrent: s.concurrent, packetsPerFrame, rows, profile: prof };
   } finally {
-    await holder?.close();
     await server.stop();
   }
 }
@@ -295,7 +313,8 @@ async function main(): Promise<void> {
   console.log(`ingest_perf${QUICK ? ' (BENCH_QUICK=1: smoke run, figures not quotable)' : ''}: ` +
     `${WARMUP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s window per variant`);
   const results: StreamResult[] = [];
-  for (const s of STREAMS) {
+  const only = process.env.BENCH_INGEST_STREAMS?.split(',');
+  for (const s of STREAMS.filter((x) => !only || only.includes(x.id))) {
     const r = await measureStream(script, s, s.id !== 'h264-720p-4M');
     print(r);
     results.push(r);

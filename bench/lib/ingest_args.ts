@@ -18,4 +18,6 @@ export interface IngestChildArgs {
   memoryBytes: number;
   /** Give up after this long without finishing. */
   timeoutMs: number;
+  /** Write a V8 CPU profile (.cpuprofile, the format of `node --cpu-prof`) of the measured window here. */
+  profilePath?: string;
 }
