@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     const args: StreamsChildArgs = {
       job: 'soak', url: server.url('/h264'), count: STREAMS, sink: SINK, poolLimitBytes: 1024 * 1024, maxFrameBytes: 1024 * 1024,
       maxQueueBytes: 2 * 1024 * 1024, memoryBytes: 16 * 1024 * 1024 + STREAMS * 4 * 1024 * 1024, connectConcurrency: 4,
-      warmupMs: 0, measureMs: 0, sampleMs: SAMPLE_MS, samples, timeoutMs: MINUTES * 60_000 + 120_000,
+      warmupMs: 0, fps: 30, settleMaxMs: 0, measureMs: 0, sampleMs: SAMPLE_MS, samples, timeoutMs: MINUTES * 60_000 + 120_000,
     };
     const child = startChild(scripts['bench/streams_child.ts']!, args);
     try {

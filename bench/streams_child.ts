@@ -31,12 +31,18 @@ export interface StreamsChildArgs {
   /** Handshakes in flight at once. */
   connectConcurrency: number;
   warmupMs: number;
+  /** streams: the source's frame rate, and how long to wait at most for a steady frame rate after warmupMs. */
+  fps: number;
+  settleMaxMs: number;
   measureMs: number;
   /** soak: sampling interval and number of samples (the first at the first play). */
   sampleMs: number;
   samples: number;
   timeoutMs: number;
 }
+
+/** Step of the settling check. */
+const SETTLE_STEP_MS = 500;
 
 let touched = 0;
 function touch(data: Uint8Array): void {
@@ -76,17 +82,28 @@ async function main(): Promise<void> {
     if (!ok.ok) throw new Error(ok.message);
   }
   const base = mem();
-  const clients: RtspClient[] = [];
+  const all: RtspClient[] = [];
   for (let i = 0; i < args.count; i++) {
-    clients.push(new RtspClient(args.url, {
+    all.push(new RtspClient(args.url, {
       transport: 'tcp', core, poolLimitBytes: args.poolLimitBytes,
       ...(frameMode ? { frames: { maxFrameBytes: args.maxFrameBytes } } : {}),
     } as ConstructorParameters<typeof RtspClient>[1]));
   }
   const t0 = performance.now();
-  await pool(clients, args.connectConcurrency, async (c) => {
-    await c.connect();
+  // A session the server refuses or drops during setup is counted, not fatal: the result says how many played.
+  const failures: string[] = [];
+  const failed = new Set<RtspClient>();
+  await pool(all, args.connectConcurrency, async (c) => {
+    try {
+      await c.connect();
+    } catch (e) {
+      failures.push((e as Error).message);
+      failed.add(c);
+      await c.close();
+    }
   });
+  const clients = all.filter((c) => !failed.has(c));
+  if (clients.length === 0) throw new Error(`no stream connected: ${failures[0]}`);
   let sink: GstSink | undefined;
   let pushFrame: ((i: number, f: unknown) => boolean) | undefined;
   if (args.sink === 'gst') {
@@ -100,7 +117,7 @@ async function main(): Promise<void> {
     sink.start();
     pushFrame = frameMode ? (sink as unknown as { pushFrame(i: number, f: unknown): boolean }).pushFrame.bind(sink) : undefined;
   }
-  const frames = new Float64Array(args.count);
+  const frames = new Float64Array(clients.length);
   clients.forEach((c, i) => {
     c.on('error', () => {});
     if (frameMode) {
@@ -117,12 +134,20 @@ async function main(): Promise<void> {
       });
     }
   });
-  await pool(clients, args.connectConcurrency, async (c) => {
-    await c.play();
+  const playing = new Uint8Array(clients.length);
+  await pool(clients, args.connectConcurrency, async (c, i) => {
+    try {
+      await c.play();
+      playing[i] = 1;
+    } catch (e) {
+      failures.push((e as Error).message);
+    }
   });
+  const played = playing.reduce((a, b) => a + b, 0);
+  if (played === 0) throw new Error(`no stream played: ${failures[0]}`);
   const setupMs = performance.now() - t0;
   const mode = frameMode ? 'frames' : 'packets (frame mode not in this build)';
-  say('started', { setupMs, mode, base, before });
+  say('started', { setupMs, mode, base, before, played, failures: failures.length, firstFailure: failures[0] });
 
   const counts = () => {
     let packets = 0;
@@ -155,7 +180,23 @@ async function main(): Promise<void> {
   };
 
   if (args.job === 'streams') {
+    // Warm-up: at least warmupMs, then until the frame rate has been steady (within 10 % of count × fps) for two
+    // half-second steps in a row — after a big setup the server and the clients first drain a backlog — at most
+    // settleMaxMs more.
     await sleep(args.warmupMs);
+    const settleStart = performance.now();
+    let steady = 0;
+    let last = frames.reduce((a, b) => a + b, 0);
+    while (steady < 2 && performance.now() - settleStart < args.settleMaxMs) {
+      const t = performance.now();
+      await sleep(SETTLE_STEP_MS);
+      const now = frames.reduce((a, b) => a + b, 0);
+      const rate = ((now - last) * 1000) / (performance.now() - t);
+      last = now;
+      const expected = played * args.fps;
+      steady = Math.abs(rate - expected) <= 0.1 * expected ? steady + 1 : 0;
+    }
+    const settledMs = performance.now() - settleStart;
     const c0 = counts();
     const cpu0 = selfCpuUs();
     const w0 = performance.now();
@@ -166,10 +207,10 @@ async function main(): Promise<void> {
     const c1 = counts();
     const m = mem();
     say('result', {
-      mode, sink: args.sink, count: args.count, cpuUs: cpu1 - cpu0, wallMs: w1 - w0,
+      mode, sink: args.sink, count: args.count, played, failures: failures.length, cpuUs: cpu1 - cpu0, wallMs: w1 - w0,
       packets: c1.packets - c0.packets, frames: c1.frames - c0.frames, lost: c1.lost - c0.lost,
       dropped: c1.dropped - c0.dropped, frameDrops: c1.frameDrops - c0.frameDrops, sinkDrops: c1.sinkDrops - c0.sinkDrops,
-      totals: c1, memory: m, base, before, setupMs, touched,
+      totals: c1, memory: m, base, before, setupMs, settledMs, settled: steady >= 2, touched,
     });
   } else {
     // Samples from the first play on; the driver leaves the warm-up ones out of the slope.

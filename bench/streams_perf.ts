@@ -7,7 +7,7 @@
 // Before the runs it checks that the server can serve the largest count: its open-file limit, and its CPU while it
 // serves (a server at one full core cannot keep up and shows as loss).
 //
-// BENCH_QUICK=1: short windows. BENCH_STREAMS="8,64" picks the counts. Writes bench/results/streams_perf.json.
+// BENCH_QUICK=1: short windows. BENCH_STREAMS="8,64" picks the counts, BENCH_STREAMS_SINKS="gst" the sinks. Writes bench/results/streams_perf.json.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { startRtspServer, type RtspTestServer } from '../test/server/harness.js';
@@ -16,7 +16,7 @@ import { bundleChildren, procCpuUs, startChild } from './lib/proc.js';
 import { fmt, machine, QUICK, table, verdict, writeResults } from './lib/report.js';
 
 const COUNTS = (process.env.BENCH_STREAMS ?? '8,64,256').split(',').map(Number).filter((n) => n > 0);
-const SINKS: Array<StreamsChildArgs['sink']> = ['gst', 'handler'];
+const SINKS = (process.env.BENCH_STREAMS_SINKS ?? 'gst,handler').split(',') as Array<StreamsChildArgs['sink']>;
 const WARMUP_MS = QUICK ? 2_000 : 4_000;
 const MEASURE_MS = QUICK ? 4_000 : 15_000;
 /** The encode every stream gets: small, so the server can serve hundreds of sessions. */
@@ -27,7 +27,10 @@ const BITRATE_KBPS = 500;
 /** Per client: a small packet pool (a 320x240 stream needs one or two 64 KiB slots) and frame buffers. */
 const POOL_LIMIT_BYTES = 256 * 1024;
 const MAX_FRAME_BYTES = 256 * 1024;
-const MAX_QUEUE_BYTES = 256 * 1024;
+/** Each branch's appsrc bound: the CLI's default (a bound, not an allocation). */
+const MAX_QUEUE_BYTES = 2 * 1024 * 1024;
+/** After the warm-up, wait at most this long for a steady frame rate before the window starts anyway. */
+const SETTLE_MAX_MS = QUICK ? 10_000 : 30_000;
 /** Core memory per stream: pool + the depayloader's two frame buffers + demuxer and records; plus a fixed part. */
 const CORE_BYTES_PER_STREAM = POOL_LIMIT_BYTES + 2 * MAX_FRAME_BYTES + 128 * 1024;
 const CORE_FIXED_BYTES = 16 * 1024 * 1024;
@@ -62,7 +65,8 @@ async function run(script: string, server: RtspTestServer, count: number, sink: 
   const args: StreamsChildArgs = {
     job: 'streams', url: server.url('/h264'), count, sink, poolLimitBytes: POOL_LIMIT_BYTES, maxFrameBytes: MAX_FRAME_BYTES,
     maxQueueBytes: MAX_QUEUE_BYTES, memoryBytes: CORE_FIXED_BYTES + count * CORE_BYTES_PER_STREAM,
-    connectConcurrency: CONNECT_CONCURRENCY, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, sampleMs: 0, samples: 0,
+    connectConcurrency: CONNECT_CONCURRENCY, warmupMs: WARMUP_MS, fps: FPS, settleMaxMs: SETTLE_MAX_MS, measureMs: MEASURE_MS,
+    sampleMs: 0, samples: 0,
     timeoutMs: WARMUP_MS + MEASURE_MS + 120_000,
   };
   const child = startChild(script, args);
@@ -80,11 +84,13 @@ async function run(script: string, server: RtspTestServer, count: number, sink: 
     const frames = r.frames as number;
     return {
       count, sink, mode: started.mode as string, setupMs: started.setupMs as number,
+      settledMs: r.settledMs as number, settled: r.settled as boolean,
+      played: r.played as number, failedSessions: r.failures as number, firstFailure: started.firstFailure as string | undefined,
       cpuUs: r.cpuUs as number, seconds,
       cpuPercentPerStream: (100 * (r.cpuUs as number)) / 1e6 / seconds / count,
       cpuPercentTotal: (100 * (r.cpuUs as number)) / 1e6 / seconds,
       usPerFrame: frames > 0 ? (r.cpuUs as number) / frames : undefined,
-      packets: r.packets as number, frames, expectedFrames: Math.round(count * FPS * seconds),
+      packets: r.packets as number, frames, expectedFrames: Math.round((r.played as number) * FPS * seconds),
       lost: r.lost as number, dropped: r.dropped as number, frameDrops: r.frameDrops as number, sinkDrops: r.sinkDrops as number,
       rssKb: memory.rssKb, peakRssKb: memory.hwmKb, rssBeforeKb: before.rssKb, threads: memory.threads, heapUsedKb: memory.heapUsedKb,
       rssGrowthPerStreamMb: (memory.rssKb - before.rssKb) / 1024 / count,
@@ -100,7 +106,10 @@ async function run(script: string, server: RtspTestServer, count: number, sink: 
     };
   } catch (e) {
     child.kill();
-    return { count, sink, error: (e as Error).message.split('\n')[0]!.replace(/^child \S+: (Error: )?/, '') };
+    const serverGone = procCpuUs(server.pid) === undefined;
+    const why = (e as Error).message.split('\n')[0]!.replace(/^child \S+: (Error: )?/, '');
+    if (serverGone) console.log(`the test server died; its stderr ends with:\n${server.stderr().slice(-1500)}`);
+    return { count, sink, error: serverGone ? `the test server died (${why})` : why };
   }
 }
 
@@ -138,8 +147,10 @@ async function main(): Promise<void> {
         const r = await run(script, server, count, sink);
         runs.push(r);
         if ('error' in r) console.log(`${count} streams → ${sink}: error: ${r.error}`);
-        else console.log(`${count} streams → ${sink}: ${fmt(r.cpuPercentTotal, 1)} % CPU, ${fmt(r.rssKb / 1024, 1)} MB RSS, ` +
-          `${r.frames}/${r.expectedFrames} frames, lost ${r.lost}, server ${fmt(r.server.cpuPercent, 0)} % CPU`);
+        else console.log(`${count} streams → ${sink}: ${r.played} played${r.failedSessions ? ` (${r.failedSessions} failed: ${r.firstFailure})` : ''}, ` +
+          `set up in ${fmt(r.setupMs / 1000, 1)} s, ${r.settled ? `steady after ${fmt(r.settledMs / 1000, 1)} s more` : 'frame rate NOT steady'}; ` +
+          `${fmt(r.cpuPercentTotal, 1)} % CPU, ${fmt(r.rssKb / 1024, 1)} MB RSS, ${r.frames}/${r.expectedFrames} frames, lost ${r.lost}, ` +
+          `server ${fmt(r.server.cpuPercent, 0)} % CPU`);
       }
     }
   } finally {
@@ -164,13 +175,14 @@ async function main(): Promise<void> {
     const ok = r && !('error' in r) ? r : undefined;
     return {
       goal: `${TARGET_STREAMS} streams (${sink}) with no loss and ≤ ${TARGET_RSS_PER_STREAM_MB} MB RSS per stream`,
-      measured: ok ? { lost: ok.lost, drops: ok.dropped + ok.frameDrops + ok.sinkDrops, rssGrowthPerStreamMb: ok.rssGrowthPerStreamMb } : undefined,
-      met: ok ? ok.lost === 0 && ok.dropped + ok.frameDrops + ok.sinkDrops === 0 && ok.silentStreams === 0 && ok.rssGrowthPerStreamMb <= TARGET_RSS_PER_STREAM_MB : undefined,
+      measured: ok ? { played: ok.played, lost: ok.lost, drops: ok.dropped + ok.frameDrops + ok.sinkDrops, rssGrowthPerStreamMb: ok.rssGrowthPerStreamMb } : undefined,
+      met: ok ? ok.played === TARGET_STREAMS && ok.lost === 0 && ok.dropped + ok.frameDrops + ok.sinkDrops === 0 && ok.silentStreams === 0 && ok.rssGrowthPerStreamMb <= TARGET_RSS_PER_STREAM_MB : undefined,
     };
   });
   console.log('\ntargets (benchmark goals, not assertions):');
   for (const t of targets) {
-    console.log(`  [${verdict(t.met).padEnd(12)}] ${t.goal}: ${t.measured ? `lost ${t.measured.lost}, drops ${t.measured.drops}, ${fmt(t.measured.rssGrowthPerStreamMb, 3)} MB/stream` : 'not measured'}`);
+    console.log(`  [${verdict(t.met).padEnd(12)}] ${t.goal}: ${t.measured ? `lost ${t.measured.lost}, drops ${t.measured.drops}, ${fmt(t.measured.rssGrowthPerStreamMb, 3)} MB/stream` : 'not measured'}` +
+      (t.measured && t.measured.played !== TARGET_STREAMS ? ` (only ${t.measured.played} played)` : ''));
   }
   const seconds = (Date.now() - started) / 1000;
   const file = writeResults('streams_perf', {
