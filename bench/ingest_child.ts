@@ -180,10 +180,12 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   say('window-start', { cpuUs: cpu0 });
   await new Promise((r) => setTimeout(r, args.measureMs));
+  // The profile ends before the window's own readings (stats, getrusage) are taken.
+  const profile = profiler ? await profiler.stop() : undefined;
   const cpu1 = selfCpuUs();
   const t1 = performance.now();
   const c1 = running.counts();
-  if (profiler) writeFileSync(args.profilePath!, JSON.stringify(await profiler.stop()));
+  if (profile) writeFileSync(args.profilePath!, JSON.stringify(profile));
   const status = procStatus('self');
   const extra = running.extra();
   say('result', {

@@ -178,7 +178,7 @@ async function measureChild(script: string, server: RtspTestServer, s: StreamSpe
 /** Self time by function from a .cpuprofile (V8 sampling profile of the main thread), located in src/ via the bundle's source map. */
 function summarizeProfile(file: string): { sampledMs: number; idleMs: number; top: Array<{ fn: string; where: string; selfMs: number; percent: number }> } {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }>;
+    nodes: Array<{ id: number; children?: number[]; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }>;
     samples: number[]; timeDeltas: number[];
   };
   const maps = new Map<string, SourceMap | undefined>();
@@ -196,12 +196,20 @@ function summarizeProfile(file: string): { sampledMs: number; idleMs: number; to
     return `${url.replace(/^.*\/(build|node_modules)\//, '$1/')}:${line + 1}`;
   };
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  // The profiler's own start and stop (node:inspector's post → dispatch) are the measurement, not the ingest.
+  const excluded = new Set<number>();
+  const exclude = (id: number) => {
+    excluded.add(id);
+    for (const c of byId.get(id)?.children ?? []) exclude(c);
+  };
+  for (const n of prof.nodes) if (n.callFrame.url === 'node:inspector') exclude(n.id);
   const self = new Map<string, { fn: string; where: string; us: number }>();
   let total = 0;
   let idle = 0;
   prof.samples.forEach((id, i) => {
     const dt = prof.timeDeltas[i] ?? 0;
     const node = byId.get(id)!;
+    if (excluded.has(id)) return;
     const { functionName, url, lineNumber, columnNumber } = node.callFrame;
     if (functionName === '(idle)') {
       idle += dt;
@@ -226,7 +234,7 @@ async function profile(script: string, server: RtspTestServer, s: StreamSpec) {
   rmSync(file, { force: true });
   const row = await measureChild(script, server, s, 'wasm-frames-gst', file);
   if (row.error) return { stream: s.id, error: row.error };
-  return { stream: s.id, variant: 'wasm-frames-gst', file, usPerPacket: row.usPerPacket, ...summarizeProfile(file) };
+  return { stream: s.id, variant: 'wasm-frames-gst', file, ...summarizeProfile(file) };
 }
 
 async function measureStream(script: string, s: StreamSpec, withProfile: boolean) {
