@@ -150,6 +150,8 @@ export class RtspClient extends EventEmitter {
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   private reportTimer: ReturnType<typeof setInterval> | undefined;
   private closePromise: Promise<void> | undefined;
+  /** close() was called (or the signal aborted), as opposed to the client closing itself after a failure. */
+  private closedByUser = false;
   private finalStats: ClientStats | undefined;
   private readonly localSsrc = (Math.random() * 0x1_0000_0000) >>> 0;
   private readonly cname = `wasm-rtsp@${hostname()}`;
@@ -201,10 +203,28 @@ export class RtspClient extends EventEmitter {
     return this.core;
   }
 
-  /** OPTIONS, DESCRIBE (following redirects) and SETUP of each selected medium. */
+  /**
+   * OPTIONS, DESCRIBE (following redirects) and SETUP of each selected medium. close() (or the `signal`) while this
+   * runs makes it reject with RtspError('ABORTED') at once, whatever step it was in.
+   */
   async connect(): Promise<readonly MediaStream[]> {
     if (this.state !== 'new') throw new RtspError('CLOSED', `connect() called in state ${this.state}`);
     this.state = 'connecting';
+    try {
+      return await this.doConnect();
+    } catch (e) {
+      throw this.abortedIfClosing(e, 'connecting');
+    }
+  }
+
+  /** An error that surfaced after close() was called is reported as ABORTED (its cause kept), whatever it was. */
+  private abortedIfClosing(e: unknown, what: string): unknown {
+    if (!this.closedByUser) return e;
+    if (e instanceof RtspError && e.code === 'ABORTED') return e;
+    return new RtspError('ABORTED', `the client was closed while it was ${what}`, { cause: e });
+  }
+
+  private async doConnect(): Promise<readonly MediaStream[]> {
     // A core of its own unless one is shared; it is garbage-collected with the client.
     this.core = this.options.core ?? await createCore({ memoryBytes: (this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES) + (4 << 20) });
     this.assertState('connecting');
@@ -241,10 +261,15 @@ export class RtspClient extends EventEmitter {
     return this.mediaStreams;
   }
 
-  /** PLAY from now on; starts keep-alives and receiver reports. */
+  /** PLAY from now on; starts keep-alives and receiver reports. close() while it waits rejects it with ABORTED. */
   async play(): Promise<void> {
     if (this.state !== 'ready') throw new RtspError('CLOSED', `play() called in state ${this.state}`);
-    const res = await this.send('PLAY', this.baseUrl, { Range: 'npt=0.000-' });
+    let res: RtspMessage;
+    try {
+      res = await this.send('PLAY', this.baseUrl, { Range: 'npt=0.000-' });
+    } catch (e) {
+      throw this.abortedIfClosing(e, 'starting to play');
+    }
     this.assertState('ready');
     this.expectOk(res, 'PLAY');
     const rtpInfo = res.headers.get('rtp-info');
@@ -319,7 +344,13 @@ export class RtspClient extends EventEmitter {
    * the pool. Idempotent: every call returns the same promise.
    */
   close(options: { signal?: AbortSignal } = {}): Promise<void> {
-    this.closePromise ??= this.doClose(options.signal);
+    if (!this.closePromise) this.closedByUser = true;
+    return this.closeInternal(options.signal);
+  }
+
+  /** close() for the client's own reasons (the connection ended): start-up errors keep their own code. */
+  private closeInternal(signal?: AbortSignal): Promise<void> {
+    this.closePromise ??= this.doClose(signal);
     return this.closePromise;
   }
 
@@ -680,7 +711,7 @@ export class RtspClient extends EventEmitter {
   private onConnectionClose(error: Error | undefined): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     if (error && this.listenerCount('error') > 0) this.emit('error', error);
-    void this.close();
+    void this.closeInternal();
   }
 }
 
