@@ -168,6 +168,19 @@ export class RtspConnection {
     if (!this.closed && this.socket) this.socket.write(bytes);
   }
 
+  /**
+   * Fails a connect() in progress and every request waiting for its reply with RtspError('ABORTED'), at once; the
+   * connection stays open (a TEARDOWN can still be sent on it). A late reply to an aborted request is dropped.
+   */
+  abortPending(): void {
+    this.failConnect?.(new RtspError('ABORTED', 'connect aborted: the client is closing'));
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new RtspError('ABORTED', `${p.method} aborted: the client is closing`, { context: { method: p.method } }));
+    }
+    this.pending.clear();
+  }
+
   /** Closes the socket and releases the read slot. Idempotent. */
   close(): void {
     this.shutdown(undefined);

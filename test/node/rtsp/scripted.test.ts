@@ -329,7 +329,10 @@ describe('a connection dropped mid-frame', () => {
       await client.close();
       const stats = client.stats();
       expect(stats.pool!.inUse).toBe(0);
-      expect(server.methods()).not.toContain('TEARDOWN');
+      // The session is still torn down: on a fresh connection, since its own one is gone.
+      const teardowns = server.requests.filter((r) => r.method === 'TEARDOWN');
+      expect(teardowns.map((r) => [r.connection, r.headers.get('session')])).toEqual([[1, 'ABCDEF0123']]);
+      expect(stats.teardownsOnFreshConnection).toBe(1);
     });
   }
 });
