@@ -11,7 +11,7 @@
 
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { isIPv6 } from 'node:net';
+import { isIPv6, type LookupFunction } from 'node:net';
 import { hostname } from 'node:os';
 import type { Core } from '../../core/core.js';
 import type { InterleavedDemuxer } from '../../core/demuxer.js';
@@ -89,6 +89,8 @@ export interface RtspClientOptions {
   udpTimeoutMs?: number;
   /** Kernel receive buffer (SO_RCVBUF) of each UDP RTP socket; default UDP_RECEIVE_BUFFER_BYTES. */
   udpReceiveBufferBytes?: number;
+  /** Host name resolver (as net.connect's `lookup`); default dns.lookup. close() ends a lookup in progress too. */
+  lookup?: LookupFunction;
 }
 
 /** One set-up medium: what the SDP said, how it is transported and its statistics. */
@@ -459,7 +461,7 @@ export class RtspClient extends EventEmitter {
     signal?.addEventListener('abort', onAbort, { once: true });
     const deadline = setTimeout(() => conn.close(), TEARDOWN_TIMEOUT_MS);
     try {
-      await conn.connect(this.target.host, this.target.port, TEARDOWN_TIMEOUT_MS, ac.signal);
+      await conn.connect(this.target.host, this.target.port, TEARDOWN_TIMEOUT_MS, ac.signal, this.options.lookup);
       await this.send('TEARDOWN', this.baseUrl || this.url, {}, TEARDOWN_TIMEOUT_MS);
     } catch {
       // gone: nothing to tear down
@@ -486,7 +488,7 @@ export class RtspClient extends EventEmitter {
       onPoolExhausted: () => this.emit('poolExhausted'),
     });
     this.connection = conn;
-    await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs, this.options.signal);
+    await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs, this.options.signal, this.options.lookup);
   }
 
   /** Closes the current connection (and its demuxer) without ending the session: for redirects. */
