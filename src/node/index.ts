@@ -15,3 +15,7 @@ export {
   coreBytesFor, checkPoolLimit, type CoreSizing, DEFAULT_POOL_LIMIT_BYTES, CORE_BASE_BYTES, CAMERA_FIXED_BYTES,
   FRAME_ASSEMBLY_RESERVE_BYTES,
 } from './rtsp/memory.js';
+export { type RtspTlsOptions } from './rtsp/connection.js';
+export {
+  type ReorderOptions, DEFAULT_REORDER_DEPTH, DEFAULT_REORDER_LATENCY_MS, MAX_REORDER_DEPTH,
+} from './rtsp/reorder.js';

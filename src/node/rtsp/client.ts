@@ -26,7 +26,7 @@ import { controlBase, parseRtspUrl, redactUrl, resolveControl, type RtspUrl } fr
 import { StreamStatistics, type DropReason, type StreamStats } from '../../core/stats.js';
 import { createCore } from '../core.js';
 import { RtspAuthenticator } from './auth.js';
-import { RtspConnection, unmapIPv4, type ConnectionStats } from './connection.js';
+import { RtspConnection, unmapIPv4, type ConnectionStats, type RtspTlsOptions } from './connection.js';
 import { RtspError } from './errors.js';
 import { checkPoolLimit, coreBytesFor, DEFAULT_POOL_LIMIT_BYTES } from './memory.js';
 import { RtpPacket, type RetainedPacket } from './packet.js';
@@ -97,6 +97,11 @@ export interface RtspClientOptions {
    * in sequence order. Default on for UDP ({ depth: 16, latencyMs: 50 }); false turns it off. TCP never reorders.
    */
   reorder?: ReorderOptions | false;
+  /**
+   * TLS of rtsps:// URLs (default port 322): certificates are checked by default (chain and name); `ca` adds trusted
+   * roots, `fingerprint256` pins one (self-signed) certificate. Decrypted bytes land in wasm memory directly.
+   */
+  tls?: RtspTlsOptions;
 }
 
 /** One set-up medium: what the SDP said, how it is transported and its statistics. */
@@ -200,9 +205,6 @@ export class RtspClient extends EventEmitter {
     super();
     this.target = parseRtspUrl(url);
     this.url = this.target.toString();
-    if (this.target.scheme === 'rtsps') {
-      throw new RtspError('UNSUPPORTED', `rtsps:// (RTSP over TLS) is not supported yet: ${this.url}`);
-    }
     this.options = options;
     this.transportKind = options.transport ?? 'tcp';
     if (this.transportKind !== 'tcp' && this.transportKind !== 'udp') {
@@ -224,6 +226,10 @@ export class RtspClient extends EventEmitter {
         || (reorder.latencyMs !== undefined && (typeof reorder.latencyMs !== 'number' || !Number.isFinite(reorder.latencyMs) || reorder.latencyMs < 0))) {
         throw new RtspError('BAD_OPTION', `reorder must be false or { depth: 1…${MAX_REORDER_DEPTH}, latencyMs ≥ 0 }`, { context: { reorder } });
       }
+    }
+    const pin = options.tls?.fingerprint256;
+    if (pin !== undefined && (typeof pin !== 'string' || !/^([0-9a-f]{2}[:\s-]?){31}[0-9a-f]{2}$/i.test(pin.trim()))) {
+      throw new RtspError('BAD_OPTION', 'tls.fingerprint256 must be a SHA-256 fingerprint: 32 hex octets, colons allowed', { context: { fingerprint256: pin } });
     }
     // Checked now, so a pool limit beyond what a core can hold fails here rather than at connect().
     if (!options.core) coreBytesFor({ cameras: 1, poolLimitBytes: this.poolLimitBytes });
@@ -480,7 +486,7 @@ export class RtspClient extends EventEmitter {
     signal?.addEventListener('abort', onAbort, { once: true });
     const deadline = setTimeout(() => conn.close(), TEARDOWN_TIMEOUT_MS);
     try {
-      await conn.connect(this.target.host, this.target.port, TEARDOWN_TIMEOUT_MS, ac.signal, this.options.lookup);
+      await conn.connect(this.target.host, this.target.port, TEARDOWN_TIMEOUT_MS, ac.signal, this.options.lookup, this.tlsOptions());
       await this.send('TEARDOWN', this.baseUrl || this.url, {}, TEARDOWN_TIMEOUT_MS);
     } catch {
       // gone: nothing to tear down
@@ -507,7 +513,13 @@ export class RtspClient extends EventEmitter {
       onPoolExhausted: () => this.emit('poolExhausted'),
     });
     this.connection = conn;
-    await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs, this.options.signal, this.options.lookup);
+    await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs,
+      this.options.signal, this.options.lookup, this.tlsOptions());
+  }
+
+  /** TLS settings for the current target: rtsps:// only. */
+  private tlsOptions(): RtspTlsOptions | undefined {
+    return this.target.scheme === 'rtsps' ? this.options.tls ?? {} : undefined;
   }
 
   /** Closes the current connection (and its demuxer) without ending the session: for redirects. */

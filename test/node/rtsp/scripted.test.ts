@@ -618,14 +618,3 @@ describe('close during start-up', () => {
     expect(server.methods()).toEqual([]);
   });
 });
-
-describe('unsupported', () => {
-  it('refuses rtsps:// with UNSUPPORTED instead of speaking plain TCP to a TLS port', () => {
-    expect(() => new RtspClient('rtsps://user:secret@127.0.0.1/x')).toThrowError(expect.objectContaining({ code: 'UNSUPPORTED' }));
-    try {
-      new RtspClient('rtsps://user:secret@127.0.0.1/x');
-    } catch (e) {
-      expect((e as Error).message).not.toContain('secret');
-    }
-  });
-});
