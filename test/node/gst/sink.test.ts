@@ -215,7 +215,10 @@ describe.skipIf(!available.ok)('GstSink', () => {
     const stats: GstSinkStats = sink.stats();
     expect(errors).toEqual([]);
     stats.branches.forEach((b, i) => {
-      expect(b.pushedPackets, `branch ${i}`).toBe(clients[i]!.stats().streams[0]!.packets);
+      // Every packet is accounted for: pushed, or counted as dropped at the queue bound (a loaded machine decodes
+      // raw 640x480 slower than it arrives).
+      expect(b.pushedPackets + b.queueDroppedPackets + b.rejectedPackets, `branch ${i}`).toBe(clients[i]!.stats().streams[0]!.packets);
+      expect(b.pushedPackets, `branch ${i}`).toBeGreaterThan(0);
       expect(b.sinkBuffers, `branch ${i}`).toBeGreaterThan(20);
     });
     expect(await freePoolThreads(POOL_SIZE)).toBe(POOL_SIZE);
