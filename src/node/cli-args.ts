@@ -17,6 +17,12 @@ export const DEFAULT_POOL_LIMIT_MB = 4;
 export const MAX_POOL_LIMIT_MB = 256;
 /** Default --timeout, seconds: connect and each request. */
 export const DEFAULT_TIMEOUT_S = 10;
+/** Default --retry-delay, seconds: the wait before the first retry; it doubles up to --retry-max-delay. */
+export const DEFAULT_RETRY_DELAY_S = 1;
+/** Default --retry-max-delay, seconds. */
+export const DEFAULT_RETRY_MAX_DELAY_S = 30;
+/** Default --media-timeout, seconds: a playing camera without an RTP packet for this long is reconnected. */
+export const DEFAULT_MEDIA_TIMEOUT_S = 5;
 /** Environment variable with `user:password` for URLs that carry none. */
 export const CREDENTIALS_ENV = 'WASM_RTSP_CREDENTIALS';
 
@@ -48,6 +54,12 @@ export interface Args {
   json: boolean;
   jsonProgress: boolean;
   demo: boolean;
+  /** Consecutive failed attempts after which a camera gives up (Infinity: never). */
+  retries: number;
+  retryDelayMs: number;
+  retryMaxDelayMs: number;
+  /** A playing camera without an RTP packet for this long is reconnected. */
+  mediaTimeoutMs: number;
 }
 
 export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
@@ -63,6 +75,10 @@ export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
   --queue-limit KB           appsrc queue bound per stream (default 2048); beyond it packets are dropped, counted
   --credentials-file path    user:password for URLs without credentials: one line for all, or one line per URL
                              (also: ${CREDENTIALS_ENV}=user:password in the environment)
+  --retries N|inf            failed attempts in a row before a camera gives up (default inf: retry for ever)
+  --retry-delay seconds      wait before the first retry, doubled each time (default ${DEFAULT_RETRY_DELAY_S})
+  --retry-max-delay seconds  longest wait between retries (default ${DEFAULT_RETRY_MAX_DELAY_S})
+  --media-timeout seconds    reconnect a playing camera that sent no RTP packet for this long (default ${DEFAULT_MEDIA_TIMEOUT_S})
   --json                     print a JSON summary on stdout at the end
   --json-progress            print one JSON line per camera on stdout every second
   --demo                     play the local GStreamer test server (needs /usr/bin/python3 with gi)
@@ -89,6 +105,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         'pool-limit': { type: 'string' },
         'queue-limit': { type: 'string' },
         'credentials-file': { type: 'string' },
+        retries: { type: 'string' },
+        'retry-delay': { type: 'string' },
+        'retry-max-delay': { type: 'string' },
+        'media-timeout': { type: 'string' },
         json: { type: 'boolean' },
         'json-progress': { type: 'boolean' },
         demo: { type: 'boolean' },
@@ -135,6 +155,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     json: v.json ?? false,
     jsonProgress: v['json-progress'] ?? false,
     demo,
+    retries: v.retries === 'inf' ? Infinity : number('retries', v.retries, 0, 1e9) ?? Infinity,
+    retryDelayMs: Math.round((number('retry-delay', v['retry-delay'], 0.01, 3600) ?? DEFAULT_RETRY_DELAY_S) * 1000),
+    retryMaxDelayMs: Math.round((number('retry-max-delay', v['retry-max-delay'], 0.01, 3600) ?? DEFAULT_RETRY_MAX_DELAY_S) * 1000),
+    mediaTimeoutMs: Math.round((number('media-timeout', v['media-timeout'], 0.1, 3600) ?? DEFAULT_MEDIA_TIMEOUT_S) * 1000),
   };
 }
 

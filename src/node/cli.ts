@@ -18,6 +18,7 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { createCore } from './core.js';
 import type { Core } from '../core/core.js';
 import { RtspClient, type ClientStats, type MediaStream } from './rtsp/client.js';
+import { RtspError } from './rtsp/errors.js';
 import type { PoolStats } from '../core/pool.js';
 import type { RtpPacket } from './rtsp/packet.js';
 import { createGstSink, gstAvailable, type GstBranch, type GstSink, type GstSinkStats } from './gst/index.js';
@@ -87,81 +88,224 @@ export interface CameraSummary {
   error?: SummaryError;
 }
 
-/** Where a camera is: connecting (first attempt), playing, reconnecting, failed (gave up), stopped (by us). */
+/** Where a camera is: connecting (first attempt), ready (streams known, waiting for its pipeline), playing,
+ * reconnecting (waiting before the next attempt), failed (gave up), stopped (by us). */
 export type CameraState = 'connecting' | 'ready' | 'playing' | 'reconnecting' | 'failed' | 'stopped';
 
-/** A camera of the command: one RTSP session on its own core slot, with its state and its errors. */
+/** Reconnect policy of every camera (from the command line). */
+interface RetryPolicy {
+  /** Consecutive failed attempts after which a camera gives up (Infinity: never). */
+  retries: number;
+  retryDelayMs: number;
+  retryMaxDelayMs: number;
+  /** A playing camera with no RTP packet for this long is reconnected. */
+  mediaTimeoutMs: number;
+}
+
+type StreamTotals = ClientStats['streams'][number];
+
+/**
+ * A camera of the command: a supervisor that connects, plays, and on any failure closes (TEARDOWN when a session was
+ * set up) and tries again after a growing delay, into the same pipeline branch. Its streams are those of the first
+ * successful DESCRIBE; a later answer with other streams counts as a failure.
+ */
 class Camera extends EventEmitter {
   readonly label: string;
   state: CameraState = 'connecting';
   played = false;
   reconnects = 0;
   lastError: unknown;
-  private readonly client: RtspClient;
+  /** Streams of the first successful DESCRIBE (the pipeline's branches are built from them). */
+  streams: readonly MediaStream[] = [];
+  /** Resolves once the first attempt has ended: streams known, or failed. */
+  readonly firstAnswer: Promise<void>;
+  private answered!: () => void;
+  private client: RtspClient | undefined;
+  private readonly loop = new AbortController();
+  private gate: Promise<void>;
+  private openGate!: () => void;
+  private packetHandler: ((p: RtpPacket) => void) | undefined;
+  /** Per stream id, the counters of earlier sessions (each session's client starts from zero). */
+  private readonly past = new Map<number, StreamTotals>();
+  private lastPool: PoolStats | undefined;
+  private running: Promise<void> | undefined;
 
-  constructor(readonly index: number, url: string, core: Core, args: Args, duplicate: boolean) {
+  constructor(readonly index: number, private readonly url: string, private readonly core: Core, private readonly args: Args,
+    private readonly policy: RetryPolicy, duplicate: boolean) {
     super();
     // The URL without credentials names the camera everywhere; the same URL twice gets its position too.
     this.label = String(parseRtspUrl(url)) + (duplicate ? ` (#${index + 1})` : '');
-    this.client = new RtspClient(url, {
-      transport: args.transport, core, poolLimitBytes: args.poolLimitBytes,
-      requestTimeoutMs: args.timeoutMs, connectTimeoutMs: args.timeoutMs,
-    });
-    this.client.on('error', (e) => this.fail(e));
-    this.client.on('close', () => {
-      if (this.state === 'playing') this.fail(new Error('the server ended the session'));
-    });
+    this.firstAnswer = new Promise((r) => (this.answered = r));
+    this.gate = new Promise((r) => (this.openGate = r));
+    setMaxListeners(0, this.loop.signal);
   }
 
-  get streams(): readonly MediaStream[] {
-    return this.client.streams;
+  /** Where its packets go; then its first PLAY may go out (the pipeline is up, or there will be none). */
+  attach(handler: ((p: RtpPacket) => void) | undefined): void {
+    this.packetHandler = handler;
+    this.openGate();
   }
 
-  /** OPTIONS/DESCRIBE/SETUP; 'ready' (streams known) or 'failed'. */
-  async connect(): Promise<void> {
-    try {
-      await this.client.connect();
-      this.setState('ready', `${this.streams.length} stream${this.streams.length === 1 ? '' : 's'}: ${this.streams.map((s) => s.encodingName).join(', ')}`);
-    } catch (e) {
-      this.fail(e);
+  /** Starts the connect/play/retry loop. */
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.loop.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      const client = new RtspClient(this.url, {
+        transport: this.args.transport, core: this.core, poolLimitBytes: this.args.poolLimitBytes,
+        requestTimeoutMs: this.args.timeoutMs, connectTimeoutMs: this.args.timeoutMs, signal,
+      });
+      this.client = client;
+      let failure: unknown;
+      try {
+        await client.connect();
+        if (this.streams.length === 0) {
+          this.streams = client.streams;
+          this.setState('ready', `${client.streams.length} stream${client.streams.length === 1 ? '' : 's'}: ${client.streams.map((s) => s.encodingName).join(', ')}`);
+          this.answered();
+          await raceAbort(this.gate, signal);
+        } else if (!sameStreams(this.streams, client.streams)) {
+          throw new RtspError('STREAMS_CHANGED', `the camera now offers ${client.streams.map((s) => s.encodingName).join(', ')} ` +
+            `instead of ${this.streams.map((s) => s.encodingName).join(', ')}; its pipeline branch cannot take that`);
+        }
+        if (signal.aborted) break;
+        client.on('packet', (p: RtpPacket) => this.packetHandler?.(p));
+        await client.play();
+        const wasReconnect = this.played;
+        this.played = true;
+        failures = 0;
+        this.setState('playing', wasReconnect ? 'reconnected' : 'playing');
+        failure = await this.whilePlaying(client, signal);
+      } catch (e) {
+        failure = e;
+      }
+      await client.close({ signal: AbortSignal.timeout(TEARDOWN_WAIT_MS) });
+      this.keepTotals(client);
+      this.client = undefined;
+      if (signal.aborted) break;
+      this.lastError = failure;
+      this.answered();
+      failures++;
+      if (failures > this.policy.retries) {
+        this.setState('failed', `gave up after ${failures} failed attempt${failures === 1 ? '' : 's'}: ${describe(failure)}`);
+        return;
+      }
+      const delay = Math.min(this.policy.retryMaxDelayMs, this.policy.retryDelayMs * 2 ** Math.min(failures - 1, 20));
+      this.setState('reconnecting', `${describe(failure)}; retrying in ${(delay / 1000).toFixed(1)} s`);
+      await sleep(delay, signal);
+      if (!signal.aborted) this.reconnects++;
     }
   }
 
-  async play(): Promise<void> {
-    if (this.state !== 'ready') return;
-    try {
-      await this.client.play();
-      this.played = true;
-      this.setState('playing', 'playing');
-    } catch (e) {
-      this.fail(e);
+  /** Resolves with the reason the session ended: closed by the server, an error, or no media for too long. */
+  private whilePlaying(client: RtspClient, signal: AbortSignal): Promise<unknown> {
+    return new Promise((resolve) => {
+      let lastPackets = -1;
+      let lastChange = Date.now();
+      const finish = (reason: unknown) => {
+        clearInterval(watch);
+        signal.removeEventListener('abort', onAbort);
+        resolve(reason);
+      };
+      const onAbort = () => finish(undefined);
+      const watch = setInterval(() => {
+        const packets = client.stats().streams.reduce((a, s) => a + s.packets, 0);
+        if (packets !== lastPackets) {
+          lastPackets = packets;
+          lastChange = Date.now();
+        } else if (Date.now() - lastChange >= this.policy.mediaTimeoutMs) {
+          finish(new RtspError('MEDIA_TIMEOUT', `no RTP packet for ${(this.policy.mediaTimeoutMs / 1000).toFixed(1)} s`));
+        }
+      }, Math.min(1000, this.policy.mediaTimeoutMs / 2));
+      signal.addEventListener('abort', onAbort, { once: true });
+      client.once('close', () => finish(new RtspError('CONNECTION_CLOSED', 'the server ended the session')));
+      // Errors while playing (a socket error, a packet handler that threw) end this session; the loop reconnects.
+      client.on('error', (e) => finish(e));
+    });
+  }
+
+  private keepTotals(client: RtspClient): void {
+    const st = client.stats();
+    if (st.pool) this.lastPool = st.pool;
+    for (const s of st.streams) {
+      const p = this.past.get(s.id);
+      this.past.set(s.id, p ? addStreamStats(p, s) : { ...s, dropped: { ...s.dropped } });
     }
   }
 
-  onPacket(handler: (p: RtpPacket) => void): void {
-    this.client.on('packet', handler);
+  /** Counters over every session so far, per stream, and the current (else last) pool. */
+  stats(): { streams: StreamTotals[]; pool?: PoolStats } {
+    const live = this.client?.stats();
+    const ids = new Set([...this.past.keys(), ...(live?.streams.map((s) => s.id) ?? [])]);
+    const streams: StreamTotals[] = [];
+    for (const id of [...ids].sort((x, y) => x - y)) {
+      const p = this.past.get(id);
+      const l = live?.streams.find((s) => s.id === id);
+      streams.push(p && l ? addStreamStats(p, l) : (p ?? l)!);
+    }
+    return { streams, pool: live?.pool ?? this.lastPool };
   }
 
-  stats(): ClientStats {
-    return this.client.stats();
-  }
-
+  /** Ends the loop; a set-up session gets its TEARDOWN (replies awaited until `signal`). */
   async stop(signal: AbortSignal): Promise<void> {
-    const was = this.state;
-    if (was !== 'failed') this.state = 'stopped';
-    await this.client.close({ signal });
-  }
-
-  private fail(e: unknown): void {
-    if (this.state === 'stopped' || this.state === 'failed') return;
-    this.lastError = e;
-    this.setState('failed', describe(e));
+    if (this.state !== 'failed') this.state = 'stopped';
+    // close() first, so the TEARDOWN wait is bounded by `signal`; the abort then ends a connect or a retry wait.
+    const closing = this.client?.close({ signal });
+    this.loop.abort();
+    await closing;
+    await this.running;
   }
 
   private setState(state: CameraState, reason: string): void {
+    if (this.state === 'stopped') return;
     this.state = state;
     this.emit('state', state, reason);
   }
+}
+
+function addStreamStats(a: StreamTotals, b: StreamTotals): StreamTotals {
+  const dropped = { ...a.dropped };
+  for (const [k, n] of Object.entries(b.dropped)) dropped[k as keyof typeof dropped] = (dropped[k as keyof typeof dropped] ?? 0) + n;
+  return {
+    ...b, packets: a.packets + b.packets, bytes: a.bytes + b.bytes, lost: a.lost + b.lost, reordered: a.reordered + b.reordered,
+    duplicates: a.duplicates + b.duplicates, dropped,
+  };
+}
+
+/** Same media in the same order with the same payload: the branches built for `a` can take `b`'s packets. */
+function sameStreams(a: readonly MediaStream[], b: readonly MediaStream[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.encodingName === b[i]!.encodingName && s.clockRate === b[i]!.clockRate
+    && s.payloadType === b[i]!.payloadType && s.type === b[i]!.type);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Resolves when `p` does or `signal` aborts, whichever is first. */
+function raceAbort(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => resolve();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 /** A GStreamer pipeline with the cameras whose streams it takes (branch `firstBranch + stream id`). */
@@ -175,7 +319,7 @@ interface Pipeline {
  * then the slot goes back to the pool. A refused push is counted by the sink (queue near its bound, sink stopped).
  */
 function connectPacketsToPipeline(camera: Camera, sink: GstSink, firstBranch: number): void {
-  camera.onPacket((p: RtpPacket) => {
+  camera.attach((p: RtpPacket) => {
     sink.push(firstBranch + p.stream.id, p);
   });
 }
@@ -278,65 +422,94 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
       for (let i = 0; i < c.cameras; i++, next++) {
         const plain = String(parseRtspUrl(urls[next]!));
         const duplicate = urls.filter((u) => String(parseRtspUrl(u)) === plain).length > 1;
-        cameras.push(new Camera(next, urls[next]!, cores[ci]!, a, duplicate));
+        cameras.push(new Camera(next, urls[next]!, cores[ci]!, a, a, duplicate));
       }
     });
     for (const cam of cameras) {
       cam.on('state', (state: CameraState, reason: string) => {
-        log(`${cam.label}: ${state === 'failed' ? 'failed: ' : state === 'ready' ? 'connected, ' : ''}${state === 'failed' || state === 'ready' ? reason : state}`);
+        // Printed with or without a terminal: a camera that stalls or drops is visible in any log.
+        const what = state === 'ready' ? `connected, ${reason}` : state === 'playing' ? reason : `${state}: ${reason}`;
+        log(`${cam.label}: ${what}`);
         if (state === 'failed' && !error) error = errorOf(cam.lastError, cam);
       });
     }
-
-    // Wait for every camera's first answer (or failure), at most --timeout, then build the pipeline.
-    await Promise.race([Promise.all(cameras.map((c) => c.connect())), stopped]);
-    if (stopController.signal.aborted) {
-      exitReason = await stopped;
-      return (exitCode = EXIT_OK);
-    }
-    const ready = cameras.filter((c) => c.state === 'ready');
-    if (ready.length === 0) {
-      exitReason = 'no-camera';
-      return (exitCode = EXIT_RTSP);
-    }
-    try {
-      pipelines.push(buildPipeline(ready, a, pipelines.length));
-    } catch (e) {
-      log(`GStreamer: ${describe(e)}`);
-      error = errorOf(e);
-      exitReason = 'gstreamer-error';
-      return (exitCode = EXIT_GSTREAMER);
-    }
-    for (const p of pipelines) {
+    const startPipeline = (p: Pipeline) => {
       p.sink.on('error', (e) => {
         const cam = cameraOfElement(p, (e as { element?: string }).element);
         log(`${cam ? cam.label + ': ' : ''}GStreamer: ${describe(e)}`);
-        if (!error || exitCode !== EXIT_GSTREAMER) error = errorOf(e, cam);
+        if (exitCode !== EXIT_GSTREAMER) error = errorOf(e, cam);
         exitCode = EXIT_GSTREAMER;
         stopRequested('gstreamer-error');
       });
       p.sink.on('warning', (e) => log(`GStreamer warning: ${describe(e)}`));
       p.sink.start();
-    }
-    await Promise.race([Promise.all(ready.map((c) => c.play())), stopped]);
-    // Every camera on its own: the run goes on while one plays; it ends when none is left.
-    const checkEnded = () => {
-      if (cameras.every((c) => c.state === 'failed' || c.state === 'stopped')) stopRequested('cameras-ended');
+      pipelines.push(p);
     };
-    for (const cam of cameras) cam.on('state', checkEnded);
-    checkEnded();
+    for (const cam of cameras) cam.start();
     lastRate = { t: Date.now(), packets: 0, bytes: 0 };
     if (io.err.isTTY && !a.json && !a.jsonProgress) {
       statusTimer = setInterval(() => io.err.write('\r' + statusLine(cameras, started) + '\x1b[K'), PROGRESS_INTERVAL_MS);
     }
     if (a.jsonProgress) progressTimer = setInterval(() => io.out.write(progressLines(cameras, pipelines, started)), PROGRESS_INTERVAL_MS);
+
+    // The pipeline needs every stream's caps: wait (at most --timeout) until every camera has answered or failed once,
+    // then build it with the cameras that answered. The others keep retrying; each gets a pipeline of its own when it
+    // answers.
+    const firstWait = AbortSignal.any([stopController.signal, AbortSignal.timeout(a.timeoutMs)]);
+    await raceAbort(Promise.all(cameras.map((c) => c.firstAnswer)).then(() => {}), firstWait);
+    if (stopController.signal.aborted) {
+      exitReason = await stopped;
+      return (exitCode = EXIT_OK);
+    }
+    const ready = cameras.filter((c) => c.streams.length > 0);
+    for (const cam of cameras) {
+      if (ready.includes(cam) || cam.state === 'failed') continue;
+      log(`${cam.label}: not playing (${cam.lastError !== undefined ? describe(cam.lastError) : `no answer within --timeout ${a.timeoutMs / 1000} s`}); ` +
+        'it keeps trying and gets a pipeline of its own when it answers');
+      cam.once('state', function onLate(this: Camera, state: CameraState) {
+        if (state !== 'ready') {
+          if (state !== 'failed' && state !== 'stopped') cam.once('state', onLate);
+          return;
+        }
+        if (stopController.signal.aborted) return;
+        try {
+          startPipeline(buildPipeline([cam], a, pipelines.length));
+        } catch (e) {
+          log(`${cam.label}: GStreamer: ${describe(e)}`);
+          if (exitCode !== EXIT_GSTREAMER) error = errorOf(e, cam);
+          exitCode = EXIT_GSTREAMER;
+          stopRequested('gstreamer-error');
+        }
+      });
+    }
+    if (ready.length > 0) {
+      try {
+        startPipeline(buildPipeline(ready, a, pipelines.length));
+      } catch (e) {
+        log(`GStreamer: ${describe(e)}`);
+        error = errorOf(e);
+        exitReason = 'gstreamer-error';
+        return (exitCode = EXIT_GSTREAMER);
+      }
+    }
+    // Every camera on its own: the run goes on while one may still play; it ends when all have given up.
+    const checkEnded = () => {
+      if (cameras.every((c) => c.state === 'failed' || c.state === 'stopped')) stopRequested('cameras-ended');
+    };
+    for (const cam of cameras) cam.on('state', checkEnded);
+    checkEnded();
+    // --duration counts from here: the pipeline is up (or the wait for first answers is over).
     const timer = durationS === undefined ? undefined : setTimeout(() => stopRequested('duration'), durationS * 1000);
     exitReason = await stopped;
     if (timer) clearTimeout(timer);
     if (exitCode === EXIT_GSTREAMER) return exitCode;
     if (userStopped(exitReason)) return (exitCode = EXIT_OK);
     const played = cameras.some((c) => c.played);
-    if (!played) return (exitCode = EXIT_RTSP);
+    if (!played) {
+      const failed = cameras.find((c) => c.lastError !== undefined);
+      if (!error && failed) error = errorOf(failed.lastError, failed);
+      return (exitCode = EXIT_RTSP);
+    }
     // Ended by --duration: fine. All cameras ended by themselves: a failure if any of them failed.
     return (exitCode = exitReason === 'cameras-ended' && cameras.some((c) => c.state === 'failed') ? EXIT_RTSP : EXIT_OK);
   } catch (e) {
