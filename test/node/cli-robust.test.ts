@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRtspServer, type RtspTestServer } from '../server/harness.js';
+import { startRtspServer, type RtspServerEvent, type RtspTestServer } from '../server/harness.js';
+import { rtpFrames, ScriptedServer } from './rtsp/scripted-server.js';
 import { cameraMemoryBytes, parseCommandLine, planCores, poolLimitBytes, UsageError } from '../../src/node/cli-args.js';
 import { MAX_MEMORY_BYTES } from '../../src/core/core.js';
 import { POOL_MAX_LIMIT_BYTES } from '../../src/core/pool.js';
@@ -195,6 +196,83 @@ describe('wasm-rtsp with many and bad cameras', () => {
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise((r) => silent.close(r));
+    }
+  });
+
+  it('three cameras, one 404 and one killed and restarted mid-run: the others play on, the killed one comes back, every session is torn down', async () => {
+    const killable = await startRtspServer({ width: 160, height: 120, sessionTimeout: 10 });
+    let restarted: RtspTestServer | undefined;
+    const fromShared = shared.events.length;
+    const urls = [shared.url('/h264'), shared.url('/nope'), killable.url('/h264')];
+    const child = spawn(process.execPath, [CLI, ...urls, '--json', '--json-progress', '--retry-delay', '0.2', '--retry-max-delay', '1',
+      '--timeout', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exit = exitOf(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const progress = (index: number) => stdout.split('\n').filter((l) => l.startsWith('{"type":"progress"'))
+      .map((l) => JSON.parse(l) as { index: number; state: string; packets: number; frames?: number; reconnects: number })
+      .filter((p) => p.index === index);
+    const last = (index: number) => progress(index).at(-1);
+    try {
+      await waitUntil(() => (last(0)?.frames ?? 0) > 10 && (last(2)?.frames ?? 0) > 10, 30_000, 'cameras 0 and 2 decoding');
+      await killable.stop();
+      await waitUntil(() => last(2)?.state === 'reconnecting', 20_000, 'camera 2 to notice the server is gone');
+      expect(stderr).toMatch(new RegExp(`${urls[2]!.replace(/[/.]/g, '\\$&')}: reconnecting: `));
+      const packets0 = last(0)!.packets;
+      const frames2 = last(2)!.frames ?? 0;
+      await waitUntil(() => last(0)!.packets > packets0 + 50, 20_000, 'camera 0 to keep playing while camera 2 is down');
+      restarted = await startRtspServer({ width: 160, height: 120, sessionTimeout: 10, extraArgs: ['--port', String(killable.port)] });
+      await restarted.waitFor((e) => e.event === 'request' && e.method === 'PLAY', 30_000);
+      await waitUntil(() => last(2)?.state === 'playing' && (last(2)!.frames ?? 0) > frames2 + 10, 30_000,
+        'camera 2 to come back into its pipeline branch');
+      expect(last(2)!.reconnects).toBeGreaterThanOrEqual(1);
+      expect(stderr).toMatch(new RegExp(`${urls[2]!.replace(/[/.]/g, '\\$&')}: reconnected`));
+      expect(last(1)!.state).toBe('reconnecting');
+      child.kill('SIGINT');
+      const { code } = await exit;
+      expect(code, stderr).toBe(0);
+      const summary = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{"type":"summary"'))!);
+      expect(summary.exitCode).toBe(0);
+      expect(summary.cameras.map((c: { played: boolean }) => c.played)).toEqual([true, false, true]);
+      expect(summary.cameras[1].error.message).toMatch(/404/);
+      // Every session set up on a server still running got its TEARDOWN.
+      const tornDown = async (server: RtspTestServer, from: number) => {
+        const sessions = server.events.slice(from).filter((e) => e.event === 'session-new').map((e) => e.session);
+        expect(sessions.length).toBeGreaterThan(0);
+        for (const session of sessions) {
+          await server.waitFor((e: RtspServerEvent) => e.event === 'teardown' && e.session === session, 10_000, from);
+        }
+      };
+      await tornDown(shared, fromShared);
+      await tornDown(restarted, 0);
+    } finally {
+      child.kill('SIGKILL');
+      await Promise.all([killable.stop(), restarted?.stop()]);
+    }
+  });
+
+  it('a stream that stalls is noticed without a terminal: reconnect with the reason on stderr, TEARDOWN of the stalled session', async () => {
+    // Ten packets after PLAY, then silence on an open connection.
+    const server = await ScriptedServer.start({ onPlay: (conn) => conn.send(rtpFrames([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])) });
+    try {
+      const child = spawn(process.execPath, [CLI, server.url('/cam'), '--media-timeout', '1', '--retry-delay', '0.2',
+        '--pipeline', 'fakesink name=sink0', '--json-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exit = exitOf(child);
+      let stderr = '';
+      let stdout = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      child.stdout!.on('data', (d) => (stdout += d));
+      await waitUntil(() => /reconnecting: no RTP packet for 1\.0 s \[MEDIA_TIMEOUT\]/.test(stderr), 20_000, 'the stall to be reported');
+      await waitUntil(() => server.methods().filter((m) => m === 'PLAY').length >= 2, 20_000, 'a second PLAY after the stall');
+      expect(server.methods()).toContain('TEARDOWN');
+      expect(stdout).toMatch(/"state":"(playing|reconnecting)"/);
+      child.kill('SIGTERM');
+      expect((await exit).code).toBe(0);
+      expect(server.scriptErrors).toEqual([]);
+    } finally {
+      await server.stop();
     }
   });
 });
