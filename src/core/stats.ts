@@ -38,6 +38,8 @@ export class StreamStatistics {
   duplicates = 0;
   /** Jitter estimate, in RTP timestamp units, as a float (A.8 keeps it scaled; we keep it exact). */
   jitter = 0;
+  /** Arrival time (ms, as passed to update) of the last packet counted; 0 before the first. */
+  lastArrivalMs = 0;
   readonly dropped: Record<DropReason, number> = {
     poolExhausted: 0, parseError: 0, oversized: 0, duplicate: 0, queueFull: 0,
   };
@@ -102,6 +104,7 @@ export class StreamStatistics {
 
   private accept(rtpTimestamp: number, arrivalMs: number, length: number): void {
     this.packets++;
+    this.lastArrivalMs = arrivalMs;
     this.received++;
     this.bytes += length;
     // A.8: transit = arrival (in RTP units) − RTP timestamp; J += (|D| − J) / 16.

@@ -7,3 +7,11 @@ export { RtpPacket, type RetainedPacket } from './rtsp/packet.js';
 export { RtspError } from './rtsp/errors.js';
 export { RtspAuthenticator, RtspAuthError } from './rtsp/auth.js';
 export * from './gst/index.js';
+export {
+  RtspCamera, type RtspCameraOptions, type CameraStats, type CameraState, type ReconnectingEvent, type ReconnectedEvent,
+  DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS, DEFAULT_BACKOFF_FACTOR, DEFAULT_JITTER, DEFAULT_MEDIA_TIMEOUT_MS,
+} from './rtsp/camera.js';
+export {
+  coreBytesFor, checkPoolLimit, type CoreSizing, DEFAULT_POOL_LIMIT_BYTES, CORE_BASE_BYTES, CAMERA_FIXED_BYTES,
+  FRAME_ASSEMBLY_RESERVE_BYTES,
+} from './rtsp/memory.js';

@@ -28,10 +28,10 @@ import { createCore } from '../core.js';
 import { RtspAuthenticator } from './auth.js';
 import { RtspConnection, unmapIPv4, type ConnectionStats } from './connection.js';
 import { RtspError } from './errors.js';
+import { checkPoolLimit, coreBytesFor, DEFAULT_POOL_LIMIT_BYTES } from './memory.js';
 import { RtpPacket, type RetainedPacket } from './packet.js';
 
-/** Default packet pool per client: 64 slabs of 64 KiB. */
-export const DEFAULT_POOL_LIMIT_BYTES = 4 * 1024 * 1024;
+export { DEFAULT_POOL_LIMIT_BYTES };
 /** Default timeout of one request/reply exchange. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** RFC 3550 §6.2: the minimum interval between RTCP reports. */
@@ -40,6 +40,10 @@ export const RECEIVER_REPORT_INTERVAL_MS = 5_000;
 export const TEARDOWN_TIMEOUT_MS = 2_000;
 /** Kernel receive buffer asked for each UDP RTP socket (raw video can burst tens of thousands of packets a second). */
 export const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Default of `udpTimeoutMs`: no UDP packet at all this long after PLAY means UDP is blocked (rtspsrc waits 5 s). */
+export const DEFAULT_UDP_TIMEOUT_MS = 5_000;
+/** Longest period of the media watchdog's check (shorter timeouts are checked four times per timeout). */
+const WATCHDOG_MAX_PERIOD_MS = 1_000;
 /** Largest UDP datagram accepted (bigger ones are dropped as 'oversized'). */
 const MAX_DATAGRAM_BYTES = 65536;
 const USER_AGENT = 'wasm-rtsp/0.1';
@@ -68,8 +72,23 @@ export interface RtspClientOptions {
   receiverReports?: boolean;
   /** Handler for every packet, called before 'packet' listeners (the cheapest path). */
   onPacket?: (packet: RtpPacket) => void;
-  /** Closes the client when aborted. */
+  /**
+   * Closes the client when aborted: DNS lookup, TCP connect and every request waiting for a reply end at once, and
+   * connect()/play() reject with RtspError('ABORTED').
+   */
   signal?: AbortSignal;
+  /**
+   * While playing, a stream that receives no RTP packet for this long fails the client with RtspError('MEDIA_TIMEOUT')
+   * (emitted as 'error', then the client closes; `closeReason` tells). Default 0: off (RtspCamera turns it on).
+   */
+  mediaTimeoutMs?: number;
+  /**
+   * UDP only: no packet at all on any stream this long after PLAY fails the client with RtspError('UDP_TIMEOUT') (a
+   * firewall or NAT dropping the datagrams; RtspCamera then falls back to TCP). Default DEFAULT_UDP_TIMEOUT_MS; 0: off.
+   */
+  udpTimeoutMs?: number;
+  /** Kernel receive buffer (SO_RCVBUF) of each UDP RTP socket; default UDP_RECEIVE_BUFFER_BYTES. */
+  udpReceiveBufferBytes?: number;
 }
 
 /** One set-up medium: what the SDP said, how it is transported and its statistics. */
@@ -116,6 +135,8 @@ export interface ClientStats {
   keepAliveFailures: number;
   receiverReportsSent: number;
   senderReportsReceived: number;
+  /** TEARDOWNs sent on a new connection because the session's own connection had dropped. */
+  teardownsOnFreshConnection: number;
 }
 
 type State = 'new' | 'connecting' | 'ready' | 'playing' | 'closing' | 'closed';
@@ -150,11 +171,20 @@ export class RtspClient extends EventEmitter {
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   private reportTimer: ReturnType<typeof setInterval> | undefined;
   private closePromise: Promise<void> | undefined;
+  /** close() was called (or the signal aborted), as opposed to the client closing itself after a failure. */
+  private closedByUser = false;
   private finalStats: ClientStats | undefined;
   private readonly localSsrc = (Math.random() * 0x1_0000_0000) >>> 0;
   private readonly cname = `wasm-rtsp@${hostname()}`;
   private rtcpBuffer = new Uint8Array(8 + 31 * 24 + 300);
-  private counters = { unattributedDrops: 0, keepAlivesSent: 0, keepAliveFailures: 0, receiverReportsSent: 0, senderReportsReceived: 0 };
+  private counters = {
+    unattributedDrops: 0, keepAlivesSent: 0, keepAliveFailures: 0, receiverReportsSent: 0, senderReportsReceived: 0,
+    teardownsOnFreshConnection: 0,
+  };
+  private watchdogTimer: ReturnType<typeof setInterval> | undefined;
+  private playStartedAt = 0;
+  private failure: RtspError | undefined;
+  private readonly poolLimitBytes: number;
 
   constructor(url: string, options: RtspClientOptions = {}) {
     super();
@@ -169,8 +199,28 @@ export class RtspClient extends EventEmitter {
       throw new RtspError('BAD_OPTION', `transport must be 'tcp' or 'udp', not ${String(options.transport)}`);
     }
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.poolLimitBytes = options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES;
+    checkPoolLimit(this.poolLimitBytes);
+    for (const name of ['mediaTimeoutMs', 'udpTimeoutMs', 'udpReceiveBufferBytes', 'requestTimeoutMs', 'connectTimeoutMs', 'keepAliveIntervalMs'] as const) {
+      const v = options[name];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+        throw new RtspError('BAD_OPTION', `${name} must be a finite number ≥ 0, not ${String(v)}`, { context: { [name]: v } });
+      }
+    }
+    // Checked now, so a pool limit beyond what a core can hold fails here rather than at connect().
+    if (!options.core) coreBytesFor({ cameras: 1, poolLimitBytes: this.poolLimitBytes });
     if (this.target.credentials) this.auth = new RtspAuthenticator(this.target.credentials);
-    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+    if (options.signal?.aborted) void this.close();
+    else options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  /**
+   * Why the client closed itself, when it did: the connection dropped (CONNECTION_CLOSED), a stream went silent
+   * (MEDIA_TIMEOUT, UDP_TIMEOUT), the server forgot the session (SESSION_NOT_FOUND), … Undefined while it runs and
+   * after a close() of the caller's.
+   */
+  get closeReason(): RtspError | undefined {
+    return this.failure;
   }
 
   /** Connects, describes, sets up and plays: the whole start of a session. */
@@ -201,14 +251,35 @@ export class RtspClient extends EventEmitter {
     return this.core;
   }
 
-  /** OPTIONS, DESCRIBE (following redirects) and SETUP of each selected medium. */
+  /**
+   * OPTIONS, DESCRIBE (following redirects) and SETUP of each selected medium. close() (or the `signal`) while this
+   * runs makes it reject with RtspError('ABORTED') at once, whatever step it was in.
+   */
   async connect(): Promise<readonly MediaStream[]> {
-    if (this.state !== 'new') throw new RtspError('CLOSED', `connect() called in state ${this.state}`);
+    if (this.state !== 'new') {
+      if (this.options.signal?.aborted) throw new RtspError('ABORTED', 'the signal was aborted before connect()');
+      throw new RtspError('CLOSED', `connect() called in state ${this.state}`);
+    }
     this.state = 'connecting';
+    try {
+      return await this.doConnect();
+    } catch (e) {
+      throw this.abortedIfClosing(e, 'connecting');
+    }
+  }
+
+  /** An error that surfaced after close() was called is reported as ABORTED (its cause kept), whatever it was. */
+  private abortedIfClosing(e: unknown, what: string): unknown {
+    if (!this.closedByUser) return e;
+    if (e instanceof RtspError && e.code === 'ABORTED') return e;
+    return new RtspError('ABORTED', `the client was closed while it was ${what}`, { cause: e });
+  }
+
+  private async doConnect(): Promise<readonly MediaStream[]> {
     // A core of its own unless one is shared; it is garbage-collected with the client.
-    this.core = this.options.core ?? await createCore({ memoryBytes: (this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES) + (4 << 20) });
+    this.core = this.options.core ?? await createCore({ memoryBytes: coreBytesFor({ cameras: 1, poolLimitBytes: this.poolLimitBytes }) });
     this.assertState('connecting');
-    this.pool = this.core.createPool({ limitBytes: this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES, name: this.url });
+    this.pool = this.core.createPool({ limitBytes: this.poolLimitBytes, name: this.url });
     this.packet = new RtpPacket(this.core, this.pool);
     this.udpRecordPtr = this.core.alloc(RTP_RECORD_BYTES, 'RTP record');
     const maxRedirects = this.options.maxRedirects ?? 3;
@@ -241,10 +312,15 @@ export class RtspClient extends EventEmitter {
     return this.mediaStreams;
   }
 
-  /** PLAY from now on; starts keep-alives and receiver reports. */
+  /** PLAY from now on; starts keep-alives and receiver reports. close() while it waits rejects it with ABORTED. */
   async play(): Promise<void> {
     if (this.state !== 'ready') throw new RtspError('CLOSED', `play() called in state ${this.state}`);
-    const res = await this.send('PLAY', this.baseUrl, { Range: 'npt=0.000-' });
+    let res: RtspMessage;
+    try {
+      res = await this.send('PLAY', this.baseUrl, { Range: 'npt=0.000-' });
+    } catch (e) {
+      throw this.abortedIfClosing(e, 'starting to play');
+    }
     this.assertState('ready');
     this.expectOk(res, 'PLAY');
     const rtpInfo = res.headers.get('rtp-info');
@@ -255,6 +331,7 @@ export class RtspClient extends EventEmitter {
       }
     }
     this.state = 'playing';
+    this.playStartedAt = Date.now();
     this.startTimers();
   }
 
@@ -319,7 +396,13 @@ export class RtspClient extends EventEmitter {
    * the pool. Idempotent: every call returns the same promise.
    */
   close(options: { signal?: AbortSignal } = {}): Promise<void> {
-    this.closePromise ??= this.doClose(options.signal);
+    if (!this.closePromise) this.closedByUser = true;
+    return this.closeInternal(options.signal);
+  }
+
+  /** close() for the client's own reasons (the connection ended): start-up errors keep their own code. */
+  private closeInternal(signal?: AbortSignal): Promise<void> {
+    this.closePromise ??= this.doClose(signal);
     return this.closePromise;
   }
 
@@ -327,8 +410,14 @@ export class RtspClient extends EventEmitter {
     const wasOpen = this.state !== 'new' && this.state !== 'closed';
     this.state = 'closing';
     this.stopTimers();
-    if (this.sessionId !== undefined && this.connection && !this.connection.isClosed) {
-      const teardown = this.send('TEARDOWN', this.baseUrl || this.url, {}, TEARDOWN_TIMEOUT_MS).catch(() => undefined);
+    // Whatever start-up or keep-alive request still waits fails now (ABORTED): nothing waits for its timeout.
+    this.connection?.abortPending();
+    if (this.sessionId !== undefined) {
+      // Every session that was set up is torn down: on its own connection, or on a fresh one when that one dropped
+      // (a UDP session would otherwise stream on until the server's timeout).
+      const teardown: Promise<unknown> = this.connection && !this.connection.isClosed
+        ? this.send('TEARDOWN', this.baseUrl || this.url, {}, TEARDOWN_TIMEOUT_MS).catch(() => undefined)
+        : this.teardownOnFreshConnection(signal);
       await raceAbort(teardown, signal);
     }
     this.connection?.close();
@@ -346,6 +435,38 @@ export class RtspClient extends EventEmitter {
     this.pool?.destroy({ force: true });
     this.state = 'closed';
     if (wasOpen) this.emit('close');
+  }
+
+  /**
+   * TEARDOWN of the session over a new connection (RFC 2326 allows a session's requests on any connection), bounded
+   * by TEARDOWN_TIMEOUT_MS and `signal`; any failure is ignored (a server that is gone has no session to end).
+   */
+  private async teardownOnFreshConnection(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.core || !this.pool || signal?.aborted) return;
+    this.counters.teardownsOnFreshConnection++;
+    this.dropConnection();
+    const demuxer = this.core.createDemuxer({ maxHeaderBytes: 16384, maxBodyBytes: 32768, maxEvents: 128 });
+    this.demuxer = demuxer;
+    const conn = new RtspConnection(this.core, this.pool, demuxer, {
+      onFrame: () => undefined, // media of the old session, if any: dropped
+      onServerRequest: () => undefined,
+      onClose: () => undefined,
+      onPoolExhausted: () => undefined,
+    });
+    this.connection = conn;
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const deadline = setTimeout(() => conn.close(), TEARDOWN_TIMEOUT_MS);
+    try {
+      await conn.connect(this.target.host, this.target.port, TEARDOWN_TIMEOUT_MS, ac.signal);
+      await this.send('TEARDOWN', this.baseUrl || this.url, {}, TEARDOWN_TIMEOUT_MS);
+    } catch {
+      // gone: nothing to tear down
+    } finally {
+      clearTimeout(deadline);
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -437,7 +558,7 @@ export class RtspClient extends EventEmitter {
     if (this.transportKind === 'tcp') {
       transportHeader = `RTP/AVP/TCP;unicast;interleaved=${id * 2}-${id * 2 + 1}`;
     } else {
-      sockets = await bindPortPair(isIPv6(this.connection?.remoteAddress ?? '') ? 'udp6' : 'udp4');
+      sockets = await bindPortPair(isIPv6(this.connection?.remoteAddress ?? '') ? 'udp6' : 'udp4', this.options.udpReceiveBufferBytes ?? UDP_RECEIVE_BUFFER_BYTES);
       this.udpSockets.push(sockets.rtp, sockets.rtcp);
       transportHeader = `RTP/AVP;unicast;client_port=${sockets.ports.rtp}-${sockets.ports.rtcp}`;
     }
@@ -618,22 +739,71 @@ export class RtspClient extends EventEmitter {
       this.reportTimer = setInterval(() => this.sendReceiverReports(), RECEIVER_REPORT_INTERVAL_MS);
       this.reportTimer.unref?.();
     }
+    const media = this.options.mediaTimeoutMs ?? 0;
+    const udp = this.transportKind === 'udp' ? this.options.udpTimeoutMs ?? DEFAULT_UDP_TIMEOUT_MS : 0;
+    const shortest = Math.min(media || Infinity, udp || Infinity);
+    if (shortest !== Infinity) {
+      this.watchdogTimer = setInterval(() => this.checkMedia(media, udp), Math.max(10, Math.min(WATCHDOG_MAX_PERIOD_MS, shortest / 4)));
+      this.watchdogTimer.unref?.();
+    }
   }
 
   private stopTimers(): void {
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     if (this.reportTimer) clearInterval(this.reportTimer);
-    this.keepAliveTimer = this.reportTimer = undefined;
+    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
+    this.keepAliveTimer = this.reportTimer = this.watchdogTimer = undefined;
+  }
+
+  /** The media watchdog: UDP_TIMEOUT when no datagram ever came, MEDIA_TIMEOUT when a stream went silent. */
+  private checkMedia(mediaTimeoutMs: number, udpTimeoutMs: number): void {
+    if (this.state !== 'playing') return;
+    const now = Date.now();
+    if (udpTimeoutMs > 0 && now - this.playStartedAt >= udpTimeoutMs && this.mediaStreams.every((s) => s.statistics.packets === 0)) {
+      this.fail(new RtspError('UDP_TIMEOUT', `no UDP packet arrived within ${udpTimeoutMs} ms after PLAY (blocked on the way?)`, {
+        context: { udpTimeoutMs, streams: this.mediaStreams.length },
+      }));
+      return;
+    }
+    if (mediaTimeoutMs <= 0) return;
+    for (const s of this.mediaStreams) {
+      const last = s.statistics.packets > 0 ? s.statistics.lastArrivalMs : this.playStartedAt;
+      if (now - last >= mediaTimeoutMs) {
+        this.fail(new RtspError('MEDIA_TIMEOUT', `stream ${s.id} (${s.type} ${s.encodingName}) received no RTP packet for ${now - last} ms`, {
+          context: { streamId: s.id, mediaTimeoutMs, silentMs: now - last, packets: s.statistics.packets },
+        }));
+        return;
+      }
+    }
+  }
+
+  /** The client fails on its own: 'error' (when someone listens), then close (TEARDOWN tried); closeReason tells. */
+  private fail(error: RtspError): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.failure = error;
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    void this.closeInternal();
   }
 
   /** GET_PARAMETER when the server lists it in Public (RFC 2326 §10.8), otherwise OPTIONS. */
   private async sendKeepAlive(): Promise<void> {
     if (this.state !== 'playing') return;
     const method = this.publicMethods.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS';
+    let res: RtspMessage;
     try {
       this.counters.keepAlivesSent++;
-      await this.send(method, this.baseUrl, {});
+      res = await this.send(method, this.baseUrl, {});
     } catch {
+      this.counters.keepAliveFailures++;
+      return;
+    }
+    if (res.statusCode === 454) {
+      // RFC 2326 §11.3.5: the server no longer knows the session (it expired or restarted): this one is over.
+      this.counters.keepAliveFailures++;
+      this.fail(new RtspError('SESSION_NOT_FOUND', `${method} keep-alive: 454 Session Not Found: the server dropped the session`, {
+        statusCode: 454, context: { method },
+      }));
+    } else if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) {
       this.counters.keepAliveFailures++;
     }
   }
@@ -679,8 +849,10 @@ export class RtspClient extends EventEmitter {
 
   private onConnectionClose(error: Error | undefined): void {
     if (this.state === 'closing' || this.state === 'closed') return;
+    this.failure = error instanceof RtspError ? error
+      : new RtspError('CONNECTION_CLOSED', 'the connection closed', { cause: error });
     if (error && this.listenerCount('error') > 0) this.emit('error', error);
-    void this.close();
+    void this.closeInternal();
   }
 }
 
@@ -710,10 +882,10 @@ async function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 /** Binds an even RTP port and the next odd one for RTCP (RFC 3550 §11), retrying on collisions. */
-async function bindPortPair(type: 'udp4' | 'udp6'): Promise<{ rtp: dgram.Socket; rtcp: dgram.Socket; ports: { rtp: number; rtcp: number } }> {
+async function bindPortPair(type: 'udp4' | 'udp6', recvBufferSize: number): Promise<{ rtp: dgram.Socket; rtcp: dgram.Socket; ports: { rtp: number; rtcp: number } }> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 20000 + 2 * Math.floor(Math.random() * 20000);
-    const rtp = dgram.createSocket({ type, recvBufferSize: UDP_RECEIVE_BUFFER_BYTES });
+    const rtp = dgram.createSocket({ type, recvBufferSize: recvBufferSize > 0 ? recvBufferSize : undefined });
     const rtcp = dgram.createSocket(type);
     try {
       await bind(rtp, port);

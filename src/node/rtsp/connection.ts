@@ -78,6 +78,8 @@ export class RtspConnection {
   private readonly pending = new Map<number, Pending>();
   private closed = false;
   private closeError: Error | undefined;
+  /** Fails the connect() in progress, if any (close() during connect rejects it at once with ABORTED). */
+  private failConnect: ((e: Error) => void) | undefined;
   // Large-frame mode: a frame longer than a read slot can hold with its header goes to a slot of its own.
   private largeHandle = 0;
   private largePtr = 0;
@@ -125,12 +127,15 @@ export class RtspConnection {
       const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        this.failConnect = undefined;
       };
       const fail = (e: Error) => {
         done();
         socket.destroy();
         reject(e);
       };
+      this.failConnect = fail;
+      if (signal?.aborted) onAbort();
       socket.once('connect', () => {
         done();
         socket.removeListener('error', onConnectError);
@@ -163,6 +168,19 @@ export class RtspConnection {
     if (!this.closed && this.socket) this.socket.write(bytes);
   }
 
+  /**
+   * Fails a connect() in progress and every request waiting for its reply with RtspError('ABORTED'), at once; the
+   * connection stays open (a TEARDOWN can still be sent on it). A late reply to an aborted request is dropped.
+   */
+  abortPending(): void {
+    this.failConnect?.(new RtspError('ABORTED', 'connect aborted: the client is closing'));
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new RtspError('ABORTED', `${p.method} aborted: the client is closing`, { context: { method: p.method } }));
+    }
+    this.pending.clear();
+  }
+
   /** Closes the socket and releases the read slot. Idempotent. */
   close(): void {
     this.shutdown(undefined);
@@ -178,14 +196,19 @@ export class RtspConnection {
     return this.closed;
   }
 
+  /**
+   * Ends the connection. `error` undefined means closed by us: a connect() in progress and every request waiting for
+   * its reply fail at once with ABORTED (no timer is left to run out); later requests fail with CLOSED.
+   */
   private shutdown(error: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
     this.closeError = error ?? new RtspError('CLOSED', 'the connection is closed');
+    this.failConnect?.(error ?? new RtspError('ABORTED', 'connect aborted: the connection was closed'));
     this.socket?.destroy();
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(error ?? new RtspError('CLOSED', `the connection closed before the ${p.method} reply`));
+      p.reject(error ?? new RtspError('ABORTED', `${p.method} aborted: the connection was closed before its reply`, { context: { method: p.method } }));
     }
     this.pending.clear();
     if (this.readHandle > 0) this.pool.releaseHandle(this.readHandle);
