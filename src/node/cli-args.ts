@@ -4,25 +4,26 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { MAX_MEMORY_BYTES } from '../core/core.js';
 import { SLAB_BYTES } from '../core/layout.js';
 import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../core/pool.js';
 import { parseRtspUrl, redactUrl, RtspUrlError } from '../core/rtsp/url.js';
+import { coreBytesFor } from './rtsp/memory.js';
+import { DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS, DEFAULT_MEDIA_TIMEOUT_MS } from './rtsp/camera.js';
 
 /** Seconds the demo plays. */
 export const DEMO_SECONDS = 10;
 /** Default --pool-limit, MiB. */
 export const DEFAULT_POOL_LIMIT_MB = 4;
-/** Largest --pool-limit, MiB: 256 means the largest pool the core has, 4095 slabs of 64 KiB (255.9 MiB). */
+/** Largest --pool-limit, MiB: the largest pool the core has (4096 slabs of 64 KiB). */
 export const MAX_POOL_LIMIT_MB = 256;
 /** Default --timeout, seconds: connect and each request. */
 export const DEFAULT_TIMEOUT_S = 10;
-/** Default --retry-delay, seconds: the wait before the first retry; it doubles up to --retry-max-delay. */
-export const DEFAULT_RETRY_DELAY_S = 1;
-/** Default --retry-max-delay, seconds. */
-export const DEFAULT_RETRY_MAX_DELAY_S = 30;
-/** Default --media-timeout, seconds: a playing camera without an RTP packet for this long is reconnected. */
-export const DEFAULT_MEDIA_TIMEOUT_S = 5;
+/** Default --retry-delay, seconds: RtspCamera's first retry delay; it doubles (±20 % jitter) up to --retry-max-delay. */
+export const DEFAULT_RETRY_DELAY_S = DEFAULT_INITIAL_DELAY_MS / 1000;
+/** Default --retry-max-delay, seconds (RtspCamera's). */
+export const DEFAULT_RETRY_MAX_DELAY_S = DEFAULT_MAX_DELAY_MS / 1000;
+/** Default --media-timeout, seconds (RtspCamera's): a playing camera without RTP for this long is reconnected. */
+export const DEFAULT_MEDIA_TIMEOUT_S = DEFAULT_MEDIA_TIMEOUT_MS / 1000;
 /** Environment variable with `user:password` for URLs that carry none. */
 export const CREDENTIALS_ENV = 'WASM_RTSP_CREDENTIALS';
 
@@ -162,10 +163,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   };
 }
 
-/**
- * --pool-limit in MiB → bytes, rounded down to whole 64 KiB slabs (as the pool does). The documented maximum, 256,
- * is the largest pool the core can make: 4095 slabs (a handle has 12 slab bits, one value is reserved).
- */
+/** --pool-limit in MiB → bytes, rounded down to whole 64 KiB slabs (as the pool does), at least one slab. */
 export function poolLimitBytes(mb: number): number {
   const slabs = Math.floor((mb * 2 ** 20) / SLAB_BYTES);
   return Math.min(Math.max(slabs, 1) * SLAB_BYTES, POOL_MAX_LIMIT_BYTES);
@@ -230,43 +228,51 @@ export function withCredentials(url: string, c: Credentials): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Memory sizing
 
-/** Pool state per 64 KiB slab beyond the slab itself: slab info (16 bytes) and 256 slot descriptors (8 bytes each). */
-const POOL_STATE_PER_SLAB_BYTES = 16 + 256 * 8;
-/**
- * Per camera beyond its pool: the pool's state head, the demuxer's event and record arrays (~50 KiB), the RTP
- * records, allocator headers, and room for a reconnect's new demuxer while the memory is fragmented.
- */
-export const CAMERA_FIXED_BYTES = 256 * 1024;
-/** Per core: the module's static data, the scratch area of parseRtpHeader, and slack. */
-export const CORE_FIXED_BYTES = 1024 * 1024;
-
-/** wasm memory one camera needs with a pool of `poolLimitBytes`. */
-export function cameraMemoryBytes(poolLimitBytes: number): number {
-  const slabs = Math.floor(poolLimitBytes / SLAB_BYTES);
-  return slabs * (SLAB_BYTES + POOL_STATE_PER_SLAB_BYTES) + CAMERA_FIXED_BYTES;
-}
-
 /** How cameras are spread over cores: camera counts per core and each core's memory size. */
 export interface CorePlan {
   cores: Array<{ cameras: number; memoryBytes: number }>;
   totalBytes: number;
 }
 
+/** The most cameras of `poolLimitBytes` one core (one wasm32 memory, at most 4 GiB) can hold. */
+export function camerasPerCore(poolLimitBytes: number): number {
+  let lo = 1;
+  let hi = 65536;
+  const fits = (n: number) => {
+    try {
+      coreBytesFor({ cameras: n, poolLimitBytes });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!fits(1)) return 0;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /**
- * Sizes the wasm memory for `cameras` cameras at `poolLimitBytes` each. One wasm32 memory holds at most 4 GiB, so
- * cameras are grouped into as few cores as fit. Throws UsageError naming --pool-limit when the total would not fit
- * in this machine's memory (every pool is reserved, and zeroed, up front).
+ * Sizes the wasm memory for `cameras` cameras at `poolLimitBytes` each (coreBytesFor: pools, demuxers, records, frame
+ * assembly). One wasm32 memory holds at most 4 GiB, so cameras are grouped into as few cores as needed. Throws
+ * UsageError naming --pool-limit when the total would not fit in this machine's memory (every pool is reserved and
+ * zeroed up front).
  */
 export function planCores(cameras: number, poolLimitBytes: number, machineBytes = totalmem()): CorePlan {
-  const perCamera = cameraMemoryBytes(poolLimitBytes);
-  const perCore = Math.max(1, Math.floor((MAX_MEMORY_BYTES - CORE_FIXED_BYTES) / perCamera));
+  const perCore = camerasPerCore(poolLimitBytes);
+  if (perCore === 0) {
+    throw new UsageError(`--pool-limit ${(poolLimitBytes / 2 ** 20).toFixed(2)} does not fit in one wasm core: lower --pool-limit`, { option: '--pool-limit' });
+  }
   const cores: CorePlan['cores'] = [];
   for (let left = cameras; left > 0; left -= perCore) {
     const n = Math.min(left, perCore);
-    cores.push({ cameras: n, memoryBytes: n * perCamera + CORE_FIXED_BYTES });
+    cores.push({ cameras: n, memoryBytes: coreBytesFor({ cameras: n, poolLimitBytes }) });
   }
   const totalBytes = cores.reduce((a, c) => a + c.memoryBytes, 0);
-  if (totalBytes > machineBytes * 0.8) {
+  if (totalBytes > machineBytes * MAX_MACHINE_FRACTION) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     throw new UsageError(`${cameras} camera${cameras === 1 ? '' : 's'} at --pool-limit ${(poolLimitBytes / 2 ** 20).toFixed(2)} need ${mib(totalBytes)} ` +
       `of wasm memory, more than this machine can give (${mib(machineBytes)}): lower --pool-limit or run fewer cameras per process`,
@@ -274,3 +280,6 @@ export function planCores(cameras: number, poolLimitBytes: number, machineBytes 
   }
   return { cores, totalBytes };
 }
+
+/** Share of the machine's memory the cores may take (the rest: Node, GStreamer, the system). */
+const MAX_MACHINE_FRACTION = 0.8;

@@ -17,10 +17,10 @@ import { readFileSync } from 'node:fs';
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { createCore } from './core.js';
 import type { Core } from '../core/core.js';
-import { RtspClient, type ClientStats, type MediaStream } from './rtsp/client.js';
-import { RtspError } from './rtsp/errors.js';
+import type { ClientStats, MediaStream } from './rtsp/client.js';
+import { RtspCamera, type ReconnectedEvent, type ReconnectingEvent } from './rtsp/camera.js';
 import type { PoolStats } from '../core/pool.js';
-import type { RtpPacket } from './rtsp/packet.js';
+import type { RetainedPacket, RtpPacket } from './rtsp/packet.js';
 import { createGstSink, gstAvailable, type GstBranch, type GstSink, type GstSinkStats } from './gst/index.js';
 import { startDemoServer, type DemoServer } from './demo/server.js';
 import { parseRtspUrl, redactUrl } from '../core/rtsp/url.js';
@@ -33,8 +33,6 @@ export const EXIT_RTSP = 3;
 export const EXIT_GSTREAMER = 4;
 /** How often --json-progress prints and the TTY status line refreshes. */
 const PROGRESS_INTERVAL_MS = 1000;
-/** How long the shutdown waits for TEARDOWN replies (the requests are sent at once either way). */
-const TEARDOWN_WAIT_MS = 500;
 /** How long the shutdown waits for the pipeline to drain (EOS) before stopping it. */
 const EOS_WAIT_MS = 3000;
 
@@ -88,158 +86,139 @@ export interface CameraSummary {
   error?: SummaryError;
 }
 
-/** Where a camera is: connecting (first attempt), ready (streams known, waiting for its pipeline), playing,
- * reconnecting (waiting before the next attempt), failed (gave up), stopped (by us). */
-export type CameraState = 'connecting' | 'ready' | 'playing' | 'reconnecting' | 'failed' | 'stopped';
+/** Where a camera is: connecting (first attempt), playing, reconnecting (after a failure), failed (gave up),
+ * stopped (by us). */
+export type CameraState = 'connecting' | 'playing' | 'reconnecting' | 'failed' | 'stopped';
 
-/** Reconnect policy of every camera (from the command line). */
-interface RetryPolicy {
-  /** Consecutive failed attempts after which a camera gives up (Infinity: never). */
-  retries: number;
-  retryDelayMs: number;
-  retryMaxDelayMs: number;
-  /** A playing camera with no RTP packet for this long is reconnected. */
-  mediaTimeoutMs: number;
-}
-
+/** Per-stream counters of one camera over all its sessions so far. */
 type StreamTotals = ClientStats['streams'][number];
 
+/** Packets a camera keeps (retained in its pool) between its first PLAY and its pipeline's start. */
+const MAX_PENDING_PACKETS = 4096;
+
+/** Where a camera's packets go: the hot path (a packet valid during the call) and packets retained before that. */
+interface PacketTarget {
+  packet(p: RtpPacket): void;
+  retained(p: RetainedPacket): void;
+}
+
 /**
- * A camera of the command: a supervisor that connects, plays, and on any failure closes (TEARDOWN when a session was
- * set up) and tries again after a growing delay, into the same pipeline branch. Its streams are those of the first
- * successful DESCRIBE; a later answer with other streams counts as a failure.
+ * A camera of the command: an RtspCamera (connect, play, reconnect with backoff, media timeout, TEARDOWN on every
+ * exit) plus what the command needs around it: a name, a state for progress lines, per-reason counters summed over
+ * sessions, and the packets of its first moments kept until its pipeline exists.
  */
 class Camera extends EventEmitter {
   readonly label: string;
+  readonly rtsp: RtspCamera;
   state: CameraState = 'connecting';
   played = false;
-  reconnects = 0;
   lastError: unknown;
-  /** Streams of the first successful DESCRIBE (the pipeline's branches are built from them). */
+  /** Streams of the first session (stable across reconnects: RtspCamera ends a camera whose SDP changes). */
   streams: readonly MediaStream[] = [];
-  /** Resolves once the first attempt has ended: streams known, or failed. */
+  /** Resolves once the first attempt has ended: playing, or failed. */
   readonly firstAnswer: Promise<void>;
   private answered!: () => void;
-  private client: RtspClient | undefined;
-  private readonly loop = new AbortController();
-  private gate: Promise<void>;
-  private openGate!: () => void;
-  private packetHandler: ((p: RtpPacket) => void) | undefined;
-  /** Per stream id, the counters of earlier sessions (each session's client starts from zero). */
+  private target: PacketTarget | undefined;
+  private readonly pending: RetainedPacket[] = [];
+  /** Packets that arrived before the pipeline and did not fit in `pending`, or whose session ended before it. */
+  beforePipelineDrops = 0;
+  /** Per stream id, the counters of ended sessions (each session's client starts from zero). */
   private readonly past = new Map<number, StreamTotals>();
-  private lastPool: PoolStats | undefined;
-  private running: Promise<void> | undefined;
+  private readonly folded = new WeakSet<ClientStats>();
 
-  constructor(readonly index: number, private readonly url: string, private readonly core: Core, private readonly args: Args,
-    private readonly policy: RetryPolicy, duplicate: boolean) {
+  constructor(readonly index: number, url: string, core: Core, args: Args, signal: AbortSignal, duplicate: boolean) {
     super();
+    this.rtsp = new RtspCamera(url, {
+      core, transport: args.transport, poolLimitBytes: args.poolLimitBytes, signal,
+      requestTimeoutMs: args.timeoutMs, connectTimeoutMs: args.timeoutMs, mediaTimeoutMs: args.mediaTimeoutMs,
+      initialDelayMs: args.retryDelayMs, maxDelayMs: args.retryMaxDelayMs,
+      maxAttempts: args.retries === Infinity ? Infinity : args.retries + 1,
+    });
     // The URL without credentials names the camera everywhere; the same URL twice gets its position too.
-    this.label = String(parseRtspUrl(url)) + (duplicate ? ` (#${index + 1})` : '');
+    this.label = this.rtsp.url + (duplicate ? ` (#${index + 1})` : '');
     this.firstAnswer = new Promise((r) => (this.answered = r));
-    this.gate = new Promise((r) => (this.openGate = r));
-    setMaxListeners(0, this.loop.signal);
-  }
-
-  /** Where its packets go; then its first PLAY may go out (the pipeline is up, or there will be none). */
-  attach(handler: ((p: RtpPacket) => void) | undefined): void {
-    this.packetHandler = handler;
-    this.openGate();
-  }
-
-  /** Starts the connect/play/retry loop. */
-  start(): void {
-    this.running ??= this.run();
-  }
-
-  private async run(): Promise<void> {
-    const signal = this.loop.signal;
-    let failures = 0;
-    while (!signal.aborted) {
-      const client = new RtspClient(this.url, {
-        transport: this.args.transport, core: this.core, poolLimitBytes: this.args.poolLimitBytes,
-        requestTimeoutMs: this.args.timeoutMs, connectTimeoutMs: this.args.timeoutMs, signal,
-      });
-      this.client = client;
-      let failure: unknown;
-      try {
-        await client.connect();
-        if (this.streams.length === 0) {
-          this.streams = client.streams;
-          this.setState('ready', `${client.streams.length} stream${client.streams.length === 1 ? '' : 's'}: ${client.streams.map((s) => s.encodingName).join(', ')}`);
-          this.answered();
-          await raceAbort(this.gate, signal);
-        } else if (!sameStreams(this.streams, client.streams)) {
-          throw new RtspError('STREAMS_CHANGED', `the camera now offers ${client.streams.map((s) => s.encodingName).join(', ')} ` +
-            `instead of ${this.streams.map((s) => s.encodingName).join(', ')}; its pipeline branch cannot take that`);
-        }
-        if (signal.aborted) break;
-        client.on('packet', (p: RtpPacket) => this.packetHandler?.(p));
-        await client.play();
-        const wasReconnect = this.played;
-        this.played = true;
-        failures = 0;
-        this.setState('playing', wasReconnect ? 'reconnected' : 'playing');
-        failure = await this.whilePlaying(client, signal);
-      } catch (e) {
-        failure = e;
-      }
-      await client.close({ signal: AbortSignal.timeout(TEARDOWN_WAIT_MS) });
-      this.keepTotals(client);
-      this.client = undefined;
-      if (signal.aborted) break;
-      this.lastError = failure;
+    this.rtsp.on('packet', (p: RtpPacket) => this.onPacket(p));
+    this.rtsp.on('error', (e: unknown) => (this.lastError = e));
+    this.rtsp.on('reconnecting', (e: ReconnectingEvent) => {
+      this.fold();
+      this.lastError = e.reason;
+      this.setState('reconnecting', `${describe(e.reason)}; retry ${e.attempt} in ${(e.delayMs / 1000).toFixed(1)} s`);
       this.answered();
-      failures++;
-      if (failures > this.policy.retries) {
-        this.setState('failed', `gave up after ${failures} failed attempt${failures === 1 ? '' : 's'}: ${describe(failure)}`);
-        return;
+    });
+    this.rtsp.on('reconnected', (e: ReconnectedEvent) => {
+      this.setState('playing', `reconnected after ${e.attempts} attempt${e.attempts === 1 ? '' : 's'} (down ${(e.downtimeMs / 1000).toFixed(1)} s)`);
+    });
+    this.rtsp.on('fallback', (e: { reason: unknown }) => {
+      this.fold();
+      this.emit('note', `no RTP over UDP (${describe(e.reason)}): TCP from now on`);
+    });
+    this.rtsp.on('close', (reason: unknown) => {
+      this.fold();
+      this.dropPending();
+      if (reason !== undefined) {
+        this.lastError = reason;
+        this.setState('failed', describe(reason));
       }
-      const delay = Math.min(this.policy.retryMaxDelayMs, this.policy.retryDelayMs * 2 ** Math.min(failures - 1, 20));
-      this.setState('reconnecting', `${describe(failure)}; retrying in ${(delay / 1000).toFixed(1)} s`);
-      await sleep(delay, signal);
-      if (!signal.aborted) this.reconnects++;
-    }
-  }
-
-  /** Resolves with the reason the session ended: closed by the server, an error, or no media for too long. */
-  private whilePlaying(client: RtspClient, signal: AbortSignal): Promise<unknown> {
-    return new Promise((resolve) => {
-      let lastPackets = -1;
-      let lastChange = Date.now();
-      const finish = (reason: unknown) => {
-        clearInterval(watch);
-        signal.removeEventListener('abort', onAbort);
-        resolve(reason);
-      };
-      const onAbort = () => finish(undefined);
-      const watch = setInterval(() => {
-        const packets = client.stats().streams.reduce((a, s) => a + s.packets, 0);
-        if (packets !== lastPackets) {
-          lastPackets = packets;
-          lastChange = Date.now();
-        } else if (Date.now() - lastChange >= this.policy.mediaTimeoutMs) {
-          finish(new RtspError('MEDIA_TIMEOUT', `no RTP packet for ${(this.policy.mediaTimeoutMs / 1000).toFixed(1)} s`));
-        }
-      }, Math.min(1000, this.policy.mediaTimeoutMs / 2));
-      signal.addEventListener('abort', onAbort, { once: true });
-      client.once('close', () => finish(new RtspError('CONNECTION_CLOSED', 'the server ended the session')));
-      // Errors while playing (a socket error, a packet handler that threw) end this session; the loop reconnects.
-      client.on('error', (e) => finish(e));
+      this.answered();
     });
   }
 
-  private keepTotals(client: RtspClient): void {
-    const st = client.stats();
-    if (st.pool) this.lastPool = st.pool;
-    for (const s of st.streams) {
+  /** Starts the camera; the first PLAY goes out at once, its packets wait (bounded) for attach(). */
+  start(): void {
+    this.rtsp.start().then((streams) => {
+      this.streams = streams;
+      this.played = true;
+      this.emit('firstPlay');
+      this.setState('playing', `playing, ${streams.length} stream${streams.length === 1 ? '' : 's'}: ${streams.map((s) => s.encodingName).join(', ')}`);
+      this.answered();
+    }, () => { /* ended before it played: 'close' said why */ });
+  }
+
+  /** From now on packets go to `target`; those kept since the first PLAY go first, in order. */
+  attach(target: PacketTarget): void {
+    this.target = target;
+    for (const r of this.pending.splice(0)) {
+      try {
+        target.retained(r);
+      } catch {
+        this.beforePipelineDrops++; // its session ended before the pipeline (the lease is gone with the pool)
+      }
+      try { r.release(); } catch { /* released with its pool */ }
+    }
+  }
+
+  private onPacket(p: RtpPacket): void {
+    if (this.target) {
+      this.target.packet(p);
+    } else if (this.pending.length < MAX_PENDING_PACKETS) {
+      this.pending.push(p.retain());
+    } else {
+      this.beforePipelineDrops++;
+    }
+  }
+
+  private dropPending(): void {
+    this.beforePipelineDrops += this.pending.length;
+    for (const r of this.pending.splice(0)) {
+      try { r.release(); } catch { /* released with its pool */ }
+    }
+  }
+
+  /** Adds the last ended session's counters to `past`, once per session. */
+  private fold(): void {
+    const cs = this.rtsp.stats().client;
+    if (!cs || this.folded.has(cs) || this.rtsp.currentClient) return;
+    this.folded.add(cs);
+    for (const s of cs.streams) {
       const p = this.past.get(s.id);
       this.past.set(s.id, p ? addStreamStats(p, s) : { ...s, dropped: { ...s.dropped } });
     }
   }
 
   /** Counters over every session so far, per stream, and the current (else last) pool. */
-  stats(): { streams: StreamTotals[]; pool?: PoolStats } {
-    const live = this.client?.stats();
+  stats(): { streams: StreamTotals[]; pool?: PoolStats; reconnects: number; failures: number } {
+    const cam = this.rtsp.stats();
+    const live = this.rtsp.currentClient?.stats();
     const ids = new Set([...this.past.keys(), ...(live?.streams.map((s) => s.id) ?? [])]);
     const streams: StreamTotals[] = [];
     for (const id of [...ids].sort((x, y) => x - y)) {
@@ -247,17 +226,15 @@ class Camera extends EventEmitter {
       const l = live?.streams.find((s) => s.id === id);
       streams.push(p && l ? addStreamStats(p, l) : (p ?? l)!);
     }
-    return { streams, pool: live?.pool ?? this.lastPool };
+    return { streams, pool: live?.pool ?? cam.client?.pool, reconnects: cam.reconnects, failures: cam.failures };
   }
 
-  /** Ends the loop; a set-up session gets its TEARDOWN (replies awaited until `signal`). */
-  async stop(signal: AbortSignal): Promise<void> {
+  /** Ends the camera: a connect or retry wait ends at once, a set-up session gets its TEARDOWN. */
+  async stop(): Promise<void> {
     if (this.state !== 'failed') this.state = 'stopped';
-    // close() first, so the TEARDOWN wait is bounded by `signal`; the abort then ends a connect or a retry wait.
-    const closing = this.client?.close({ signal });
-    this.loop.abort();
-    await closing;
-    await this.running;
+    await this.rtsp.close();
+    this.fold();
+    this.dropPending();
   }
 
   private setState(state: CameraState, reason: string): void {
@@ -274,25 +251,6 @@ function addStreamStats(a: StreamTotals, b: StreamTotals): StreamTotals {
     ...b, packets: a.packets + b.packets, bytes: a.bytes + b.bytes, lost: a.lost + b.lost, reordered: a.reordered + b.reordered,
     duplicates: a.duplicates + b.duplicates, dropped,
   };
-}
-
-/** Same media in the same order with the same payload: the branches built for `a` can take `b`'s packets. */
-function sameStreams(a: readonly MediaStream[], b: readonly MediaStream[]): boolean {
-  return a.length === b.length && a.every((s, i) => s.encodingName === b[i]!.encodingName && s.clockRate === b[i]!.clockRate
-    && s.payloadType === b[i]!.payloadType && s.type === b[i]!.type);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Resolves when `p` does or `signal` aborts, whichever is first. */
@@ -319,8 +277,14 @@ interface Pipeline {
  * then the slot goes back to the pool. A refused push is counted by the sink (queue near its bound, sink stopped).
  */
 function connectPacketsToPipeline(camera: Camera, sink: GstSink, firstBranch: number): void {
-  camera.attach((p: RtpPacket) => {
-    sink.push(firstBranch + p.stream.id, p);
+  camera.attach({
+    packet: (p: RtpPacket) => {
+      sink.push(firstBranch + p.stream.id, p);
+    },
+    // Packets of the first moments, kept in the pool until the pipeline existed.
+    retained: (p: RetainedPacket) => {
+      sink.pushBytes(firstBranch + p.stream.id, p.lease.view);
+    },
   });
 }
 
@@ -422,16 +386,16 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
       for (let i = 0; i < c.cameras; i++, next++) {
         const plain = String(parseRtspUrl(urls[next]!));
         const duplicate = urls.filter((u) => String(parseRtspUrl(u)) === plain).length > 1;
-        cameras.push(new Camera(next, urls[next]!, cores[ci]!, a, a, duplicate));
+        cameras.push(new Camera(next, urls[next]!, cores[ci]!, a, stopController.signal, duplicate));
       }
     });
     for (const cam of cameras) {
       cam.on('state', (state: CameraState, reason: string) => {
         // Printed with or without a terminal: a camera that stalls or drops is visible in any log.
-        const what = state === 'ready' ? `connected, ${reason}` : state === 'playing' ? reason : `${state}: ${reason}`;
-        log(`${cam.label}: ${what}`);
+        log(`${cam.label}: ${state === 'playing' ? reason : `${state}: ${reason}`}`);
         if (state === 'failed' && !error) error = errorOf(cam.lastError, cam);
       });
+      cam.on('note', (text: string) => log(`${cam.label}: ${text}`));
     }
     const startPipeline = (p: Pipeline) => {
       p.sink.on('error', (e) => {
@@ -466,11 +430,7 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
       if (ready.includes(cam) || cam.state === 'failed') continue;
       log(`${cam.label}: not playing (${cam.lastError !== undefined ? describe(cam.lastError) : `no answer within --timeout ${a.timeoutMs / 1000} s`}); ` +
         'it keeps trying and gets a pipeline of its own when it answers');
-      cam.once('state', function onLate(this: Camera, state: CameraState) {
-        if (state !== 'ready') {
-          if (state !== 'failed' && state !== 'stopped') cam.once('state', onLate);
-          return;
-        }
+      cam.once('firstPlay', () => {
         if (stopController.signal.aborted) return;
         try {
           startPipeline(buildPipeline([cam], a, pipelines.length));
@@ -528,9 +488,8 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
       io.err.write('\n');
     }
     if (progressTimer) clearInterval(progressTimer);
-    // TEARDOWN first (no new packets; sent at once, replies awaited briefly), then drain the pipelines, then stop.
-    const teardownWait = AbortSignal.timeout(TEARDOWN_WAIT_MS);
-    await Promise.all(cameras.map((c) => c.stop(teardownWait)));
+    // TEARDOWN first (no new packets), then drain the pipelines, then stop them.
+    await Promise.all(cameras.map((c) => c.stop()));
     await Promise.all(pipelines.map((p) => p.sink.close({ timeoutMs: userStopped(exitReason) ? Math.min(EOS_WAIT_MS, 800) : EOS_WAIT_MS })));
     const summary = summarize(cameras, pipelines, started, exitReason, exitCode, error);
     if (a.json) io.out.write(a.jsonProgress ? JSON.stringify({ type: 'summary', ...summary }) + '\n' : JSON.stringify(summary, null, 2) + '\n');
@@ -612,9 +571,12 @@ export interface ProgressLine {
   /** Buffers that reached the counted sink (decoded frames with the default pipeline); absent without a pipeline. */
   frames?: number;
   lost: number;
-  /** Packets dropped, every reason (pool exhausted, parse errors, queue full, …). */
+  /** Packets dropped, every reason (pool exhausted, parse errors, queue full, before its pipeline, …). */
   drops: number;
+  /** Sessions that came back after a failure. */
   reconnects: number;
+  /** Failed attempts and failed sessions. */
+  failures: number;
 }
 
 function progressLines(cameras: Camera[], pipelines: Pipeline[], started: number): string {
@@ -630,6 +592,7 @@ function progressLines(cameras: Camera[], pipelines: Pipeline[], started: number
       lost += s.lost;
       drops += Object.values(s.dropped).reduce((x, n) => x + n, 0);
     }
+    drops += cam.beforePipelineDrops;
     let frames: number | undefined;
     for (const p of pipelines) {
       const m = p.cameras.find((x) => x.camera === cam);
@@ -644,7 +607,7 @@ function progressLines(cameras: Camera[], pipelines: Pipeline[], started: number
     }
     const line: ProgressLine = {
       type: 'progress', t, camera: cam.label, index: cam.index, state: cam.state, packets,
-      ...(frames !== undefined ? { frames } : {}), lost, drops, reconnects: cam.reconnects,
+      ...(frames !== undefined ? { frames } : {}), lost, drops, reconnects: st.reconnects, failures: st.failures,
     };
     out += JSON.stringify(line) + '\n';
   }
@@ -663,7 +626,7 @@ function summarize(cameras: Camera[], pipelines: Pipeline[], started: number, ex
     const pi = pipelines.findIndex((p) => p.cameras.some((m) => m.camera === c));
     const first = pi >= 0 ? pipelines[pi]!.cameras.find((m) => m.camera === c)!.firstBranch : 0;
     cameraSummaries.push({
-      url: c.label, index: c.index, state: c.state, played: c.played, reconnects: c.reconnects,
+      url: c.label, index: c.index, state: c.state, played: c.played, reconnects: st.reconnects,
       ...(pi >= 0 ? { pipeline: pi } : {}),
       ...(c.lastError !== undefined ? { error: errorOf(c.lastError, c) } : {}),
     });
@@ -673,6 +636,8 @@ function summarize(cameras: Camera[], pipelines: Pipeline[], started: number, ex
         ...s.dropped,
         queueFull: s.dropped.queueFull + (b?.queueDroppedPackets ?? 0),
         sinkClosed: b?.rejectedPackets ?? 0,
+        // Camera-level (not per stream): counted on its first stream.
+        beforePipeline: s === st.streams[0] ? c.beforePipelineDrops : 0,
       };
       const pushed = b?.pushedPackets ?? 0;
       streams.push({
