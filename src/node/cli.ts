@@ -291,17 +291,20 @@ function connectPacketsToPipeline(camera: Camera, sink: GstSink, firstBranch: nu
 function errorOf(e: unknown, camera?: Camera): SummaryError {
   const code = e instanceof UsageError ? 'USAGE'
     : e instanceof Error && typeof (e as { code?: unknown }).code === 'string' ? (e as unknown as { code: string }).code : 'ERROR';
-  return { code, message: e instanceof Error ? e.message : String(e), ...(camera ? { camera: camera.label } : {}) };
+  return { code, message: messageOf(e), ...(camera ? { camera: camera.label } : {}) };
+}
+
+/** The error's message, with GStreamer's debug text: its message is often just "Internal data stream error." while
+ * the cause (not-negotiated, …) is in the debug text. */
+function messageOf(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const debug = (e as { context?: { debug?: unknown } }).context?.debug;
+  return typeof debug === 'string' && debug !== '' ? `${e.message} (${debug.replace(/\s+/g, ' ').trim()})` : e.message;
 }
 
 function describe(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  let text = e.message;
-  // GStreamer's message is often "Internal data stream error."; the cause (not-negotiated, …) is in the debug text.
-  const debug = (e as { context?: { debug?: unknown } }).context?.debug;
-  if (typeof debug === 'string' && debug !== '') text += ` (${debug.replace(/\s+/g, ' ').trim()})`;
-  const code = (e as { code?: unknown }).code;
-  return code !== undefined ? `${text} [${String(code)}]` : text;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return code !== undefined ? `${messageOf(e)} [${String(code)}]` : messageOf(e);
 }
 
 function version(): string {

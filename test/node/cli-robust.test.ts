@@ -280,4 +280,17 @@ describe('wasm-rtsp with many and bad cameras', () => {
       await server.stop();
     }
   });
+
+  it('a GStreamer error names the camera and its cause (issue 8: only "Internal data stream error.")', async () => {
+    // A tail that cannot take H.264 RTP: caps negotiation fails at the camera's appsrc.
+    const r = await cli([shared.url('/h264'), '--pipeline', 'capsfilter caps=audio/x-raw ! fakesink name=sink0', '--duration', '5', '--json']);
+    expect(r.code).toBe(4);
+    const line = r.stderr.split('\n').find((l) => l.includes('GStreamer error'));
+    expect(line, r.stderr).toContain(shared.url('/h264'));
+    expect(line).toMatch(/not-negotiated/);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.exitCode).toBe(4);
+    expect(summary.error).toMatchObject({ code: 'GST_PIPELINE_ERROR', camera: shared.url('/h264') });
+    expect(summary.error.message).toMatch(/not-negotiated/);
+  });
 });
