@@ -228,7 +228,7 @@ describe('wasm-rtsp with many and bad cameras', () => {
       const packets0 = last(0)!.packets;
       const frames2 = last(2)!.frames ?? 0;
       await waitUntil(() => last(0)!.packets > packets0 + 50, 20_000, 'camera 0 to keep playing while camera 2 is down');
-      restarted = await startRtspServer({ width: 160, height: 120, sessionTimeout: 10, extraArgs: ['--port', String(killable.port)] });
+      restarted = await startRtspServer({ width: 160, height: 120, sessionTimeout: 10, port: killable.port });
       await restarted.waitFor((e) => e.event === 'request' && e.method === 'PLAY', 30_000);
       await waitUntil(() => last(2)?.state === 'playing' && (last(2)!.frames ?? 0) > frames2 + 10, 30_000,
         'camera 2 to come back into its pipeline branch');
