@@ -353,8 +353,16 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
   }));
   // Every camera listens on it (cameras × a few listeners is no leak).
   setMaxListeners(0, stopController.signal);
-  const onSigint = () => stopRequested('SIGINT');
-  const onSigterm = () => stopRequested('SIGTERM');
+  // A second signal while shutting down (TEARDOWN replies, the pipeline drain) leaves at once.
+  const onSignal = (name: string) => () => {
+    if (stopController.signal.aborted) {
+      log(`${name} again: exiting without waiting for the shutdown`);
+      process.exit(EXIT_OK);
+    }
+    stopRequested(name);
+  };
+  const onSigint = onSignal('SIGINT');
+  const onSigterm = onSignal('SIGTERM');
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
   let exitCode = EXIT_OK;
