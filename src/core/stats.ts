@@ -11,7 +11,7 @@ const MAX_MISORDER = 100;
 const SEEN_WINDOW = 1024;
 
 /** Why a packet was dropped before reaching the consumer. Every drop is counted under one of these. */
-export type DropReason = 'poolExhausted' | 'parseError' | 'oversized' | 'duplicate' | 'queueFull';
+export type DropReason = 'poolExhausted' | 'parseError' | 'oversized' | 'duplicate' | 'queueFull' | 'late';
 
 /** Counters of one stream, as returned by `StreamStatistics.snapshot()`. */
 export interface StreamStats {
@@ -42,6 +42,8 @@ export class StreamStatistics {
   lastArrivalMs = 0;
   readonly dropped: Record<DropReason, number> = {
     poolExhausted: 0, parseError: 0, oversized: 0, duplicate: 0, queueFull: 0,
+    // Arrived after the UDP reorder buffer had given up on it and moved past (it also counts as lost).
+    late: 0,
   };
   private started = false;
   private baseSeq = 0;

@@ -11,7 +11,7 @@
 
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { isIPv6 } from 'node:net';
+import { isIPv6, type LookupFunction } from 'node:net';
 import { hostname } from 'node:os';
 import type { Core } from '../../core/core.js';
 import type { InterleavedDemuxer } from '../../core/demuxer.js';
@@ -30,6 +30,7 @@ import { RtspConnection, unmapIPv4, type ConnectionStats } from './connection.js
 import { RtspError } from './errors.js';
 import { checkPoolLimit, coreBytesFor, DEFAULT_POOL_LIMIT_BYTES } from './memory.js';
 import { RtpPacket, type RetainedPacket } from './packet.js';
+import { MAX_REORDER_DEPTH, ReorderBuffer, type ReorderOptions } from './reorder.js';
 
 export { DEFAULT_POOL_LIMIT_BYTES };
 /** Default timeout of one request/reply exchange. */
@@ -89,6 +90,13 @@ export interface RtspClientOptions {
   udpTimeoutMs?: number;
   /** Kernel receive buffer (SO_RCVBUF) of each UDP RTP socket; default UDP_RECEIVE_BUFFER_BYTES. */
   udpReceiveBufferBytes?: number;
+  /** Host name resolver (as net.connect's `lookup`); default dns.lookup. close() ends a lookup in progress too. */
+  lookup?: LookupFunction;
+  /**
+   * UDP reorder buffer per stream (reorder.ts): packets that arrive ahead are held in their pool slots and handed on
+   * in sequence order. Default on for UDP ({ depth: 16, latencyMs: 50 }); false turns it off. TCP never reorders.
+   */
+  reorder?: ReorderOptions | false;
 }
 
 /** One set-up medium: what the SDP said, how it is transported and its statistics. */
@@ -185,6 +193,8 @@ export class RtspClient extends EventEmitter {
   private playStartedAt = 0;
   private failure: RtspError | undefined;
   private readonly poolLimitBytes: number;
+  /** UDP reorder buffers and their latency timers, by stream id. */
+  private readonly reorderBuffers = new Map<number, { buffer: ReorderBuffer; timer: ReturnType<typeof setTimeout> | undefined }>();
 
   constructor(url: string, options: RtspClientOptions = {}) {
     super();
@@ -205,6 +215,14 @@ export class RtspClient extends EventEmitter {
       const v = options[name];
       if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
         throw new RtspError('BAD_OPTION', `${name} must be a finite number ≥ 0, not ${String(v)}`, { context: { [name]: v } });
+      }
+    }
+    const reorder = options.reorder;
+    if (reorder !== undefined && reorder !== false) {
+      if (typeof reorder !== 'object' || reorder === null
+        || (reorder.depth !== undefined && (!Number.isInteger(reorder.depth) || reorder.depth < 1 || reorder.depth > MAX_REORDER_DEPTH))
+        || (reorder.latencyMs !== undefined && (typeof reorder.latencyMs !== 'number' || !Number.isFinite(reorder.latencyMs) || reorder.latencyMs < 0))) {
+        throw new RtspError('BAD_OPTION', `reorder must be false or { depth: 1…${MAX_REORDER_DEPTH}, latencyMs ≥ 0 }`, { context: { reorder } });
       }
     }
     // Checked now, so a pool limit beyond what a core can hold fails here rather than at connect().
@@ -426,6 +444,9 @@ export class RtspClient extends EventEmitter {
     }
     this.udpSockets.length = 0;
     this.rtcpSockets.clear();
+    // Packets still held for reordering are never handed on: their slots go back, their timers stop.
+    for (const { buffer } of this.reorderBuffers.values()) buffer.clear((h) => this.pool?.releaseHandle(h));
+    this.reorderBuffers.clear();
     if (this.core && this.udpRecordPtr) this.core.free(this.udpRecordPtr);
     this.udpRecordPtr = 0;
     // Kept so stats() still answers after close (the pool and demuxer live in wasm memory that is freed below).
@@ -459,7 +480,7 @@ export class RtspClient extends EventEmitter {
     signal?.addEventListener('abort', onAbort, { once: true });
     const deadline = setTimeout(() => conn.close(), TEARDOWN_TIMEOUT_MS);
     try {
-      await conn.connect(this.target.host, this.target.port, TEARDOWN_TIMEOUT_MS, ac.signal);
+      await conn.connect(this.target.host, this.target.port, TEARDOWN_TIMEOUT_MS, ac.signal, this.options.lookup);
       await this.send('TEARDOWN', this.baseUrl || this.url, {}, TEARDOWN_TIMEOUT_MS);
     } catch {
       // gone: nothing to tear down
@@ -486,7 +507,7 @@ export class RtspClient extends EventEmitter {
       onPoolExhausted: () => this.emit('poolExhausted'),
     });
     this.connection = conn;
-    await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs, this.options.signal);
+    await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs, this.options.signal, this.options.lookup);
   }
 
   /** Closes the current connection (and its demuxer) without ending the session: for redirects. */
@@ -702,6 +723,7 @@ export class RtspClient extends EventEmitter {
     const server = this.connection?.remoteAddress ?? this.target.host;
     const core = this.core!;
     const pool = this.pool!;
+    const reorder = this.createReorderBuffer(stream);
     rtp.on('message', (msg, rinfo) => {
       if (unmapIPv4(rinfo.address) !== server) {
         this.counters.unattributedDrops++;
@@ -717,13 +739,56 @@ export class RtspClient extends EventEmitter {
         return;
       }
       const ptr = pool.lastPtr;
-      core.u8.set(msg, ptr); // the one copy UDP needs: dgram hands over its own Buffer
+      const u8 = core.u8;
+      u8.set(msg, ptr); // the one copy UDP needs: dgram hands over its own Buffer
       const status = core.exports.rtp_parse(ptr, msg.length, this.udpRecordPtr);
+      if (reorder !== undefined && status === 0) {
+        const seq = (u8[ptr + 2] << 8) | u8[ptr + 3];
+        if (!reorder.inOrder(seq)) {
+          reorder.push(seq, h, ptr, msg.length, Date.now()); // held in its slot, or handed on, or dropped
+          return;
+        }
+        reorder.passed(seq);
+      }
       this.deliver(stream, h, ptr, msg.length, this.udpRecordPtr, status);
       pool.releaseHandle(h);
     });
     rtcp.on('message', (msg) => this.onRtcp(stream, msg));
     for (const s of [rtp, rtcp]) s.on('error', (e) => this.emit('error', new RtspError('CONNECTION_CLOSED', `UDP socket error: ${e.message}`, { cause: e })));
+  }
+
+  /** The stream's UDP reorder buffer (undefined when `reorder: false`). */
+  private createReorderBuffer(stream: MediaStream): ReorderBuffer | undefined {
+    if (this.options.reorder === false) return undefined;
+    const core = this.core!;
+    const pool = this.pool!;
+    const entry: { buffer: ReorderBuffer; timer: ReturnType<typeof setTimeout> | undefined } = { buffer: undefined!, timer: undefined };
+    entry.buffer = new ReorderBuffer(this.options.reorder ?? {}, {
+      emit: (handle, ptr, length, held) => {
+        // A packet handed on from the buffer: parse it again into the record (it was overwritten meanwhile).
+        const status = core.exports.rtp_parse(ptr, length, this.udpRecordPtr);
+        if (held) stream.statistics.reordered++;
+        this.deliver(stream, handle, ptr, length, this.udpRecordPtr, status);
+        pool.releaseHandle(handle);
+      },
+      discard: (handle, reason) => {
+        this.drop(stream, reason);
+        pool.releaseHandle(handle);
+      },
+      schedule: (ms) => {
+        if (entry.timer) clearTimeout(entry.timer);
+        entry.timer = undefined;
+        if (ms > 0 && this.state !== 'closing' && this.state !== 'closed') {
+          entry.timer = setTimeout(() => {
+            entry.timer = undefined;
+            entry.buffer.expire(Date.now());
+          }, ms);
+          entry.timer.unref?.();
+        }
+      },
+    });
+    this.reorderBuffers.set(stream.id, entry);
+    return entry.buffer;
   }
 
   // ---------------------------------------------------------------------------------------------------------------

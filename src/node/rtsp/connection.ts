@@ -104,7 +104,7 @@ export class RtspConnection {
   ) {}
 
   /** Opens the TCP connection; rejects with RtspError('CONNECT_FAILED' | 'TIMEOUT' | 'ABORTED'). */
-  connect(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  connect(host: string, port: number, timeoutMs: number, signal?: AbortSignal, lookup?: net.LookupFunction): Promise<void> {
     const h = this.pool.acquireHandle(READ_SLOT_BYTES);
     if (h < 0) {
       return Promise.reject(new RtspError('CONNECT_FAILED', `no read buffer: the packet pool is exhausted (${statusName(h)})`));
@@ -118,6 +118,7 @@ export class RtspConnection {
         host,
         port,
         noDelay: true,
+        lookup,
         onread: { buffer: () => this.nextReadBuffer(), callback: (n: number) => this.onRead(n) },
       });
       this.socket = socket;
