@@ -2,15 +2,18 @@
 // The `wasm-rtsp` command: RTSP cameras into GStreamer through the wasm core.
 //
 //   wasm-rtsp <rtsp-url>... [--transport tcp|udp] [--pipeline '<launch after appsrc>' | --record out.mp4]
-//             [--duration seconds] [--timeout seconds] [--pool-limit MB] [--json] [--json-progress]
+//             [--duration s] [--timeout s] [--pool-limit MB] [--retries N|inf] [--json] [--json-progress] …
 //   wasm-rtsp --demo          the local GStreamer test server, ten seconds of decoded H.264
+// (the options: USAGE in cli-args.ts; the behaviour: README, "The command").
 //
-// Each camera is on its own: one that fails is reported and the others play on. The pipeline needs every stream's
-// caps (from the SDP) before it starts, so it is built once every camera has answered DESCRIBE or failed, or when
-// --timeout runs out, with the cameras that answered; a camera that answers later gets a pipeline of its own.
+// Each camera is an RtspCamera: it connects, fails, retries and reconnects on its own, into the same pipeline
+// branch, and its sessions are torn down on every exit path. The pipeline needs every stream's caps (from the SDP)
+// before it starts, so it is built once every camera has played or failed once, or when --timeout runs out, with the
+// cameras that answered (their first packets wait in their pools); a camera that answers later gets a pipeline of
+// its own. Ctrl-C/SIGTERM abort everything at once through one AbortSignal.
 //
 // Exit codes: 0 stopped by the user (Ctrl-C, SIGTERM) or --duration with at least one camera played, 1 unexpected
-// error, 2 bad usage (options, URLs, memory that cannot fit), 3 no camera played (connect, auth, stream failures),
+// error, 2 bad usage (options, URLs, memory that cannot fit), 3 no camera played (or all gave up, one failing),
 // 4 GStreamer failure (missing, bad pipeline, error on the bus).
 
 import { readFileSync } from 'node:fs';
@@ -46,7 +49,7 @@ export interface SummaryError {
 /** The final summary (`--json`): per camera, per stream, the pools, the sink, the exit code and its reason. */
 export interface Summary {
   durationS: number;
-  /** 'duration', 'SIGINT', 'SIGTERM', 'cameras-ended', 'no-camera', 'gstreamer-error', 'usage', 'error'. */
+  /** 'duration', 'SIGINT', 'SIGTERM', 'cameras-ended', 'gstreamer-error', 'usage', 'error'. */
   exitReason: string;
   exitCode: number;
   error?: SummaryError;
@@ -157,7 +160,9 @@ class Camera extends EventEmitter {
       this.dropPending();
       if (reason !== undefined) {
         this.lastError = reason;
-        this.setState('failed', describe(reason));
+        // The line names the camera already.
+        const text = describe(reason);
+        this.setState('failed', text.startsWith(`${this.rtsp.url}: `) ? text.slice(this.rtsp.url.length + 2) : text);
       }
       this.answered();
     });

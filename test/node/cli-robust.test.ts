@@ -293,4 +293,13 @@ describe('wasm-rtsp with many and bad cameras', () => {
     expect(summary.error).toMatchObject({ code: 'GST_PIPELINE_ERROR', camera: shared.url('/h264') });
     expect(summary.error.message).toMatch(/not-negotiated/);
   });
+
+  it('ends on its own, exit 3, when every camera gave up (--retries 0)', async () => {
+    const r = await cli([shared.url('/nope'), 'rtsp://127.0.0.1:1/x', '--retries', '0', '--json']);
+    expect(r.code).toBe(3);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.exitReason).toBe('cameras-ended');
+    expect(summary.cameras.map((c: { state: string }) => c.state)).toEqual(['failed', 'failed']);
+    expect(r.stderr).toMatch(/rtsp:\/\/127\.0\.0\.1:1\/x: failed: gave up after 1 attempts/);
+  });
 });
