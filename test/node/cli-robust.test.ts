@@ -302,4 +302,40 @@ describe('wasm-rtsp with many and bad cameras', () => {
     expect(summary.cameras.map((c: { state: string }) => c.state)).toEqual(['failed', 'failed']);
     expect(r.stderr).toMatch(/rtsp:\/\/127\.0\.0\.1:1\/x: failed: gave up after 1 attempts/);
   });
+
+  it('a camera that answers after the pipeline started gets a pipeline of its own and plays', async () => {
+    // A port with no server yet: the camera keeps failing (connection refused) past --timeout.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const lateUrl = `rtsp://127.0.0.1:${port}/h264`;
+    let late: RtspTestServer | undefined;
+    const child = spawn(process.execPath, [CLI, shared.url('/h264'), lateUrl, '--timeout', '1', '--retry-delay', '0.2',
+      '--retry-max-delay', '0.5', '--json', '--json-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exit = exitOf(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const last = (index: number) => stdout.split('\n').filter((l) => l.startsWith('{"type":"progress"'))
+      .map((l) => JSON.parse(l) as { index: number; state: string; frames?: number }).filter((p) => p.index === index).at(-1);
+    try {
+      await waitUntil(() => (last(0)?.frames ?? 0) > 10, 30_000, 'camera 0 decoding');
+      expect(last(1)?.state).toBe('reconnecting');
+      expect(last(1)?.frames).toBeUndefined(); // no pipeline yet
+      expect(stderr).toMatch(/gets a pipeline of its own when it answers/);
+      late = await startRtspServer({ width: 160, height: 120, sessionTimeout: 10, port });
+      await waitUntil(() => (last(1)?.frames ?? 0) > 10, 30_000, 'the late camera decoding in its own pipeline');
+      child.kill('SIGINT');
+      expect((await exit).code, stderr).toBe(0);
+      const summary = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{"type":"summary"'))!);
+      expect(summary.sinks).toHaveLength(2);
+      expect(summary.cameras.map((c: { pipeline?: number }) => c.pipeline)).toEqual([0, 1]);
+      expect(summary.streams[1].sinkBuffers).toBeGreaterThan(10);
+    } finally {
+      child.kill('SIGKILL');
+      await late?.stop();
+    }
+  });
 });
