@@ -156,7 +156,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     json: v.json ?? false,
     jsonProgress: v['json-progress'] ?? false,
     demo,
-    retries: v.retries === 'inf' ? Infinity : number('retries', v.retries, 0, 1e9) ?? Infinity,
+    retries: v.retries === 'inf' ? Infinity : Math.floor(number('retries', v.retries, 0, 1e9) ?? Infinity),
     retryDelayMs: Math.round((number('retry-delay', v['retry-delay'], 0.01, 3600) ?? DEFAULT_RETRY_DELAY_S) * 1000),
     retryMaxDelayMs: Math.round((number('retry-max-delay', v['retry-max-delay'], 0.01, 3600) ?? DEFAULT_RETRY_MAX_DELAY_S) * 1000),
     mediaTimeoutMs: Math.round((number('media-timeout', v['media-timeout'], 0.1, 3600) ?? DEFAULT_MEDIA_TIMEOUT_S) * 1000),
