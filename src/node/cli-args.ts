@@ -135,6 +135,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     }
     return n;
   };
+  const retries = (text: string | undefined): number => {
+    if (text === undefined || text === 'inf') return Infinity;
+    if (!/^\d{1,9}$/.test(text)) throw new UsageError(`--retries must be a whole number or inf, not ${text}`, { option: '--retries' });
+    return Number(text);
+  };
   const demo = v.demo ?? false;
   if (demo && parsed.positionals.length > 0) throw new UsageError('--demo plays its own server: give no URL with it');
   if (!demo && parsed.positionals.length === 0) throw new UsageError('no camera URL given (use --demo for the built-in test server)');
@@ -156,7 +161,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     json: v.json ?? false,
     jsonProgress: v['json-progress'] ?? false,
     demo,
-    retries: v.retries === 'inf' ? Infinity : Math.floor(number('retries', v.retries, 0, 1e9) ?? Infinity),
+    retries: retries(v.retries),
     retryDelayMs: Math.round((number('retry-delay', v['retry-delay'], 0.01, 3600) ?? DEFAULT_RETRY_DELAY_S) * 1000),
     retryMaxDelayMs: Math.round((number('retry-max-delay', v['retry-max-delay'], 0.01, 3600) ?? DEFAULT_RETRY_MAX_DELAY_S) * 1000),
     mediaTimeoutMs: Math.round((number('media-timeout', v['media-timeout'], 0.1, 3600) ?? DEFAULT_MEDIA_TIMEOUT_S) * 1000),
