@@ -25,14 +25,17 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
 
 /** Plays `path` until `packets` packets arrived (at most 20 s: a loaded machine may be slow) and returns what came. */
 async function play(path: string, transport: 'tcp' | 'udp', packets: number) {
-  const client = await RtspClient.open(server.url(path), { transport });
+  const client = new RtspClient(server.url(path), { transport });
   const seen: Seen = { count: 0, seqs: [], payloadTypes: new Set(), bytes: 0 };
+  // Listening before PLAY: packets read together with the PLAY reply are delivered before play() resolves.
   client.on('packet', (p: RtpPacket) => {
     seen.count++;
     seen.bytes += p.length;
     seen.payloadTypes.add(p.header.payloadType);
     if (seen.seqs.length < 100_000) seen.seqs.push(p.header.sequenceNumber);
   });
+  await client.connect();
+  await client.play();
   const from = server.events.length;
   await waitFor(() => seen.count >= packets, 20_000, `${packets} packets`);
   const stats = client.stats();
