@@ -129,6 +129,11 @@ describe('wasm-rtsp command', () => {
     [['http://127.0.0.1/x'], 2],
     [['--duration', 'soon', 'rtsp://127.0.0.1/x'], 2],
     [['--record', 'a.mp4', '--pipeline', 'fakesink', 'rtsp://127.0.0.1/x'], 2],
+    [['--retries', '0.5', 'rtsp://127.0.0.1/x'], 2],
+    [['--pool-limit', '257', 'rtsp://127.0.0.1/x'], 2],
+    [['--timeout', '0', 'rtsp://127.0.0.1/x'], 2],
+    [['--demo', 'rtsp://127.0.0.1/x'], 2],
+    [['--credentials-file', '/nonexistent/creds', 'rtsp://127.0.0.1/x'], 2],
     [['rtsp://127.0.0.1:1/x', '--duration', '1'], 3],
   ])('exits with a meaningful code: %j → %i', async (args, code) => {
     const r = await cli(args as string[]);
