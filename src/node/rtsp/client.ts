@@ -27,7 +27,7 @@ import { createCore } from '../core.js';
 import { RtspAuthenticator } from './auth.js';
 import { RtspConnection, unmapIPv4, type ConnectionStats, type RtspTlsOptions } from './connection.js';
 import { RtspError } from './errors.js';
-import { checkPoolLimit, coreBytesFor, DEFAULT_POOL_LIMIT_BYTES } from './memory.js';
+import { checkPoolLimit, coreBytesFor, DEFAULT_POOL_LIMIT_BYTES, frameReserveBytes, type CoreSizing } from './memory.js';
 import { RtpPacket, type RetainedPacket } from './packet.js';
 import {
   DEFAULT_RETAINED_FRAME_BYTES, Frame, frameCodecOf, StreamFrames, type FrameModeOptions, type FrameStats, type RetainBudget,
@@ -255,12 +255,12 @@ export class RtspClient extends EventEmitter {
     if (pin !== undefined && (typeof pin !== 'string' || !/^([0-9a-f]{2}[:\s-]?){31}[0-9a-f]{2}$/i.test(pin.trim()))) {
       throw new RtspError('BAD_OPTION', 'tls.fingerprint256 must be a SHA-256 fingerprint: 32 hex octets, colons allowed', { context: { fingerprint256: pin } });
     }
-    // Checked now, so a pool limit beyond what a core can hold fails here rather than at connect().
-    if (!options.core) coreBytesFor({ cameras: 1, poolLimitBytes: this.poolLimitBytes });
-    if (this.target.credentials) this.auth = new RtspAuthenticator(this.target.credentials);
     this.frameOptions = typeof options.frames === 'object' && options.frames !== null ? options.frames : {};
     this.frameMode = options.frames !== undefined && options.frames !== false || options.onFrame !== undefined;
     this.retainBudget = { used: 0, limit: this.frameOptions.retainedBytesLimit ?? DEFAULT_RETAINED_FRAME_BYTES };
+    // Checked now, so a pool limit beyond what a core can hold fails here rather than at connect().
+    if (!options.core) coreBytesFor(this.coreSizing());
+    if (this.target.credentials) this.auth = new RtspAuthenticator(this.target.credentials);
     // A 'frame' listener turns frame mode on (depayloaders are made when a stream's first packet arrives).
     this.on('newListener', (event: string | symbol) => {
       if (event === 'frame') this.frameMode = true;
@@ -289,6 +289,11 @@ export class RtspClient extends EventEmitter {
       throw e;
     }
     return client;
+  }
+
+  /** What a core of this client's own must hold: its pool and, with its frame options, frame mode's buffers. */
+  coreSizing(): CoreSizing {
+    return { cameras: 1, poolLimitBytes: this.poolLimitBytes, frameAssemblyBytes: frameReserveBytes(this.frameOptions) };
   }
 
   /** The streams set up (empty before connect()). */
@@ -332,7 +337,7 @@ export class RtspClient extends EventEmitter {
 
   private async doConnect(): Promise<readonly MediaStream[]> {
     // A core of its own unless one is shared; it is garbage-collected with the client.
-    this.core = this.options.core ?? await createCore({ memoryBytes: coreBytesFor({ cameras: 1, poolLimitBytes: this.poolLimitBytes }) });
+    this.core = this.options.core ?? await createCore({ memoryBytes: coreBytesFor(this.coreSizing()) });
     this.assertState('connecting');
     this.pool = this.core.createPool({ limitBytes: this.poolLimitBytes, name: this.url });
     this.packet = new RtpPacket(this.core, this.pool);
