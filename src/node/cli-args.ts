@@ -61,14 +61,25 @@ export interface Args {
   retryMaxDelayMs: number;
   /** A playing camera without an RTP packet for this long is reconnected. */
   mediaTimeoutMs: number;
+  /** Push RTP packets into GStreamer (its depayloaders) instead of frames depayloaded in wasm. */
+  rtp: boolean;
+  /** Serve Prometheus metrics on this port (GET /metrics), on `metricsHost`. */
+  metricsPort?: number;
+  metricsHost: string;
+  /** rtsps://: accept a server certificate with this SHA-256 fingerprint (a self-signed camera), and/or trust this CA file. */
+  tlsFingerprint?: string;
+  tlsCaFile?: string;
 }
 
 export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
        wasm-rtsp --demo
 
   --transport tcp|udp        RTP over the RTSP connection (default) or over UDP
-  --pipeline '<launch>'      GStreamer launch text after each appsrc (default: depayload, decode, fakesink)
+  --pipeline '<launch>'      GStreamer launch text after each appsrc (default: decode, fakesink); it receives
+                             frames (H.264 avc / H.265 hvc1 access units, raw video, raw AAC), or RTP with --rtp
   --record out.mp4           write H.264/H.265 into an MP4 file instead
+  --rtp                      push RTP packets for GStreamer to depayload, instead of frames depayloaded in wasm
+                             (streams whose SDP lacks the codec configuration are pushed as RTP anyway)
   --duration seconds         stop after this long (default: until Ctrl-C; the demo: ${DEMO_SECONDS})
   --timeout seconds          TCP connect and request timeout, and how long the pipeline waits for every camera's
                              first answer (default ${DEFAULT_TIMEOUT_S})
@@ -80,6 +91,10 @@ export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
   --retry-delay seconds      wait before the first retry, doubled each time (default ${DEFAULT_RETRY_DELAY_S})
   --retry-max-delay seconds  longest wait between retries (default ${DEFAULT_RETRY_MAX_DELAY_S})
   --media-timeout seconds    reconnect a playing camera that sent no RTP packet for this long (default ${DEFAULT_MEDIA_TIMEOUT_S})
+  --metrics-port N           serve Prometheus metrics on http://<metrics-host>:N/metrics
+  --metrics-host address     address for --metrics-port (default 127.0.0.1)
+  --tls-fingerprint sha256   rtsps://: accept the server certificate with this SHA-256 fingerprint (self-signed camera)
+  --tls-ca file              rtsps://: trust this CA certificate (PEM) besides the system's
   --json                     print a JSON summary on stdout at the end
   --json-progress            print one JSON line per camera on stdout every second
   --demo                     play the local GStreamer test server (needs /usr/bin/python3 with gi)
@@ -110,6 +125,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         'retry-delay': { type: 'string' },
         'retry-max-delay': { type: 'string' },
         'media-timeout': { type: 'string' },
+        rtp: { type: 'boolean' },
+        'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
+        'tls-fingerprint': { type: 'string' },
+        'tls-ca': { type: 'string' },
         json: { type: 'boolean' },
         'json-progress': { type: 'boolean' },
         demo: { type: 'boolean' },
@@ -165,7 +185,26 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     retryDelayMs: Math.round((number('retry-delay', v['retry-delay'], 0.01, 3600) ?? DEFAULT_RETRY_DELAY_S) * 1000),
     retryMaxDelayMs: Math.round((number('retry-max-delay', v['retry-max-delay'], 0.01, 3600) ?? DEFAULT_RETRY_MAX_DELAY_S) * 1000),
     mediaTimeoutMs: Math.round((number('media-timeout', v['media-timeout'], 0.1, 3600) ?? DEFAULT_MEDIA_TIMEOUT_S) * 1000),
+    rtp: v.rtp ?? false,
+    metricsPort: metricsPort(v['metrics-port']),
+    metricsHost: v['metrics-host'] ?? '127.0.0.1',
+    tlsFingerprint: tlsFingerprint(v['tls-fingerprint']),
+    tlsCaFile: v['tls-ca'],
   };
+}
+
+function metricsPort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new UsageError(`--metrics-port must be a port number (0–65535), not ${text}`, { option: '--metrics-port' });
+  return Number(text);
+}
+
+function tlsFingerprint(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (!/^([0-9a-f]{2}[:\s-]?){31}[0-9a-f]{2}$/i.test(text.trim())) {
+    throw new UsageError('--tls-fingerprint must be a SHA-256 fingerprint: 32 hex octets, colons allowed', { option: '--tls-fingerprint' });
+  }
+  return text.trim();
 }
 
 /** --pool-limit in MiB → bytes, rounded down to whole 64 KiB slabs (as the pool does), at least one slab. */
@@ -177,8 +216,7 @@ export function poolLimitBytes(mb: number): number {
 /** Throws UsageError naming the (redacted) URL when it does not parse or is not rtsp://. */
 function checkUrl(url: string): void {
   try {
-    const u = parseRtspUrl(url);
-    if (u.scheme !== 'rtsp') throw new UsageError(`${String(u)}: rtsps:// (RTSP over TLS) is not supported yet`, { camera: String(u) });
+    parseRtspUrl(url);
   } catch (e) {
     if (e instanceof RtspUrlError) {
       const shown = String(e.context.url ?? redactUrl(url));

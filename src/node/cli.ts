@@ -6,6 +6,10 @@
 //   wasm-rtsp --demo          the local GStreamer test server, ten seconds of decoded H.264
 // (the options: USAGE in cli-args.ts; the behaviour: README, "The command").
 //
+// Frame mode by default: H.264/H.265/raw/AAC are depayloaded in wasm and pushed one access unit per buffer
+// (`video/x-h264,stream-format=avc,alignment=au` with codec_data, …), so GStreamer runs no RTP depayloader and no
+// start-code scan; a stream whose SDP lacks its codec configuration, or any stream with --rtp, goes as RTP packets.
+//
 // Each camera is an RtspCamera: it connects, fails, retries and reconnects on its own, into the same pipeline
 // branch, and its sessions are torn down on every exit path. The pipeline needs every stream's caps (from the SDP)
 // before it starts, so it is built once every camera has played or failed once, or when --timeout runs out, with the
@@ -24,7 +28,9 @@ import type { ClientStats, MediaStream } from './rtsp/client.js';
 import { RtspCamera, type ReconnectedEvent, type ReconnectingEvent } from './rtsp/camera.js';
 import type { PoolStats } from '../core/pool.js';
 import type { RetainedPacket, RtpPacket } from './rtsp/packet.js';
-import { createGstSink, gstAvailable, type GstBranch, type GstSink, type GstSinkStats } from './gst/index.js';
+import { codecConfigFromSdp, frameCodecOf, type Frame, type FrameStats, type RetainedFrame } from './rtsp/frames.js';
+import { createGstSink, frameFormat, gstAvailable, type GstBranch, type GstSink, type GstSinkStats } from './gst/index.js';
+import { createMetrics, serveMetrics } from './metrics.js';
 import { startDemoServer, type DemoServer } from './demo/server.js';
 import { parseRtspUrl, redactUrl } from '../core/rtsp/url.js';
 import { DEMO_SECONDS, parseCommandLine, planCores, UsageError, USAGE, type Args } from './cli-args.js';
@@ -59,14 +65,21 @@ export interface Summary {
     id: number;
     type: string;
     encodingName: string;
-    /** Packets that arrived: pushed + every drop. */
+    /** What the stream's branch takes: access units depayloaded in wasm, or RTP packets. */
+    input: 'frames' | 'packets';
+    /** RTP packets that arrived (counted before any drop). */
+    packets: number;
+    /** Units (frames for a frame stream, else packets) that arrived: pushed + every drop. */
     received: number;
     pushed: number;
     bytes: number;
     lost: number;
     reordered: number;
     duplicates: number;
+    /** Units dropped, by reason (frames for a frame stream: loss, waitingForKeyframe, queueFull, …). */
     dropped: Record<string, number>;
+    /** A frame stream's packets dropped before depayloading (duplicates, pool exhausted, parse errors, …). */
+    packetDrops?: Record<string, number>;
     /** Buffers that reached the pipeline's counted sink (decoded frames with the default pipeline). */
     sinkBuffers?: number;
   }>;
@@ -99,10 +112,18 @@ type StreamTotals = ClientStats['streams'][number];
 /** Packets a camera keeps (retained in its pool) between its first PLAY and its pipeline's start. */
 const MAX_PENDING_PACKETS = 4096;
 
-/** Where a camera's packets go: the hot path (a packet valid during the call) and packets retained before that. */
-interface PacketTarget {
+/** Frames a camera keeps (copied into its core, within the retained-frame budget) before its pipeline's start. */
+const MAX_PENDING_FRAMES = 512;
+
+/**
+ * Where a camera's media goes: packets and frames on the hot path (valid during the call), and those retained
+ * between the first PLAY and the pipeline's start.
+ */
+interface MediaTarget {
   packet(p: RtpPacket): void;
   retained(p: RetainedPacket): void;
+  frame(f: Frame): void;
+  retainedFrame(f: RetainedFrame): void;
 }
 
 /**
@@ -121,8 +142,12 @@ class Camera extends EventEmitter {
   /** Resolves once the first attempt has ended: playing, or failed. */
   readonly firstAnswer: Promise<void>;
   private answered!: () => void;
-  private target: PacketTarget | undefined;
+  private target: MediaTarget | undefined;
   private readonly pending: RetainedPacket[] = [];
+  private readonly pendingFrames: RetainedFrame[] = [];
+  /** Per stream id: whether it goes as frames (decided once from its SDP; ids are stable across sessions). */
+  private readonly frameInput = new Map<number, boolean>();
+  private readonly rtpOnly: boolean;
   /** Packets that arrived before the pipeline and did not fit in `pending`, or whose session ended before it. */
   beforePipelineDrops = 0;
   /** Per stream id, the counters of ended sessions (each session's client starts from zero). */
@@ -131,8 +156,15 @@ class Camera extends EventEmitter {
 
   constructor(readonly index: number, url: string, core: Core, args: Args, signal: AbortSignal, duplicate: boolean) {
     super();
+    this.rtpOnly = args.rtp;
     this.rtsp = new RtspCamera(url, {
       core, transport: args.transport, poolLimitBytes: args.poolLimitBytes, signal,
+      // Frame mode: depayload in wasm only the streams that go as frames; a branch starts at a keyframe.
+      frames: args.rtp ? undefined : { waitForKeyframe: true, streams: (s) => this.usesFrames(s) },
+      tls: args.tlsFingerprint || args.tlsCaFile ? {
+        fingerprint256: args.tlsFingerprint,
+        ca: args.tlsCaFile ? readFileSync(args.tlsCaFile, 'utf8') : undefined,
+      } : undefined,
       requestTimeoutMs: args.timeoutMs, connectTimeoutMs: args.timeoutMs, mediaTimeoutMs: args.mediaTimeoutMs,
       initialDelayMs: args.retryDelayMs, maxDelayMs: args.retryMaxDelayMs,
       maxAttempts: args.retries === Infinity ? Infinity : args.retries + 1,
@@ -141,6 +173,7 @@ class Camera extends EventEmitter {
     this.label = this.rtsp.url + (duplicate ? ` (#${index + 1})` : '');
     this.firstAnswer = new Promise((r) => (this.answered = r));
     this.rtsp.on('packet', (p: RtpPacket) => this.onPacket(p));
+    if (!args.rtp) this.rtsp.on('frame', (f: Frame) => this.onFrame(f));
     this.rtsp.on('error', (e: unknown) => (this.lastError = e));
     this.rtsp.on('reconnecting', (e: ReconnectingEvent) => {
       this.fold();
@@ -179,9 +212,41 @@ class Camera extends EventEmitter {
     }, () => { /* ended before it played: 'close' said why */ });
   }
 
-  /** From now on packets go to `target`; those kept since the first PLAY go first, in order. */
-  attach(target: PacketTarget): void {
+  /**
+   * Whether `stream` goes to its branch as frames: frame mode is on, the wasm depayloader knows the codec and the SDP
+   * gives what the appsrc caps need (codec_data); otherwise its RTP packets go, for GStreamer to depayload.
+   */
+  usesFrames(stream: MediaStream): boolean {
+    let yes = this.frameInput.get(stream.id);
+    if (yes === undefined) {
+      yes = false;
+      if (!this.rtpOnly && frameCodecOf(stream.encodingName) !== undefined) {
+        try {
+          frameFormat(codecConfigFromSdp(stream), stream);
+          yes = true;
+        } catch { /* no codec configuration in the SDP: RTP */ }
+      }
+      this.frameInput.set(stream.id, yes);
+    }
+    return yes;
+  }
+
+  /** Whether stream `id` was decided to go as frames (see usesFrames). */
+  wentAsFrames(id: number): boolean {
+    return this.frameInput.get(id) ?? false;
+  }
+
+  /** From now on media goes to `target`; what was kept since the first PLAY goes first, in order. */
+  attach(target: MediaTarget): void {
     this.target = target;
+    for (const f of this.pendingFrames.splice(0)) {
+      try {
+        target.retainedFrame(f);
+      } catch {
+        this.beforePipelineDrops++;
+      }
+      try { f.release(); } catch { /* released with its core block */ }
+    }
     for (const r of this.pending.splice(0)) {
       try {
         target.retained(r);
@@ -192,7 +257,25 @@ class Camera extends EventEmitter {
     }
   }
 
+  private onFrame(f: Frame): void {
+    if (!this.usesFrames(f.stream)) return;
+    if (this.target) {
+      this.target.frame(f);
+      return;
+    }
+    if (this.pendingFrames.length >= MAX_PENDING_FRAMES) {
+      this.beforePipelineDrops++;
+      return;
+    }
+    try {
+      this.pendingFrames.push(f.retain());
+    } catch {
+      this.beforePipelineDrops++; // the retained-frame budget is full
+    }
+  }
+
   private onPacket(p: RtpPacket): void {
+    if (this.usesFrames(p.stream)) return; // its frames go instead
     if (this.target) {
       this.target.packet(p);
     } else if (this.pending.length < MAX_PENDING_PACKETS) {
@@ -203,8 +286,8 @@ class Camera extends EventEmitter {
   }
 
   private dropPending(): void {
-    this.beforePipelineDrops += this.pending.length;
-    for (const r of this.pending.splice(0)) {
+    this.beforePipelineDrops += this.pending.length + this.pendingFrames.length;
+    for (const r of [...this.pending.splice(0), ...this.pendingFrames.splice(0)]) {
       try { r.release(); } catch { /* released with its pool */ }
     }
   }
@@ -216,7 +299,7 @@ class Camera extends EventEmitter {
     this.folded.add(cs);
     for (const s of cs.streams) {
       const p = this.past.get(s.id);
-      this.past.set(s.id, p ? addStreamStats(p, s) : { ...s, dropped: { ...s.dropped } });
+      this.past.set(s.id, p ? addStreamStats(p, s) : { ...s, dropped: { ...s.dropped }, ...(s.frames ? { frames: addFrameStats(s.frames, zeroFrames(s.frames)) } : {}) });
     }
   }
 
@@ -249,12 +332,23 @@ class Camera extends EventEmitter {
   }
 }
 
+function addCounts<T extends Record<string, number>>(a: T, b: T): T {
+  const sum = { ...a } as Record<string, number>;
+  for (const [k, n] of Object.entries(b)) sum[k] = (sum[k] ?? 0) + n;
+  return sum as T;
+}
+
+function addFrameStats(a: FrameStats & { queueFull: number }, b: FrameStats & { queueFull: number }): FrameStats & { queueFull: number } {
+  const { dropped: da, ...ca } = a;
+  const { dropped: db, ...cb } = b;
+  return { ...addCounts(ca, cb), dropped: addCounts(da, db) };
+}
+
 function addStreamStats(a: StreamTotals, b: StreamTotals): StreamTotals {
-  const dropped = { ...a.dropped };
-  for (const [k, n] of Object.entries(b.dropped)) dropped[k as keyof typeof dropped] = (dropped[k as keyof typeof dropped] ?? 0) + n;
+  const frames = a.frames && b.frames ? addFrameStats(a.frames, b.frames) : (b.frames ?? a.frames);
   return {
     ...b, packets: a.packets + b.packets, bytes: a.bytes + b.bytes, lost: a.lost + b.lost, reordered: a.reordered + b.reordered,
-    duplicates: a.duplicates + b.duplicates, dropped,
+    duplicates: a.duplicates + b.duplicates, dropped: addCounts(a.dropped, b.dropped), ...(frames ? { frames } : {}),
   };
 }
 
@@ -277,18 +371,32 @@ interface Pipeline {
   cameras: Array<{ camera: Camera; firstBranch: number }>;
 }
 
+/** A copy of `f` with every counter 0 (the first fold of a session's frame counters copies them through it). */
+function zeroFrames(f: FrameStats & { queueFull: number }): FrameStats & { queueFull: number } {
+  const zero = <T extends Record<string, number>>(o: T) => Object.fromEntries(Object.keys(o).map((k) => [k, 0])) as T;
+  const { dropped, ...counts } = f;
+  return { ...zero(counts), dropped: zero(dropped) } as FrameStats & { queueFull: number };
+}
+
 /**
- * The hot path of one camera into its pipeline: a view of wasm memory into the stream's appsrc (which copies it),
- * then the slot goes back to the pool. A refused push is counted by the sink (queue near its bound, sink stopped).
+ * The hot path of one camera into its pipeline: a view of wasm memory (a frame, or a packet) into the stream's
+ * appsrc, which copies it; then the slot goes back to the pool. A refused push is counted by the sink (queue near
+ * its bound, sink stopped).
  */
-function connectPacketsToPipeline(camera: Camera, sink: GstSink, firstBranch: number): void {
+function connectToPipeline(camera: Camera, sink: GstSink, firstBranch: number): void {
   camera.attach({
     packet: (p: RtpPacket) => {
       sink.push(firstBranch + p.stream.id, p);
     },
-    // Packets of the first moments, kept in the pool until the pipeline existed.
+    frame: (f: Frame) => {
+      sink.pushFrame(firstBranch + f.stream.id, f);
+    },
+    // Media of the first moments, kept until the pipeline existed.
     retained: (p: RetainedPacket) => {
       sink.pushBytes(firstBranch + p.stream.id, p.lease.view);
+    },
+    retainedFrame: (f: RetainedFrame) => {
+      sink.pushFrame(firstBranch + f.stream.id, f);
     },
   });
 }
@@ -349,6 +457,7 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
   const pipelines: Pipeline[] = [];
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let progressTimer: ReturnType<typeof setInterval> | undefined;
+  let metrics: { port: number; close(): Promise<void> } | undefined;
   // Ctrl-C / SIGTERM: everything waiting (connects, requests, the first-answer wait) gives up at once.
   const stopController = new AbortController();
   let stopRequested: (reason: string) => void = () => {};
@@ -425,6 +534,18 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
       p.sink.start();
       pipelines.push(p);
     };
+    if (a.metricsPort !== undefined) {
+      const registry = createMetrics({
+        cameras: () => cameras.map((c) => ({ camera: c.label, stats: c.stats(), reconnects: c.stats().reconnects })),
+        sinks: () => pipelines.map((p) => p.sink.stats()),
+      });
+      try {
+        metrics = await serveMetrics(registry, { port: a.metricsPort, host: a.metricsHost });
+      } catch (e) {
+        throw new UsageError(`--metrics-port ${a.metricsPort}: cannot listen on ${a.metricsHost} (${(e as Error).message})`, { option: '--metrics-port' });
+      }
+      if (!a.json) log(`metrics on http://${a.metricsHost}:${metrics.port}/metrics`);
+    }
     for (const cam of cameras) cam.start();
     lastRate = { t: Date.now(), packets: 0, bytes: 0 };
     if (io.err.isTTY && !a.json && !a.jsonProgress) {
@@ -510,6 +631,7 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
     const summary = summarize(cameras, pipelines, started, exitReason, exitCode, error);
     if (a.json) io.out.write(a.jsonProgress ? JSON.stringify({ type: 'summary', ...summary }) + '\n' : JSON.stringify(summary, null, 2) + '\n');
     else if (cameras.some((c) => c.streams.length > 0)) io.err.write(humanSummary(summary));
+    await metrics?.close();
     await demo?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
@@ -523,13 +645,16 @@ function buildPipeline(cams: Camera[], a: Args, index: number): Pipeline {
   for (const camera of cams) {
     members.push({ camera, firstBranch: branches.length });
     for (const stream of camera.streams) {
-      branches.push({ stream, tail: a.record ? 'record' : a.pipeline ? { launch: a.pipeline } : 'decode' });
+      branches.push({
+        stream, input: camera.usesFrames(stream) ? 'frames' : 'packets',
+        tail: a.record ? 'record' : a.pipeline ? { launch: a.pipeline } : 'decode',
+      });
     }
   }
   // A pipeline built later (for a camera that answered late) records into a file of its own.
   const location = a.record && index > 0 ? a.record.replace(/(\.[^./\\]*)?$/, (ext) => `-${index}${ext}`) : a.record;
   const sink = createGstSink({ branches, maxQueueBytes: a.queueLimitBytes, record: location ? { location } : undefined });
-  for (const m of members) connectPacketsToPipeline(m.camera, sink, m.firstBranch);
+  for (const m of members) connectToPipeline(m.camera, sink, m.firstBranch);
   return { sink, cameras: members };
 }
 
@@ -648,28 +773,24 @@ function summarize(cameras: Camera[], pipelines: Pipeline[], started: number, ex
     });
     for (const s of st.streams) {
       const b = pi >= 0 ? sinkStats[pi]!.branches[first + s.id] : undefined;
-      const dropped: Record<string, number> = {
-        ...s.dropped,
-        queueFull: s.dropped.queueFull + (b?.queueDroppedPackets ?? 0),
-        sinkClosed: b?.rejectedPackets ?? 0,
-        // Camera-level (not per stream): counted on its first stream.
-        beforePipeline: s === st.streams[0] ? c.beforePipelineDrops : 0,
+      // Camera-level (not per stream): counted on its first stream.
+      const beforePipeline = s === st.streams[0] ? c.beforePipelineDrops : 0;
+      const sinkDrops = { queueFull: b?.queueDroppedPackets ?? 0, sinkClosed: b?.rejectedPackets ?? 0, beforePipeline };
+      const base = {
+        url: c.label, id: s.id, type: s.type, encodingName: s.encodingName, packets: s.packets, bytes: s.bytes,
+        lost: s.lost, reordered: s.reordered, duplicates: s.duplicates, sinkBuffers: b?.sinkBuffers,
       };
-      const pushed = b?.pushedPackets ?? 0;
-      streams.push({
-        url: c.label,
-        id: s.id,
-        type: s.type,
-        encodingName: s.encodingName,
-        received: pushed + Object.values(dropped).reduce((x, n) => x + n, 0),
-        pushed,
-        bytes: s.bytes,
-        lost: s.lost,
-        reordered: s.reordered,
-        duplicates: s.duplicates,
-        dropped,
-        sinkBuffers: b?.sinkBuffers,
-      });
+      if (c.wentAsFrames(s.id) && s.frames) {
+        // Frames balance in frames: each one the depayloader completed or dropped is pushed or counted as dropped.
+        const f = s.frames;
+        const dropped: Record<string, number> = { ...f.dropped, ...sinkDrops, queueFull: sinkDrops.queueFull + f.queueFull };
+        const pushed = b?.pushedFrames ?? 0;
+        streams.push({ ...base, input: 'frames', received: pushed + sum(dropped), pushed, dropped, packetDrops: { ...s.dropped } });
+      } else {
+        const dropped: Record<string, number> = { ...s.dropped, ...sinkDrops, queueFull: s.dropped.queueFull + sinkDrops.queueFull };
+        const pushed = b?.pushedPackets ?? 0;
+        streams.push({ ...base, input: 'packets', received: pushed + sum(dropped), pushed, dropped });
+      }
     }
   }
   const mem = process.memoryUsage();
@@ -687,6 +808,10 @@ function summarize(cameras: Camera[], pipelines: Pipeline[], started: number, ex
   };
 }
 
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((x, n) => x + n, 0);
+}
+
 function humanSummary(s: Summary): string {
   const lines = [`wasm-rtsp: ${s.exitReason} after ${s.durationS.toFixed(1)} s (exit ${s.exitCode})`];
   for (const c of s.cameras) {
@@ -695,7 +820,9 @@ function humanSummary(s: Summary): string {
   }
   for (const st of s.streams) {
     const drops = Object.entries(st.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
-    lines.push(`  ${redactUrl(st.url)} #${st.id} ${st.type} ${st.encodingName}: ${st.received} packets (${(st.bytes / 1e6).toFixed(1)} MB), pushed ${st.pushed}, lost ${st.lost}, reordered ${st.reordered}, dropped: ${drops}` +
+    const unit = st.input === 'frames' ? 'frames' : 'packets';
+    lines.push(`  ${redactUrl(st.url)} #${st.id} ${st.type} ${st.encodingName}: ${st.packets} packets (${(st.bytes / 1e6).toFixed(1)} MB), lost ${st.lost}, reordered ${st.reordered}; ` +
+      `${st.received} ${unit}, pushed ${st.pushed}, dropped: ${drops}` +
       (st.sinkBuffers !== undefined ? `, ${st.sinkBuffers} buffers reached the sink` : ''));
   }
   for (const p of s.pools) lines.push(`  pool ${p.url}: high-water ${p.highWater} slots (${(p.bytesHighWater / 1024).toFixed(0)} KiB) of ${(p.limitBytes / 2 ** 20).toFixed(1)} MiB, exhausted ${p.exhaustions}`);

@@ -775,7 +775,7 @@ export class RtspClient extends EventEmitter {
     if (frames === undefined) {
       if (stream.framesUnsupported) return;
       const codec = frameCodecOf(stream.encodingName);
-      if (codec === undefined) {
+      if (codec === undefined || this.frameOptions.streams?.(stream) === false) {
         stream.framesUnsupported = true;
         return;
       }

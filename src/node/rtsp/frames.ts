@@ -24,6 +24,8 @@ export interface FrameModeOptions {
   waitForKeyframe?: boolean;
   /** Largest access unit accepted (bigger ones are dropped and counted). Default: per codec, see src/core/depay.ts. */
   maxFrameBytes?: number;
+  /** Which streams to depayload (default: every stream whose codec frame mode knows); the others stay packets-only. */
+  streams?: (stream: MediaStream) => boolean;
   /** Bytes of core memory that retained frames may hold at once, per client; beyond it retain() throws. Default 4 MiB. */
   retainedBytesLimit?: number;
 }
