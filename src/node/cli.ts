@@ -17,6 +17,7 @@ import type { RtpPacket } from './rtsp/packet.js';
 import { createGstSink, gstAvailable, type GstBranch, type GstSink, type GstSinkStats } from './gst/index.js';
 import { startDemoServer, type DemoServer } from './demo/server.js';
 import { redactUrl } from '../core/rtsp/url.js';
+import { runRelay } from './relay/cli.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -130,6 +131,7 @@ export interface Summary {
 
 /** Runs the command; returns the exit code (the caller exits). */
 export async function run(argv: string[], io = { out: process.stdout, err: process.stderr }): Promise<number> {
+  if (argv[0] === 'relay') return runRelay(argv.slice(1), io);
   let args: Args | 'help';
   try {
     args = parse(argv);
