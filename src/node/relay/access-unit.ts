@@ -41,7 +41,8 @@ function h265Key(type: number): boolean {
 }
 
 /**
- * True when an RTP payload starts (or, for aggregates, contains) a keyframe NAL: H.264 IDR (5) or SPS (7), also
+ * True when an RTP payload starts (or, for aggregates, contains) a keyframe NAL (the assembler asks for every packet of
+ * a unit: encoders often send an access unit delimiter, NAL 9, first): H.264 IDR (5) or SPS (7), also
  * inside STAP-A and as an FU-A start; H.265 IRAP (16–23) or VPS/SPS/PPS (32–34), also inside AP and as an FU start.
  * Other codecs: always true (each unit stands alone).
  */
