@@ -132,4 +132,25 @@ describe('bundled with Vite', () => {
     });
     await page.close();
   }, BUNDLE_TIMEOUT_MS);
+
+  it('the Vite dev server serves the module from the package by the same new URL(…, import.meta.url)', async () => {
+    const { createServer } = await import('vite');
+    // fs.allow: the test's node_modules/wasm-rtsp is a link to this checkout, outside the project (an installed
+    // package lives inside it and needs nothing).
+    const vite = await createServer({
+      root: dir, configFile: false, logLevel: 'silent', server: { port: 0, host: '127.0.0.1', fs: { allow: [dir, ROOT] } },
+    });
+    try {
+      await vite.listen();
+      const origin = vite.resolvedUrls!.local[0].replace(/\/$/, '');
+      const page = await browser.newPage();
+      await page.goto(`${origin}/index.html`);
+      await page.waitForFunction('window.fixture !== undefined', undefined, { timeout: BUNDLE_TIMEOUT_MS });
+      expect(await page.evaluate('window.fixture.defaultUrl')).toMatch(/\/dist\/browser\/wasm-rtsp\.wasm$/);
+      expect(await page.evaluate('window.fixture.load()')).toEqual({ ok: true, sequenceNumber: 7, memoryBytes: 1 << 20 });
+      await page.close();
+    } finally {
+      await vite.close();
+    }
+  }, BUNDLE_TIMEOUT_MS);
 });
