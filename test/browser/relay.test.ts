@@ -2,7 +2,8 @@
 // relay's page. The page runs the package's wasm demuxer on interleaved RTP from the WebSocket and draws what it
 // decodes; the test polls the counters it exposes on window.wasmRtspRelay (bounded) and keeps a screenshot in
 // test-results/relay.png. Needs `npm run build` first (the relay serves dist/browser).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -10,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import WebSocket from 'ws';
 import { startRelay, type RelayServer } from '../../src/node/relay/server.js';
 import { startRtspServer, type RtspTestServer } from '../server/harness.js';
-import { launchChromium, LAUNCH_TIMEOUT_MS, type Browser } from './chromium.js';
+import { launchChromium, LAUNCH_TIMEOUT_MS, startStaticServer, type Browser } from './chromium.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Bound of every wait for the page (the machine is shared and slow). */
@@ -19,6 +20,7 @@ const WAIT_MS = 45_000;
 const SMALL_BUFFER_BYTES = 256 * 1024;
 const CAMERA_H264 = 0;
 const CAMERA_RAW = 1;
+const CAMERA_H265 = 2;
 
 let rtsp: RtspTestServer;
 let relay: RelayServer;
@@ -33,6 +35,17 @@ async function openViewer(): Promise<Page> {
   return page;
 }
 
+/** How many distinct colours (3 bits per channel) a row of camera i's picture has: bars, not a blank canvas. */
+function distinctColours(page: Page, i: number): Promise<number> {
+  return page.evaluate(`(() => {
+    const c = document.querySelector('#camera-${i} canvas.picture');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let x = 0; x < c.width; x += 4) { const p = (20 * c.width + x) * 4; seen.add(d[p] >> 5 << 6 | d[p + 1] >> 5 << 3 | d[p + 2] >> 5); }
+    return seen.size;
+  })()`);
+}
+
 /** Camera i's counters on `page`. */
 function counters(page: Page, i: number): Promise<any> {
   return page.evaluate(`JSON.parse(JSON.stringify(window.wasmRtspRelay.cameras[${i}]))`);
@@ -41,7 +54,8 @@ function counters(page: Page, i: number): Promise<any> {
 beforeAll(async () => {
   try {
     rtsp = await startRtspServer({ sessionTimeout: 60 });
-    relay = await startRelay({ urls: [rtsp.url('/h264'), rtsp.url('/raw')], port: 0 });
+    if (!rtsp.mounts.includes('/h265')) throw new Error(`the test server has no /h265 (x265enc, rtph265pay missing?): ${rtsp.mounts.join(' ')}`);
+    relay = await startRelay({ urls: [rtsp.url('/h264'), rtsp.url('/raw'), rtsp.url('/h265')], port: 0 });
     browser = await launchChromium();
   } catch (e) {
     setupError = e;
@@ -64,8 +78,9 @@ afterAll(async () => {
 });
 
 describe('wasm-rtsp relay in headless Chromium', () => {
-  it('the page draws raw video (RFC 4175 UYVY through the wasm demuxer) live, with numbers and chart', async () => {
+  it('the page decodes H.264 with WebCodecs (wasm demuxer + Depayloader) and draws raw video (RFC 4175 UYVY), live', async () => {
     const page = await openViewer();
+    const support = await page.evaluate('window.wasmRtspRelay.support') as Record<string, unknown>;
     await page.waitForFunction(`window.wasmRtspRelay.cameras[${CAMERA_RAW}].framesDrawn >= 10`, undefined, { timeout: WAIT_MS, polling: 250 });
     const raw = await counters(page, CAMERA_RAW);
     expect(raw).toMatchObject({ mode: 'raw', encodingName: 'RAW', firstFrameWasKeyframe: true, decodeErrors: 0 });
@@ -73,24 +88,62 @@ describe('wasm-rtsp relay in headless Chromium', () => {
     expect(raw.describe.streams[0].fmtp).toMatchObject({ width: '320', height: '240', sampling: 'YCbCr-4:2:2' });
     expect(raw.describe.url).toBe(rtsp.url('/raw'));
     expect(raw.packets).toBeGreaterThan(raw.framesDrawn);
-    // The picture: videotestsrc's colour bars, not a black or uniform canvas.
-    const colours = await page.evaluate(`(() => {
-      const c = document.querySelector('#camera-${CAMERA_RAW} canvas.picture');
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      const seen = new Set();
-      for (let x = 0; x < c.width; x += 8) { const p = (20 * c.width + x) * 4; seen.add(d[p] >> 5 << 6 | d[p + 1] >> 5 << 3 | d[p + 2] >> 5); }
-      return seen.size;
-    })()`);
-    expect(colours).toBeGreaterThanOrEqual(5);
+    expect(await distinctColours(page, CAMERA_RAW)).toBeGreaterThanOrEqual(5);
+
+    if (support.h264 === true) {
+      await page.waitForFunction(`window.wasmRtspRelay.cameras[${CAMERA_H264}].framesDrawn >= 10`, undefined, { timeout: WAIT_MS, polling: 250 });
+      const h264 = await counters(page, CAMERA_H264);
+      expect(h264).toMatchObject({ mode: 'webcodecs', encodingName: 'H264', firstFrameWasKeyframe: true, decodeErrors: 0 });
+      expect(h264.describe.streams[0].fmtp['sprop-parameter-sets']).toBeDefined();
+      expect(h264.keyframes).toBeGreaterThanOrEqual(1);
+      expect(await distinctColours(page, CAMERA_H264)).toBeGreaterThanOrEqual(5);
+    } else {
+      // This Chromium lacks H.264: the tile says so, with the evidence, and the raw camera above is still drawn.
+      await page.waitForFunction(`window.wasmRtspRelay.cameras[${CAMERA_H264}].mode === 'unsupported'`, undefined, { timeout: WAIT_MS });
+      expect(await page.textContent(`#camera-${CAMERA_H264} .notes`)).toContain('isConfigSupported');
+    }
+    // H.265: decoded where this Chromium has it, else the tile quotes isConfigSupported's answer (the evidence).
+    if (support.h265 === true) {
+      await page.waitForFunction(`window.wasmRtspRelay.cameras[${CAMERA_H265}].framesDrawn >= 5`, undefined, { timeout: WAIT_MS, polling: 250 });
+      expect(await counters(page, CAMERA_H265)).toMatchObject({ mode: 'webcodecs', firstFrameWasKeyframe: true, decodeErrors: 0 });
+    } else {
+      await page.waitForFunction(`window.wasmRtspRelay.cameras[${CAMERA_H265}].mode === 'unsupported'`, undefined, { timeout: WAIT_MS, polling: 250 });
+      const notes = await page.textContent(`#camera-${CAMERA_H265} .notes`);
+      expect(notes).toMatch(/VideoDecoder\.isConfigSupported\(\{ codec: 'hvc1\.[^']+' \}\) → supported: false/);
+      expect((await counters(page, CAMERA_H265)).framesDrawn).toBe(0);
+    }
     // The numbers and the relay's stats reach the page.
     await page.waitForFunction(`document.querySelector('#camera-${CAMERA_RAW} .numbers').textContent.includes('relay pool')`, undefined, { timeout: WAIT_MS, polling: 250 });
     const text = await page.textContent(`#camera-${CAMERA_RAW} .numbers`);
     expect(text).toMatch(/packets\/s/);
     expect(text).toMatch(/relay pool/);
+    // A few seconds of history on the chart before the screenshot.
+    await page.waitForFunction(`window.wasmRtspRelay.cameras[${CAMERA_RAW}].framesDrawn >= 120`, undefined, { timeout: WAIT_MS, polling: 250 });
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-results/relay.png'), fullPage: true });
     await page.close();
-  }, 2 * WAIT_MS);
+  }, 3 * WAIT_MS);
+
+  it('a second browser joining mid-stream starts at a keyframe: its first decoded frame is one, no decode errors', async () => {
+    const first = await openViewer();
+    const support = await first.evaluate('window.wasmRtspRelay.support') as Record<string, unknown>;
+    expect(support.h264, 'this Chromium cannot decode H.264 (see the page); the join test needs it').toBe(true);
+    // Join well after the stream started: past the first keyframe interval (30 frames).
+    await first.waitForFunction(`window.wasmRtspRelay.cameras[${CAMERA_H264}].framesDrawn >= 45`, undefined, { timeout: WAIT_MS, polling: 250 });
+    const second = await openViewer();
+    await second.waitForFunction(`window.wasmRtspRelay.cameras[${CAMERA_H264}].framesDrawn >= 10`, undefined, { timeout: WAIT_MS, polling: 250 });
+    const joined = await counters(second, CAMERA_H264);
+    expect(joined).toMatchObject({ mode: 'webcodecs', firstFrameWasKeyframe: true, decodeErrors: 0, lost: 0 });
+    // The relay held back the units before the keyframe (counted for this browser), not the decoder.
+    await second.waitForFunction(`window.wasmRtspRelay.cameras[${CAMERA_H264}].relay?.client !== undefined`, undefined, { timeout: WAIT_MS });
+    const relayView = (await counters(second, CAMERA_H264)).relay;
+    expect(relayView.viewers).toBeGreaterThanOrEqual(2);
+    expect(relayView.client.droppedSlow).toBe(0);
+    const firstNow = await counters(first, CAMERA_H264);
+    expect(firstNow.decodeErrors).toBe(0);
+    await second.close();
+    await first.close();
+  }, 3 * WAIT_MS);
 
   it('the page says what this browser decodes, asked early with VideoDecoder.isConfigSupported', async () => {
     const page = await openViewer();
@@ -128,6 +181,38 @@ describe('wasm-rtsp relay in headless Chromium', () => {
     } finally {
       ws.terminate();
       await small.close();
+    }
+  }, 2 * WAIT_MS);
+});
+
+describe('the README example', () => {
+  it('the WebSocket + WebCodecs example of the README, run as written against the relay, draws the H.264 camera', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const example = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).find((code) => code.includes('new WebSocket('));
+    expect(example, 'a js block with new WebSocket( in README.md').toBeDefined();
+    expect(example).toContain("'ws://127.0.0.1:8080/ws/0'");
+    const dir = mkdtempSync(join(tmpdir(), 'wasm-rtsp-readme-'));
+    // Only the relay's address differs; the bare specifier resolves through an import map, as a bundler would.
+    writeFileSync(join(dir, 'app.js'), example!.replace("'ws://127.0.0.1:8080/ws/0'", `'ws://127.0.0.1:${relay.port}/ws/${CAMERA_H264}'`));
+    writeFileSync(join(dir, 'index.html'), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<script type="importmap">{ "imports": { "wasm-rtsp/browser": "/dist/browser/index.js" } }</script>
+<script type="module" src="./app.js"></script></head><body><canvas width="320" height="240"></canvas></body></html>`);
+    const server = await startStaticServer([['/dist/', join(ROOT, 'dist')], ['/example/', dir]]);
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.origin}/example/index.html`);
+      // Bounded poll: the canvas shows the test pattern's bars once frames are decoded.
+      await page.waitForFunction(`(() => {
+        const c = document.querySelector('canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let x = 0; x < c.width; x += 4) { const p = (20 * c.width + x) * 4; seen.add(d[p] >> 5 << 6 | d[p + 1] >> 5 << 3 | d[p + 2] >> 5); }
+        return seen.size >= 5;
+      })()`, undefined, { timeout: WAIT_MS, polling: 250 });
+      await page.close();
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 2 * WAIT_MS);
 });
