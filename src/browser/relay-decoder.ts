@@ -8,10 +8,10 @@ import {
   h264ConfigFromFmtp, h265ConfigFromFmtp, hevcDecoderConfigurationRecord, parameterSetsIn,
   type Core, type H264Config, type H265Config, type RtpRecordView,
 } from './index.js';
-import type { CameraCounters, RelayStreamInfo, VideoSink } from './relay-view.js';
+import { countDrop, type CameraCounters, type RelayStreamInfo, type VideoSink } from './relay-view.js';
 
-/** Frames waiting in the decoder before the page drops frames (up to the next keyframe) instead of queueing more. */
-const MAX_DECODE_QUEUE = 16;
+/** Chunks waiting in the decoder (about a second at 30 fps) before the page drops frames up to the next keyframe. */
+const MAX_DECODE_QUEUE = 30;
 /** RTP timestamps → microseconds kept to tell, for a decoded frame, whether its chunk was a keyframe. */
 const MAX_PENDING_TIMESTAMPS = 64;
 
@@ -75,7 +75,7 @@ class WebCodecsSink implements VideoSink {
     try {
       n = this.depay.push(ptr, length, record.recordPtr);
     } catch (e) {
-      this.counters.framesDropped++;
+      countDrop(this.counters, 'depayloader');
       this.counters.lastError = (e as Error).message;
       return;
     }
@@ -100,7 +100,7 @@ class WebCodecsSink implements VideoSink {
       }
     }
     if (!this.decoder || this.decoder.state !== 'configured') {
-      this.counters.framesDropped++;
+      countDrop(this.counters, 'decoderNotConfigured');
       return;
     }
     this.decode(this.depay.frameView(i), this.depay.frameTimestamp(i), key);
@@ -109,12 +109,12 @@ class WebCodecsSink implements VideoSink {
   private decode(data: Uint8Array, rtpTs: number, key: boolean): void {
     const decoder = this.decoder!;
     if (this.needKeyframe && !key) {
-      this.counters.framesDropped++;
+      countDrop(this.counters, 'waitingForKeyframe');
       return;
     }
     if (decoder.decodeQueueSize > MAX_DECODE_QUEUE) {
       // The decoder is behind: drop up to the next keyframe rather than queue without bound.
-      this.counters.framesDropped++;
+      countDrop(this.counters, 'decoderQueueFull');
       this.needKeyframe = true;
       return;
     }

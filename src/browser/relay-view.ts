@@ -2,11 +2,14 @@
 // a WebSocket carrying interleaved RTP, this package's wasm demuxer over it, then
 //   - H.264 / H.265: the wasm Depayloader assembles access units, WebCodecs VideoDecoder decodes them (when this
 //     browser has the codec: checked with VideoDecoder.isConfigSupported, the answer shown on the page);
-//   - RAW (RFC 4175, YCbCr-4:2:2 8-bit = UYVY): lines copied into a frame, converted to RGBA, drawn with ImageData.
+//   - RAW (RFC 4175): the wasm Depayloader packs each frame (YCbCr-4:2:2 8-bit = UYVY, or RGB/RGBA/BGR/BGRA), which
+//     is converted to RGBA and drawn with ImageData.
 // Live numbers (packet and frame rate, bitrate, loss, relay drops, pool use) and a small chart per camera. Counters
 // are on `window.wasmRtspRelay` for tests.
 
-import { createCore, RtpRecordView, type Core, type DemuxEvent, type InterleavedDemuxer } from './index.js';
+import {
+  createCore, Depayloader, rawVideoFormat, RtpRecordView, type Core, type DemuxEvent, type InterleavedDemuxer,
+} from './index.js';
 import { createVideoDecoderSink } from './relay-decoder.js';
 
 /** A stream as the relay's describe message gives it. */
@@ -41,10 +44,18 @@ export interface CameraCounters {
   decodeErrors: number;
   /** Frames dropped on the page: depayloader drops, decoder queue full, waiting for a keyframe. */
   framesDropped: number;
+  /** framesDropped by reason. */
+  droppedBy: Record<string, number>;
   lastError: string | undefined;
   /** Latest stats message of the relay (its drops for this page, pool, RTSP loss). */
   relay: any;
   describe: any;
+}
+
+/** Counts one frame dropped on the page, by reason. */
+export function countDrop(c: CameraCounters, reason: string): void {
+  c.framesDropped++;
+  c.droppedBy[reason] = (c.droppedBy[reason] ?? 0) + 1;
 }
 
 /** What a video path does with each RTP packet (already parsed into `record`, bytes in core memory). */
@@ -65,80 +76,72 @@ declare global {
   }
 }
 
-/** Draws an RFC 4175 YCbCr-4:2:2 8-bit (UYVY) stream: lines into a frame buffer, converted to RGBA at the marker. */
+/** Packed pixel formats drawn on the canvas: 8-bit UYVY (YCbCr-4:2:2), RGB, RGBA, BGR, BGRA. */
+const DRAWN_RAW_FORMATS = new Set(['UYVY', 'RGB', 'RGBA', 'BGR', 'BGRA']);
+
+/**
+ * Draws an RFC 4175 stream: the wasm Depayloader packs each frame (line segments into place, e.g. YCbCr-4:2:2 8-bit
+ * as UYVY), then the frame is converted to RGBA into an ImageData and put on the canvas.
+ */
 export class RawVideoSink implements VideoSink {
   readonly mode = 'raw';
-  private readonly width: number;
-  private readonly height: number;
-  private readonly frame: Uint8Array;
+  private readonly depay: Depayloader;
+  private readonly format: string;
   private readonly image: ImageData;
   private readonly ctx: CanvasRenderingContext2D;
 
-  constructor(private readonly core: Core, canvas: HTMLCanvasElement, fmtp: Record<string, string>, private readonly counters: CameraCounters) {
-    const width = Number(fmtp.width);
-    const height = Number(fmtp.height);
-    const sampling = (fmtp.sampling ?? '').toUpperCase();
-    const depth = Number(fmtp.depth ?? 8);
-    if (!(width > 0 && height > 0 && width <= 7680 && height <= 4320) || sampling !== 'YCBCR-4:2:2' || depth !== 8) {
-      throw new Error(`raw video ${sampling || '?'} ${depth}-bit ${width}x${height}: only YCbCr-4:2:2 8-bit (UYVY) is drawn`);
+  constructor(core: Core, canvas: HTMLCanvasElement, fmtp: Record<string, string>, private readonly counters: CameraCounters) {
+    const f = rawVideoFormat(fmtp);
+    if (!f || !DRAWN_RAW_FORMATS.has(f.gstFormat) || f.width > 7680 || f.height > 4320) {
+      throw new Error(`raw video ${fmtp.sampling ?? '?'} ${fmtp.depth ?? 8}-bit ${fmtp.width ?? '?'}x${fmtp.height ?? '?'}: not drawn here (drawn: YCbCr-4:2:2 8-bit, RGB, RGBA, BGR, BGRA)`);
     }
-    this.width = width;
-    this.height = height;
-    this.frame = new Uint8Array(width * height * 2);
-    canvas.width = width;
-    canvas.height = height;
+    this.format = f.gstFormat;
+    this.depay = new Depayloader(core, { codec: 'RAW', fmtp });
+    canvas.width = f.width;
+    canvas.height = f.height;
     this.ctx = canvas.getContext('2d')!;
-    this.image = this.ctx.createImageData(width, height);
+    this.image = this.ctx.createImageData(f.width, f.height);
   }
 
   push(ptr: number, length: number, record: RtpRecordView): void {
-    const u8 = this.core.views();
-    const start = ptr + record.payloadOffset;
-    const end = start + record.payloadLength;
-    // RFC 4175 §4.3: extended sequence number, then 6-octet line headers (length, F|line, C|offset) while C is set.
-    let h = start + 2;
-    let data = h;
-    for (;;) {
-      if (h + 6 > end) return this.malformed();
-      data += 6;
-      if ((u8[h + 4] & 0x80) === 0) break;
-      h += 6;
+    let n: number;
+    try {
+      n = this.depay.push(ptr, length, record.recordPtr);
+    } catch (e) {
+      countDrop(this.counters, 'depayloader');
+      this.counters.lastError = (e as Error).message;
+      return;
     }
-    const stride = this.width * 2;
-    const headersEnd = data;
-    for (let at = start + 2; at < headersEnd; at += 6) {
-      const len = (u8[at] << 8) | u8[at + 1];
-      const line = ((u8[at + 2] & 0x7f) << 8) | u8[at + 3];
-      const offset = ((u8[at + 4] & 0x7f) << 8) | u8[at + 5];
-      if (data + len > end || line >= this.height || offset * 2 + len > stride) return this.malformed();
-      this.frame.set(u8.subarray(data, data + len), line * stride + offset * 2);
-      data += len;
-    }
-    if (record.marker) this.draw();
+    for (let i = 0; i < n; i++) this.draw(this.depay.frameView(i));
   }
 
-  private malformed(): void {
-    this.counters.framesDropped++;
-    this.counters.lastError = 'malformed RFC 4175 packet';
-  }
-
-  private draw(): void {
-    const src = this.frame;
+  private draw(src: Uint8Array): void {
     const dst = this.image.data;
-    // BT.601 limited range, integer (×1024) coefficients.
-    for (let i = 0, o = 0; i < src.length; i += 4, o += 8) {
-      const u = src[i] - 128;
-      const v = src[i + 2] - 128;
-      const rv = 1634 * v;
-      const guv = -401 * u - 833 * v;
-      const bu = 2066 * u;
-      for (let k = 0; k < 2; k++) {
-        const y = 1192 * (src[i + 1 + 2 * k] - 16);
-        const p = o + 4 * k;
-        dst[p] = (y + rv) >> 10;
-        dst[p + 1] = (y + guv) >> 10;
-        dst[p + 2] = (y + bu) >> 10;
-        dst[p + 3] = 255;
+    if (this.format === 'UYVY') {
+      // U Y0 V Y1 per two pixels; BT.601 limited range, integer (×1024) coefficients.
+      for (let i = 0, o = 0; i + 3 < src.length; i += 4, o += 8) {
+        const u = src[i] - 128;
+        const v = src[i + 2] - 128;
+        const rv = 1634 * v;
+        const guv = -401 * u - 833 * v;
+        const bu = 2066 * u;
+        for (let k = 0; k < 2; k++) {
+          const y = 1192 * (src[i + 1 + 2 * k] - 16);
+          const p = o + 4 * k;
+          dst[p] = (y + rv) >> 10;
+          dst[p + 1] = (y + guv) >> 10;
+          dst[p + 2] = (y + bu) >> 10;
+          dst[p + 3] = 255;
+        }
+      }
+    } else {
+      const bpp = this.format.length; // RGB/BGR 3, RGBA/BGRA 4
+      const bgr = this.format.startsWith('BGR');
+      for (let i = 0, o = 0; i + bpp - 1 < src.length; i += bpp, o += 4) {
+        dst[o] = src[bgr ? i + 2 : i];
+        dst[o + 1] = src[i + 1];
+        dst[o + 2] = src[bgr ? i : i + 2];
+        dst[o + 3] = bpp === 4 ? src[i + 3] : 255;
       }
     }
     this.ctx.putImageData(this.image, 0, 0);
@@ -148,7 +151,9 @@ export class RawVideoSink implements VideoSink {
     this.counters.firstFrameWasKeyframe ??= true;
   }
 
-  close(): void {}
+  close(): void {
+    this.depay.destroy();
+  }
 }
 
 /** One camera tile: its socket, demuxer, video path, numbers and chart. */
@@ -177,7 +182,7 @@ class CameraView {
     this.record = new RtpRecordView(core, core.recordPtr);
     this.counters = {
       mode: 'none', encodingName: '', messages: 0, packets: 0, bytes: 0, lost: 0, framesDrawn: 0, framesDecoded: 0,
-      keyframes: 0, firstFrameWasKeyframe: undefined, decodeErrors: 0, framesDropped: 0, lastError: undefined,
+      keyframes: 0, firstFrameWasKeyframe: undefined, decodeErrors: 0, framesDropped: 0, droppedBy: {}, lastError: undefined,
       relay: undefined, describe: undefined,
     };
   }
@@ -236,7 +241,7 @@ class CameraView {
       this.demuxer.push(bytes, this.onEvent);
     } catch (e) {
       this.counters.lastError = (e as Error).message;
-      this.counters.framesDropped++;
+      countDrop(this.counters, 'demuxer');
     }
   }
 
@@ -246,7 +251,7 @@ class CameraView {
     const ptr = e.data.byteOffset;
     // The demuxer reported the packet's place; one wasm call parses its header into the page's record.
     if (core.exports.rtp_parse(ptr, e.data.length, core.recordPtr) !== 0) {
-      this.counters.framesDropped++;
+      countDrop(this.counters, 'badRtp');
       return;
     }
     const r = this.record.at(core.recordPtr);
@@ -282,6 +287,7 @@ class CameraView {
       `loss: page ${c.lost} packets, camera→relay ${rtspLost} packets`,
       client ? `relay drops for this page: ${client.droppedSlow} slow + ${client.droppedWaitingForKeyframe} awaiting keyframe (buffered ${(client.bufferedAmount / 1024).toFixed(0)} KiB)` : 'relay: no stats yet',
       pool ? `relay pool: ${pool.inUse} packets, ${(pool.bytesInUse / 1024).toFixed(0)} of ${(pool.limitBytes / 1024).toFixed(0)} KiB (high water ${pool.highWater})` : '',
+      `page wasm memory: ${(this.core.reservedBytes / 1048576).toFixed(1)} of ${(this.core.memoryBytes / 1048576).toFixed(0)} MiB reserved`,
     ].join('\n');
     this.drawChart();
   }
