@@ -197,6 +197,23 @@ describe('the browser entry in headless Chromium', () => {
     }
   });
 
+  it('a module URL where nothing listens: CoreError LOAD_FAILED naming the URL, not a bare TypeError', async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((ok) => probe.listen(0, '127.0.0.1', () => ok()));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((ok) => probe.close(() => ok()));
+    const url = `http://127.0.0.1:${port}/wasm-rtsp.wasm`;
+    const r = await page.evaluate(([u]) => (window as any).wasmRtspChecks.loadUnreachable(u), [url]);
+    expect(r).toMatchObject({ name: 'CoreError', code: 'LOAD_FAILED', url, isWasmRtspError: true });
+    expect(r.message).toContain(url);
+    expect(r.message).toContain('createCore({ wasm: url })');
+    // Chromium reports the refused connection (console and failed request); it is the point of this test.
+    const reported = pageErrors.filter((e) => e.includes(url));
+    expect(reported.length).toBeGreaterThanOrEqual(1);
+    pageErrors.splice(0, pageErrors.length, ...pageErrors.filter((e) => !e.includes(url)));
+  });
+
   it('parseRtpHeader reads CSRCs and RFC 8285 extensions, and throws RtpParseError on truncated packets', async () => {
     const { header, truncated } = await check('parseRtp');
     expect(header).toEqual({

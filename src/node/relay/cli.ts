@@ -9,6 +9,7 @@ const EXIT_OK = 0;
 const EXIT_ERROR = 1;
 const EXIT_USAGE = 2;
 
+/** Usage text of `wasm-rtsp relay`. */
 export const RELAY_USAGE = `usage: wasm-rtsp relay <rtsp-url>... [options]
 
   Serves the cameras to browsers: open the printed http:// address. Each camera's RTP goes over a WebSocket

@@ -139,6 +139,16 @@ const checks = {
     };
   },
 
+  /** createCore from a URL where nothing listens: the fetch itself rejects. */
+  async loadUnreachable(url) {
+    try {
+      await createCore({ wasm: url });
+      return { ok: true };
+    } catch (e) {
+      return errorJson(e);
+    }
+  },
+
   /** parseRtpHeader on a full-featured packet, and on a truncated one. */
   async parseRtp() {
     const core = await createCore();
