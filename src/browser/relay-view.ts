@@ -32,6 +32,8 @@ export interface CameraCounters {
   messages: number;
   packets: number;
   bytes: number;
+  /** Packets of streams the page does not decode (audio, an unsupported codec, before the decoder is ready). */
+  packetsNotDecoded: number;
   /** Sequence gaps seen by the page (relay drops included), in packets. */
   lost: number;
   /** Frames drawn on the canvas. */
@@ -181,7 +183,7 @@ class CameraView {
     this.demuxer = core.createDemuxer();
     this.record = new RtpRecordView(core, core.recordPtr);
     this.counters = {
-      mode: 'none', encodingName: '', messages: 0, packets: 0, bytes: 0, lost: 0, framesDrawn: 0, framesDecoded: 0,
+      mode: 'none', encodingName: '', messages: 0, packets: 0, packetsNotDecoded: 0, bytes: 0, lost: 0, framesDrawn: 0, framesDecoded: 0,
       keyframes: 0, firstFrameWasKeyframe: undefined, decodeErrors: 0, framesDropped: 0, droppedBy: {}, lastError: undefined,
       relay: undefined, describe: undefined,
     };
@@ -246,7 +248,11 @@ class CameraView {
   }
 
   private onDemuxEvent(e: DemuxEvent): void {
-    if (e.kind !== 'frame' || e.channel !== this.channel) return;
+    if (e.kind !== 'frame') return;
+    if (e.channel !== this.channel) {
+      this.counters.packetsNotDecoded++;
+      return;
+    }
     const core = this.core;
     const ptr = e.data.byteOffset;
     // The demuxer reported the packet's place; one wasm call parses its header into the page's record.
@@ -262,7 +268,8 @@ class CameraView {
       if (gap < 0x8000) this.counters.lost += gap;
     }
     this.lastSeq = seq;
-    this.sink?.push(ptr, e.data.length, r);
+    if (this.sink) this.sink.push(ptr, e.data.length, r);
+    else this.counters.packetsNotDecoded++;
   }
 
   /** Once a second: rates, numbers and the chart. */
@@ -283,7 +290,8 @@ class CameraView {
     this.numbers.textContent = [
       `${c.encodingName || '?'} → ${c.mode}`,
       `${pps.toFixed(0)} packets/s   ${fps.toFixed(1)} frames/s   ${kbps.toFixed(0)} kbit/s`,
-      `frames drawn ${c.framesDrawn}   keyframes ${c.keyframes}   decode errors ${c.decodeErrors}   page drops ${c.framesDropped}`,
+      `frames drawn ${c.framesDrawn}   keyframes ${c.keyframes}   decode errors ${c.decodeErrors}   page drops ${c.framesDropped}`
+        + (c.packetsNotDecoded ? `   packets not decoded ${c.packetsNotDecoded}` : ''),
       `loss: page ${c.lost} packets, camera→relay ${rtspLost} packets`,
       client ? `relay drops for this page: ${client.droppedSlow} slow + ${client.droppedWaitingForKeyframe} awaiting keyframe (buffered ${(client.bufferedAmount / 1024).toFixed(0)} KiB)` : 'relay: no stats yet',
       pool ? `relay pool: ${pool.inUse} packets, ${(pool.bytesInUse / 1024).toFixed(0)} of ${(pool.limitBytes / 1024).toFixed(0)} KiB (high water ${pool.highWater})` : '',

@@ -147,11 +147,14 @@ class Camera {
     client.on('close', () => {
       if (this.client === client && !this.closed) this.fail(new RelayError('CAMERA_CLOSED', `the RTSP session of ${this.url} ended`));
     });
-    client.connect().then(() => client.play()).then(() => {
-      if (this.client !== client || this.closed) return;
+    client.connect().then(() => {
+      // The assemblers exist before PLAY: the first packets may arrive in the same read as PLAY's reply.
       this.assemblers = new Map(client.streams.map((s) => [s.id, new AccessUnitAssembler({
         streamId: s.id, channel: 2 * s.id, encodingName: s.encodingName, maxBytes: this.options.maxAccessUnitBytes,
       })]));
+      return client.play();
+    }).then(() => {
+      if (this.client !== client || this.closed) return;
       this.state = 'playing';
       this.error = undefined;
       this.describeText = JSON.stringify(this.describe(client.streams));
