@@ -185,6 +185,65 @@ describe('wasm-rtsp relay in headless Chromium', () => {
   }, 2 * WAIT_MS);
 });
 
+/** One binary message of the relay: its RTP sequence numbers and the H.264 NAL types it carries (FU-A / STAP-A opened). */
+function unitOf(data: Buffer): { firstSeq: number; lastSeq: number; nalTypes: Set<number> } {
+  const nalTypes = new Set<number>();
+  let firstSeq = -1;
+  let lastSeq = -1;
+  for (let at = 0; at < data.length;) {
+    const length = data.readUInt16BE(at + 2);
+    const packet = data.subarray(at + 4, at + 4 + length);
+    const seq = packet.readUInt16BE(2);
+    if (firstSeq < 0) firstSeq = seq;
+    lastSeq = seq;
+    const payload = packet.subarray(12); // x264 via rtph264pay: no CSRC, no extension
+    const type = payload[0] & 0x1f;
+    if (type === 28) nalTypes.add(payload[1] & 0x1f);
+    else if (type === 24) {
+      for (let i = 1; i + 2 < payload.length; i += 2 + payload.readUInt16BE(i)) nalTypes.add(payload[i + 2] & 0x1f);
+    } else nalTypes.add(type);
+    at += 4 + length;
+  }
+  return { firstSeq, lastSeq, nalTypes };
+}
+
+describe('back-pressure on H.264', () => {
+  it('a browser that stalls loses whole access units and, once it reads again, resumes at a keyframe (IDR)', async () => {
+    const small = await startRelay({ urls: [rtsp.url('/h264')], port: 0, maxBufferedBytes: 64 * 1024 });
+    const ws = new WebSocket(`ws://127.0.0.1:${small.port}/ws/0`);
+    const units: Array<ReturnType<typeof unitOf>> = [];
+    ws.on('message', (data: Buffer, binary) => { if (binary) units.push(unitOf(data)); });
+    try {
+      await new Promise<void>((ok, fail) => { ws.once('message', () => ok()); ws.once('error', fail); });
+      (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      // Bounded poll: the kernel's socket buffers fill first (about 15 s at this stream's 2 Mbit/s), then the relay's.
+      const deadline = Date.now() + 2 * WAIT_MS;
+      while (Date.now() < deadline && !(small.stats()[0].clients[0]?.droppedSlow >= 1)) await new Promise((r) => setTimeout(r, 250));
+      const stalled = small.stats()[0].clients[0];
+      expect(stalled.droppedSlow).toBeGreaterThanOrEqual(1);
+      expect(stalled.bufferedAmount).toBeLessThanOrEqual(64 * 1024);
+      expect(stalled.bufferedHighWater).toBeLessThanOrEqual(64 * 1024);
+      (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      // Read on until the first sequence gap (where units were dropped) and the unit after it.
+      let gapAt = -1;
+      const readDeadline = Date.now() + WAIT_MS;
+      while (Date.now() < readDeadline && gapAt < 0) {
+        for (let i = 1; i < units.length; i++) {
+          if (units[i].firstSeq !== ((units[i - 1].lastSeq + 1) & 0xffff)) { gapAt = i; break; }
+        }
+        if (gapAt < 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(gapAt, `${units.length} units read, no gap`).toBeGreaterThan(0);
+      // The unit after the gap is a keyframe: whole units were dropped up to an IDR, never part of one.
+      expect([...units[gapAt].nalTypes]).toContain(5);
+      expect(units.slice(0, gapAt).every((u, i) => i === 0 || u.firstSeq === ((units[i - 1].lastSeq + 1) & 0xffff))).toBe(true);
+    } finally {
+      ws.terminate();
+      await small.close();
+    }
+  }, 4 * WAIT_MS);
+});
+
 describe('the README example', () => {
   it('the WebSocket + WebCodecs example of the README, run as written against the relay, draws the H.264 camera', async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

@@ -71,6 +71,8 @@ export interface RelayClientStats {
   bufferedAmount: number;
   /** Highest bufferedAmount seen after a send (bounded by maxBufferedBytes). */
   bufferedHighWater: number;
+  /** Stats messages not sent because the browser was not reading. */
+  statsSkipped: number;
 }
 
 /** State of one camera as the relay sees it. */
@@ -130,9 +132,11 @@ class Camera {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   private readonly emitUnit = (au: AccessUnit): void => this.forward(au);
+  private readonly maxBuffered: number;
 
   constructor(index: number, url: string, private readonly options: RelayOptions) {
     this.index = index;
+    this.maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.rawUrl = url;
     this.url = redactUrl(url);
   }
@@ -180,7 +184,7 @@ class Camera {
     this.error = { code: err?.code, message: String(err?.message ?? e) };
     this.options.onError?.(this.index, e);
     const text = JSON.stringify({ type: 'error', camera: this.index, ...this.error });
-    for (const c of this.clients) if (c.socket.readyState === c.socket.OPEN) c.socket.send(text);
+    for (const c of this.clients) if (this.canTakeText(c)) c.socket.send(text);
     const old = this.client;
     this.client = undefined;
     this.describeText = undefined;
@@ -200,7 +204,7 @@ class Camera {
 
   /** Sends a unit to each browser that can take it; a slow one loses it and waits for the next keyframe. */
   private forward(au: AccessUnit): void {
-    const bound = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    const bound = this.maxBuffered;
     for (const c of this.clients) {
       const s = c.stats;
       if (c.socket.readyState !== c.socket.OPEN || c.waiting.get(-1)) continue; // -1: not greeted yet
@@ -224,9 +228,19 @@ class Camera {
     }
   }
 
+  /** True when a text message may be queued for `c`: it is open and reading (its queue under half the bound). */
+  private canTakeText(c: Client): boolean {
+    return c.socket.readyState === c.socket.OPEN && c.socket.bufferedAmount <= this.maxBuffered / 2;
+  }
+
   /** Sends the describe message; from then on the browser gets units, starting at a keyframe of each video stream. */
   greet(c: Client): void {
     if (!this.describeText || c.socket.readyState !== c.socket.OPEN) return;
+    if (!this.canTakeText(c)) {
+      // A new session while this browser is not reading: it cannot be told, so it is let go (it may reconnect).
+      c.socket.close(1013, 'not reading; reconnect');
+      return;
+    }
     c.socket.send(this.describeText);
     c.waiting.clear();
     for (const a of this.assemblers.values()) c.waiting.set(a.streamId, a.codec !== 'OTHER');
@@ -235,7 +249,7 @@ class Camera {
   add(socket: WebSocket, id: number): Client {
     const c: Client = {
       socket, waiting: new Map([[-1, true]]),
-      stats: { id, accessUnitsSent: 0, bytesSent: 0, droppedSlow: 0, droppedWaitingForKeyframe: 0, droppedBytes: 0, bufferedAmount: 0, bufferedHighWater: 0 },
+      stats: { id, accessUnitsSent: 0, bytesSent: 0, droppedSlow: 0, droppedWaitingForKeyframe: 0, droppedBytes: 0, bufferedAmount: 0, bufferedHighWater: 0, statsSkipped: 0 },
     };
     this.clients.add(c);
     if (this.describeText) this.greet(c);
@@ -302,6 +316,11 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
       const c = camera.add(ws, nextClientId++);
       const timer = setInterval(() => {
         if (ws.readyState !== ws.OPEN) return;
+        // A browser that does not read gets no stats either: its queue stays within the bound.
+        if (ws.bufferedAmount > maxBuffered / 2) {
+          c.stats.statsSkipped++;
+          return;
+        }
         const st = camera.stats();
         ws.send(JSON.stringify({ type: 'stats', camera: camera.index, state: st.state, streams: st.streams, pool: st.pool,
           client: { ...c.stats, bufferedAmount: ws.bufferedAmount }, viewers: st.clients.length }));
