@@ -244,6 +244,46 @@ describe('back-pressure on H.264', () => {
   }, 4 * WAIT_MS);
 });
 
+describe('a camera that goes away', () => {
+  it('its browsers get an error message, and a new describe and units once the camera is back', async () => {
+    const first = await startRtspServer({ sessionTimeout: 60 });
+    const port = first.port;
+    const relayed = await startRelay({ urls: [first.url('/raw')], port: 0 });
+    const ws = new WebSocket(`ws://127.0.0.1:${relayed.port}/ws/0`);
+    const texts: any[] = [];
+    let binariesAfterBack = 0;
+    ws.on('message', (data, binary) => {
+      if (!binary) texts.push(JSON.parse(String(data)));
+      else if (texts.filter((t) => t.type === 'describe').length >= 2) binariesAfterBack++;
+    });
+    let second: RtspTestServer | undefined;
+    const until = async (what: string, done: () => boolean) => {
+      const deadline = Date.now() + WAIT_MS;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; messages: ${JSON.stringify(texts.map((t) => t.type))}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await until('the first describe', () => texts.some((t) => t.type === 'describe'));
+      await first.stop();
+      await until('an error message', () => texts.some((t) => t.type === 'error'));
+      expect(relayed.stats()[0].state).toBe('failed');
+      // The same port again: the relay retries every RECONNECT_DELAY_MS.
+      second = await startRtspServer({ sessionTimeout: 60, extraArgs: ['--port', String(port)] });
+      await until('a second describe and units', () => binariesAfterBack >= 3);
+      const describes = texts.filter((t) => t.type === 'describe');
+      expect(describes[1]).toMatchObject({ type: 'describe', camera: 0, url: second.url('/raw') });
+      expect(relayed.stats()[0].state).toBe('playing');
+    } finally {
+      ws.terminate();
+      await relayed.close();
+      await first.stop();
+      await second?.stop();
+    }
+  }, 4 * WAIT_MS);
+});
+
 describe('the README example', () => {
   it('the WebSocket + WebCodecs example of the README, run as written against the relay, draws the H.264 camera', async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

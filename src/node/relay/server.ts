@@ -147,7 +147,10 @@ class Camera {
     const client = new RtspClient(this.rawUrl, { transport: 'tcp', ...this.options.client });
     this.client = client;
     client.on('packet', (p: RtpPacket) => this.onPacket(p));
-    client.on('error', (e) => this.fail(e));
+    // Only the current client's end counts: a late event of a replaced one must not stop its successor.
+    client.on('error', (e) => {
+      if (this.client === client) this.fail(e);
+    });
     client.on('close', () => {
       if (this.client === client && !this.closed) this.fail(new RelayError('CAMERA_CLOSED', `the RTSP session of ${this.url} ended`));
     });
@@ -163,7 +166,9 @@ class Camera {
       this.error = undefined;
       this.describeText = JSON.stringify(this.describe(client.streams));
       for (const c of this.clients) this.greet(c);
-    }, (e) => this.fail(e));
+    }, (e) => {
+      if (this.client === client) this.fail(e);
+    });
   }
 
   private describe(streams: readonly MediaStream[]) {
