@@ -73,6 +73,7 @@ export interface Args {
 
 export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
        wasm-rtsp --demo
+       wasm-rtsp relay <rtsp-url>... [--port N]   (cameras to browsers over WebSocket: wasm-rtsp relay --help)
 
   --transport tcp|udp        RTP over the RTSP connection (default) or over UDP
   --pipeline '<launch>'      GStreamer launch text after each appsrc (default: decode, fakesink); it receives

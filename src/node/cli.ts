@@ -34,6 +34,7 @@ import { createMetrics, serveMetrics } from './metrics.js';
 import { startDemoServer, type DemoServer } from './demo/server.js';
 import { parseRtspUrl, redactUrl } from '../core/rtsp/url.js';
 import { DEMO_SECONDS, parseCommandLine, planCores, UsageError, USAGE, type Args } from './cli-args.js';
+import { runRelay } from './relay/cli.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -427,6 +428,7 @@ function version(): string {
 
 /** Runs the command; returns the exit code (the caller exits). */
 export async function run(argv: string[], io = { out: process.stdout, err: process.stderr }): Promise<number> {
+  if (argv[0] === 'relay') return runRelay(argv.slice(1), io);
   let args: Args | 'help' | 'version';
   try {
     args = parseCommandLine(argv);

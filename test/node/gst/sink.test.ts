@@ -208,7 +208,7 @@ describe.skipIf(!available.ok)('GstSink', () => {
     clients.forEach((client, index) => client.on('packet', (p: RtpPacket) => sink.push(index, p)));
     await Promise.all(clients.map((c) => c.play()));
     // Every branch is flowing (bounded wait, not a fixed sleep: the machine may be loaded).
-    for (let i = 0; i < 500 && !sink.stats().branches.every((b) => b.sinkBuffers > 20); i++) await sleep(20);
+    for (let i = 0; i < 500 && !sink.stats().branches.every((b) => (b.sinkBuffers ?? 0) > 20); i++) await sleep(20);
     expect(await freePoolThreads(POOL_SIZE - 1)).toBe(POOL_SIZE - 1);
     await Promise.all(clients.map((c) => c.close()));
     await sink.close();
