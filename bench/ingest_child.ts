@@ -19,7 +19,7 @@ import { RtspClient, createCore, type RtpPacket } from '../src/node/index.js';
 import { createGstSink, GstSink } from '../src/node/gst/index.js';
 import { NodeIngest, type JsFrame, type JsRtpPacket } from './baselines/node-ingest.js';
 import type { IngestChildArgs } from './lib/ingest_args.js';
-import { procStatus, say, selfCpuUs } from './lib/proc.js';
+import { procStatus, say, selfCpuUs, threadCpuDelta, threadCpuMs } from './lib/proc.js';
 
 
 /** What the variant counted so far. */
@@ -176,6 +176,8 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, args.warmupMs));
   const profiler = args.profilePath ? await startProfiler() : undefined;
   const c0 = running.counts();
+  const threads0 = threadCpuMs('self');
+  const usage0 = process.cpuUsage();
   const cpu0 = selfCpuUs();
   const t0 = performance.now();
   say('window-start', { cpuUs: cpu0 });
@@ -183,6 +185,8 @@ async function main(): Promise<void> {
   // The profile ends before the window's own readings (stats, getrusage) are taken.
   const profile = profiler ? await profiler.stop() : undefined;
   const cpu1 = selfCpuUs();
+  const usage = process.cpuUsage(usage0);
+  const threads1 = threadCpuMs('self');
   const t1 = performance.now();
   const c1 = running.counts();
   if (profile) writeFileSync(args.profilePath!, JSON.stringify(profile));
@@ -191,6 +195,9 @@ async function main(): Promise<void> {
   say('result', {
     variant: args.variant,
     cpuUs: cpu1 - cpu0,
+    userUs: usage.user,
+    systemUs: usage.system,
+    threadCpu: threadCpuDelta(threads0, threads1),
     wallMs: t1 - t0,
     packets: c1.packets - c0.packets,
     frames: c1.frames - c0.frames,

@@ -306,6 +306,13 @@ function print(r: StreamResult): void {
   if (r.profile && 'top' in r.profile && r.profile.top) {
     const p = r.profile;
     console.log(`\nwhere the time goes (${p.variant}, main thread, V8 profile: ${fmt(p.sampledMs, 0)} ms busy, ${fmt(p.idleMs, 0)} ms idle):`);
+    // Threads from the measured (unprofiled) run: the profiler's own sampling thread would blur the profiled one.
+    const measured = r.rows.find((x) => x.variant === 'wasm-frames-gst' && !x.error);
+    const d = measured?.detail as { userUs?: number; systemUs?: number; threadCpu?: Array<{ thread: string; ms: number }> } | undefined;
+    if (measured && d?.threadCpu) {
+      console.log(`measured run: ${fmt((measured.cpuUs ?? 0) / 1000, 0)} ms CPU over the window (user ${fmt((d.userUs ?? 0) / 1000, 0)}, ` +
+        `system ${fmt((d.systemUs ?? 0) / 1000, 0)}); by thread (ms, schedstat): ${d.threadCpu.slice(0, 8).map((t) => `${t.thread} ${fmt(t.ms, 0)}`).join(', ')}`);
+    }
     console.log(table([['function', 'where', 'self ms', '% busy'], ...p.top.map((t) => [t.fn, t.where, fmt(t.selfMs, 1), fmt(t.percent, 1)])]));
   } else if (r.profile && 'error' in r.profile) {
     console.log(`profile: ${r.profile.error}`);

@@ -3,7 +3,7 @@
 // so they run under plain `node` (no tsx loader thread, hooks or transform cache in the figures).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +25,39 @@ export function procCpuUs(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU per thread of a process: thread name → ms on a CPU, from /proc/<pid>/task/<tid>/schedstat (the scheduler's
+ * exact run time; the tick-sampled utime/stime of a thread miss short bursts). Threads of one name (V8 workers,
+ * libuv workers) are summed; the main thread is listed as '<name> (main)'.
+ */
+export function threadCpuMs(pid: number | 'self'): Map<string, number> {
+  const out = new Map<string, number>();
+  const self = String(pid === 'self' ? process.pid : pid);
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'latin1').trim();
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+      const key = tid === self ? `${name} (main)` : name;
+      out.set(key, (out.get(key) ?? 0) + ns / 1e6);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/** The difference of two threadCpuMs readings, busiest first (threads gone by the second reading are left out). */
+export function threadCpuDelta(a: Map<string, number>, b: Map<string, number>): Array<{ thread: string; ms: number }> {
+  return [...b].map(([thread, ms]) => ({ thread, ms: ms - (a.get(thread) ?? 0) }))
+    .filter((t) => t.ms >= 0.05).sort((x, y) => y.ms - x.ms);
 }
 
 /** Fields of /proc/<pid>/status in kB (VmRSS, VmHWM, …) or counts (Threads). */
