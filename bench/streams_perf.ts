@@ -170,6 +170,20 @@ async function main(): Promise<void> {
   }
   console.log(`\n${table(rows)}`);
   console.log('RSS growth = (RSS at the end − RSS of the process before the core and the clients) ÷ streams; pool hw = most slots one client held');
+  // What one more stream costs: the RSS slope between the smallest and the largest count (fixed costs cancel out).
+  const marginal = SINKS.map((sink) => {
+    const ok = runs.filter((x) => x.sink === sink && !('error' in x)) as Array<Extract<Run, { rssKb: number }>>;
+    if (ok.length < 2) return { sink, rssMbPerExtraStream: undefined };
+    const lo = ok.reduce((a, b) => (b.count < a.count ? b : a));
+    const hi = ok.reduce((a, b) => (b.count > a.count ? b : a));
+    return { sink, from: lo.count, to: hi.count, rssMbPerExtraStream: (hi.rssKb - lo.rssKb) / 1024 / (hi.count - lo.count),
+      cpuPercentPerExtraStream: (hi.cpuPercentTotal - lo.cpuPercentTotal) / (hi.count - lo.count) };
+  });
+  for (const m of marginal) {
+    if (m.rssMbPerExtraStream !== undefined) {
+      console.log(`one more stream (${m.sink}, ${m.from} → ${m.to}): +${fmt(m.rssMbPerExtraStream, 3)} MB RSS, +${fmt(m.cpuPercentPerExtraStream, 3)} % CPU`);
+    }
+  }
   const targets = SINKS.map((sink) => {
     const r = runs.find((x) => x.count === TARGET_STREAMS && x.sink === sink);
     const ok = r && !('error' in r) ? r : undefined;
@@ -188,7 +202,7 @@ async function main(): Promise<void> {
   const file = writeResults('streams_perf', {
     suite: 'streams_perf', date: new Date(started).toISOString(), durationSeconds: Math.round(seconds), quick: QUICK, machine: machine(),
     stream: { codec: 'H264', width: WIDTH, height: HEIGHT, fps: FPS, bitrateKbps: BITRATE_KBPS, sharedEncode: true },
-    warmupMs: WARMUP_MS, measureMs: MEASURE_MS, poolLimitBytes: POOL_LIMIT_BYTES, maxFrameBytes: MAX_FRAME_BYTES, preflight, runs, targets,
+    warmupMs: WARMUP_MS, measureMs: MEASURE_MS, poolLimitBytes: POOL_LIMIT_BYTES, maxFrameBytes: MAX_FRAME_BYTES, preflight, runs, marginal, targets,
   });
   console.log(`\nwrote ${file} (${seconds.toFixed(0)} s)`);
 }
