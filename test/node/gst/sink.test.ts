@@ -75,8 +75,10 @@ describe.skipIf(!available.ok)('GstSink', () => {
     for (const path of ['/h265', '/raw']) {
       const r = await run(path, 'tcp', 1500, (b) => b);
       expect(r.errors).toEqual([]);
-      expect(r.sink.branches[0]!.pushedPackets).toBe(r.client.streams[0]!.packets);
-      expect(r.sink.branches[0]!.sinkBuffers, path).toBeGreaterThan(25);
+      // Every packet pushed, or counted as dropped for a full queue (a loaded machine decodes slower than it receives).
+      const b = r.sink.branches[0]!;
+      expect(b.pushedPackets + b.queueDroppedPackets).toBe(r.client.streams[0]!.packets);
+      expect(b.sinkBuffers, path).toBeGreaterThan(25);
     }
   });
 
@@ -215,7 +217,8 @@ describe.skipIf(!available.ok)('GstSink', () => {
     const stats: GstSinkStats = sink.stats();
     expect(errors).toEqual([]);
     stats.branches.forEach((b, i) => {
-      expect(b.pushedPackets, `branch ${i}`).toBe(clients[i]!.stats().streams[0]!.packets);
+      // Pushed, or counted as dropped for a full queue (six decoders on a loaded 2-core machine may fall behind).
+      expect(b.pushedPackets + b.queueDroppedPackets, `branch ${i}`).toBe(clients[i]!.stats().streams[0]!.packets);
       expect(b.sinkBuffers, `branch ${i}`).toBeGreaterThan(20);
     });
     expect(await freePoolThreads(POOL_SIZE)).toBe(POOL_SIZE);
