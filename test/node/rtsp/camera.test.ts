@@ -168,7 +168,10 @@ describe('RtspCamera against scripted faults', () => {
     const server = await scripted({ onPlay: (conn) => conn.send(rtpFrames(range(0, 5))) });
     const { cam, log } = camera(server.url(), { mediaTimeoutMs: 400, keepAlive: false });
     await cam.start();
-    await waitUntil(() => log.reconnected.length >= 1, 10_000, 'a new session after the silence');
+    // A listener added later gets the next sessions' packets too (forwarders follow the client).
+    let late = 0;
+    cam.on('packet', () => { late++; });
+    await waitUntil(() => log.reconnected.length >= 1 && late >= 5, 10_000, 'a new session after the silence');
     expect(log.reconnecting[0]!.reason).toMatchObject({ code: 'MEDIA_TIMEOUT', context: { streamId: 0 } });
     expect(log.errors.some((e) => e.code === 'MEDIA_TIMEOUT')).toBe(true);
     const methods = server.methods();
