@@ -208,6 +208,33 @@ describe('RtspCamera against scripted faults', () => {
     expect(server.methods().indexOf('TEARDOWN')).toBeLessThan(server.methods().lastIndexOf('SETUP'));
   });
 
+  it('survives 20 dropped sessions in a row without leaking wasm memory, handles or listeners', async () => {
+    const server = await scripted({
+      onPlay: async (conn) => {
+        await conn.send(rtpFrames(range(0, 3)));
+        await conn.drop();
+      },
+    });
+    const { cam, log } = camera(server.url(), { initialDelayMs: 5, maxDelayMs: 5, mediaTimeoutMs: 0, keepAlive: false });
+    const reserved: number[] = [];
+    const listeners: number[] = [];
+    cam.on('reconnected', () => {
+      reserved.push(cam.currentClient!.wasmCore!.reservedBytes);
+      listeners.push(cam.listenerCount('packet'));
+    });
+    await cam.start();
+    const first = cam.currentClient!.wasmCore!;
+    await waitUntil(() => log.reconnected.length >= 20, 30_000, '20 reconnects');
+    // One core for the camera's life, the same bytes reserved at every session, nothing piling up.
+    expect(cam.currentClient!.wasmCore).toBe(first);
+    expect(new Set(reserved).size).toBe(1);
+    expect(new Set(listeners).size).toBe(1);
+    expect(log.reconnecting.every((e) => e.reason.code === 'CONNECTION_CLOSED')).toBe(true);
+    // Every session got its TEARDOWN (on a fresh connection, its own having dropped).
+    await waitUntil(() => server.methods().filter((m) => m === 'TEARDOWN').length >= 20, 10_000, 'the TEARDOWNs');
+    expect(cam.stats().totals[0]!.packets).toBe(log.packets);
+  }, 60_000);
+
   it('ends with SDP_CHANGED when the camera comes back with streams of another shape', async () => {
     let describes = 0;
     const server = await scripted({
