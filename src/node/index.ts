@@ -4,6 +4,11 @@ export { createCore, wasmUrl, type NodeCoreOptions } from './core.js';
 
 export { RtspClient, type RtspClientOptions, type MediaStream, type ClientStats } from './rtsp/client.js';
 export { RtpPacket, type RetainedPacket } from './rtsp/packet.js';
+export {
+  Frame, codecConfigFromSdp, frameCodecOf, DEFAULT_RETAINED_FRAME_BYTES, type RetainedFrame, type FrameModeOptions,
+  type FrameStats, type CodecConfig,
+} from './rtsp/frames.js';
+export { createMetrics, serveMetrics, type MetricsSources, type CameraSample } from './metrics.js';
 export { RtspError } from './rtsp/errors.js';
 export { RtspAuthenticator, RtspAuthError } from './rtsp/auth.js';
 export * from './gst/index.js';
@@ -13,7 +18,7 @@ export {
 } from './rtsp/camera.js';
 export {
   coreBytesFor, checkPoolLimit, type CoreSizing, DEFAULT_POOL_LIMIT_BYTES, CORE_BASE_BYTES, CAMERA_FIXED_BYTES,
-  FRAME_ASSEMBLY_RESERVE_BYTES,
+  FRAME_ASSEMBLY_RESERVE_BYTES, frameReserveBytes,
 } from './rtsp/memory.js';
 export { type RtspTlsOptions } from './rtsp/connection.js';
 export {

@@ -30,7 +30,7 @@ import type { StreamStats } from '../../core/stats.js';
 import { createCore } from '../core.js';
 import { RtspClient, type ClientStats, type MediaStream, type RtspClientOptions } from './client.js';
 import { RtspError } from './errors.js';
-import { coreBytesFor, DEFAULT_POOL_LIMIT_BYTES } from './memory.js';
+import { coreBytesFor, DEFAULT_POOL_LIMIT_BYTES, frameReserveBytes } from './memory.js';
 
 /** Default first retry delay. */
 export const DEFAULT_INITIAL_DELAY_MS = 1_000;
@@ -249,7 +249,11 @@ export class RtspCamera extends EventEmitter {
     let attemptsSinceFailure = 0;
     try {
       this.core = this.options.core ?? await createCore({
-        memoryBytes: coreBytesFor({ cameras: 1, poolLimitBytes: this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES }),
+        memoryBytes: coreBytesFor({
+          cameras: 1,
+          poolLimitBytes: this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES,
+          frameAssemblyBytes: frameReserveBytes(typeof this.options.frames === 'object' ? this.options.frames : {}),
+        }),
       });
     } catch (e) {
       void this.finish(asRtspError(e));

@@ -14,7 +14,9 @@
 import { MAX_MEMORY_BYTES } from '../../core/core.js';
 import { RTP_RECORD_BYTES, SLAB_BYTES } from '../../core/layout.js';
 import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../../core/pool.js';
+import { DEFAULT_MAX_AAC_FRAME_BYTES, DEFAULT_MAX_VIDEO_FRAME_BYTES } from '../../core/depay.js';
 import { RtspError } from './errors.js';
+import { DEFAULT_RETAINED_FRAME_BYTES, type FrameModeOptions } from './frames.js';
 
 /** Default packet pool per camera: 64 slabs of 64 KiB. */
 export const DEFAULT_POOL_LIMIT_BYTES = 4 * 1024 * 1024;
@@ -25,8 +27,21 @@ export const CORE_BASE_BYTES = 1024 * 1024;
  * 4 KiB spill area, the UDP record, with room to spare (a redirect makes a new demuxer in the freed blocks).
  */
 export const CAMERA_FIXED_BYTES = 256 * 1024;
-/** Per camera: reserve for frame assembly buffers (frame mode), unless `frameAssemblyBytes` says otherwise. */
-export const FRAME_ASSEMBLY_RESERVE_BYTES = 1024 * 1024;
+/** A depayloader's state and frame records (assembly/depay.ts), with its region header, rounded up. */
+const DEPAY_STATE_BYTES = 4096;
+
+/**
+ * Wasm memory frame mode may take per camera: the two assembly buffers (and state) of a video depayloader at
+ * `maxFrameBytes` and of an audio one, plus the budget of retained frames. Raw video needs `maxFrameBytes` of at
+ * least one whole frame (width × height × bytes per pixel).
+ */
+export function frameReserveBytes(options: FrameModeOptions = {}): number {
+  const video = options.maxFrameBytes ?? DEFAULT_MAX_VIDEO_FRAME_BYTES;
+  return 2 * video + 2 * DEFAULT_MAX_AAC_FRAME_BYTES + 2 * DEPAY_STATE_BYTES + (options.retainedBytesLimit ?? DEFAULT_RETAINED_FRAME_BYTES);
+}
+
+/** Per camera: reserve for frame mode at its defaults, unless `frameAssemblyBytes` says otherwise (address space, not RAM, until used). */
+export const FRAME_ASSEMBLY_RESERVE_BYTES = frameReserveBytes();
 /** Pool bookkeeping per 64 KiB slab: a 16-byte slab entry and 256 8-byte slot descriptors (assembly/pool.ts). */
 const POOL_TABLE_BYTES_PER_SLAB = 16 + 256 * 8;
 /** Pool state head and the two region block headers, rounded up. */

@@ -214,15 +214,17 @@ describe.skipIf(!available.ok)('GstSink', () => {
     clients.forEach((client, index) => client.on('packet', (p: RtpPacket) => sink.push(index, p)));
     await Promise.all(clients.map((c) => c.play()));
     // Every branch is flowing (bounded wait, not a fixed sleep: the machine may be loaded).
-    for (let i = 0; i < 500 && !sink.stats().branches.every((b) => b.sinkBuffers > 20); i++) await sleep(20);
+    for (let i = 0; i < 500 && !sink.stats().branches.every((b) => (b.sinkBuffers ?? 0) > 20); i++) await sleep(20);
     expect(await freePoolThreads(POOL_SIZE - 1)).toBe(POOL_SIZE - 1);
     await Promise.all(clients.map((c) => c.close()));
     await sink.close();
     const stats: GstSinkStats = sink.stats();
     expect(errors).toEqual([]);
     stats.branches.forEach((b, i) => {
-      // Pushed, or counted as dropped for a full queue (six decoders on a loaded 2-core machine may fall behind).
-      expect(b.pushedPackets + b.queueDroppedPackets, `branch ${i}`).toBe(clients[i]!.stats().streams[0]!.packets);
+      // Every packet is accounted for: pushed, or counted as dropped at the queue bound (a loaded machine decodes
+      // raw 640x480 slower than it arrives).
+      expect(b.pushedPackets + b.queueDroppedPackets + b.rejectedPackets, `branch ${i}`).toBe(clients[i]!.stats().streams[0]!.packets);
+      expect(b.pushedPackets, `branch ${i}`).toBeGreaterThan(0);
       expect(b.sinkBuffers, `branch ${i}`).toBeGreaterThan(20);
     });
     expect(await freePoolThreads(POOL_SIZE)).toBe(POOL_SIZE);
