@@ -218,15 +218,18 @@ describe('RtspCamera against scripted faults', () => {
     const { cam, log } = camera(server.url(), { initialDelayMs: 5, maxDelayMs: 5, mediaTimeoutMs: 0, keepAlive: false });
     const reserved: number[] = [];
     const listeners: number[] = [];
+    const cores = new Set<unknown>();
     cam.on('reconnected', () => {
-      reserved.push(cam.currentClient!.wasmCore!.reservedBytes);
+      // Read at the same point of every session (it may drop right after: the server hangs up after 3 packets).
+      const core = cam.currentClient!.wasmCore!;
+      cores.add(core);
+      reserved.push(core.reservedBytes);
       listeners.push(cam.listenerCount('packet'));
     });
     await cam.start();
-    const first = cam.currentClient!.wasmCore!;
     await waitUntil(() => log.reconnected.length >= 20, 30_000, '20 reconnects');
     // One core for the camera's life, the same bytes reserved at every session, nothing piling up.
-    expect(cam.currentClient!.wasmCore).toBe(first);
+    expect(cores.size).toBe(1);
     expect(new Set(reserved).size).toBe(1);
     expect(new Set(listeners).size).toBe(1);
     expect(log.reconnecting.every((e) => e.reason.code === 'CONNECTION_CLOSED')).toBe(true);
