@@ -33,14 +33,27 @@ export interface RtspUrl {
   toJSON(): string;
 }
 
-/** Replaces the userinfo of a URL-ish string with `***`, for error messages and logs. */
+/** What may stand before the first '/' of a URL without userinfo: a host or [IPv6], then an optional numeric port. */
+const HOST_PORT_RE = /^(\[[^\]]*\]|[^:[\]@]*)(:[0-9]*)?$/;
+
+/**
+ * Replaces the userinfo of a URL-ish string with `***`, for error messages and logs. A password with an unescaped
+ * '/' (`rtsp://user:pa/ss@host/`) puts the userinfo's '@' after the first '/': when what precedes that '/' is no
+ * `host[:port]`, everything up to the last '@' is hidden, so such a password is not shown either. URLs nested in
+ * the URL (`rtsp://u:p@rtsp://u:p@host/`, pasted twice) have their userinfo hidden too.
+ */
 export function redactUrl(url: string): string {
   const s = url.indexOf('://');
   if (s < 0) return url.includes('@') ? '***@' + url.slice(url.lastIndexOf('@') + 1) : url;
   const rest = url.slice(s + 3);
   const slash = rest.indexOf('/');
-  const at = (slash < 0 ? rest : rest.slice(0, slash)).lastIndexOf('@');
-  return at < 0 ? url : url.slice(0, s + 3) + '***' + rest.slice(at);
+  let at = (slash < 0 ? rest : rest.slice(0, slash)).lastIndexOf('@');
+  if (at < 0 && slash >= 0 && !HOST_PORT_RE.test(rest.slice(0, slash))) at = rest.lastIndexOf('@');
+  const head = at < 0 ? url.slice(0, s + 3) : url.slice(0, s + 3) + '***';
+  const tail = at < 0 ? rest : rest.slice(at);
+  // A URL inside the URL (a doubled "rtsp://user:pass@" prefix, a query naming another URL): redacted as well.
+  const inner = tail.indexOf('://');
+  return inner < 0 ? head + tail : head + tail.slice(0, inner) + redactUrl(tail.slice(inner));
 }
 
 function urlError(code: string, message: string, url: string): never {

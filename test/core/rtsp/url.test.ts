@@ -79,6 +79,24 @@ describe('parseRtspUrl', () => {
     expect(redactUrl('rtsp://c/d')).toBe('rtsp://c/d');
   });
 
+  it('regression (fuzz): a password with an unescaped "/" is not shown in the BAD_URL_PORT error', () => {
+    // "user:pa" before the first '/' was taken for host:port, so the userinfo '@' came after it and nothing was hidden.
+    expect(redactUrl('rtsp://admin:top/secret@cam/stream')).toBe('rtsp://***@cam/stream');
+    expect(redactUrl('rtsp://cam:554/a@b')).toBe('rtsp://cam:554/a@b'); // a host:port before the '/' stays as it was
+    try {
+      parseRtspUrl('rtsp://admin:top/secret@cam/stream');
+      expect.unreachable();
+    } catch (e) {
+      const err = e as RtspUrlError;
+      expect(err.code).toBe('BAD_URL_PORT');
+      expect(err.message + JSON.stringify(err.context)).not.toContain('secret');
+    }
+  });
+
+  it('regression (fuzz): a URL pasted twice has both userinfos hidden', () => {
+    expect(redactUrl('rtsp://admin:topsecret@rtsp://admin:topsecret@cam/stream')).toBe('rtsp://***@rtsp://***@cam/stream');
+  });
+
   it('percentDecode leaves malformed escapes alone', () => {
     expect(percentDecode('a%2')).toBe('a%2');
     expect(percentDecode('%zz%41')).toBe('%zzA');
