@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   parsePublic, parseRange, parseRtpInfo, parseSession, parseTransport, parseTransports, RtspParseError,
   DEFAULT_SESSION_TIMEOUT_SECONDS,
-} from '../../src/core/rtsp/message.js';
+} from '../../src/core/rtsp/index.js';
 import { fuzz, FUZZ_TEST_TIMEOUT_MS, summary, typed, validOrMutatedText } from './fuzz.js';
 
 const sp = fc.constantFrom('', '', ' ', '  ');

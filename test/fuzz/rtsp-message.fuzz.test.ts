@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   parseRtspMessage, RtspMessageReader, RtspParseError, RtspSerializeError, serializeRequest, tryParseRtspMessage,
   type RtspMessage, type RtspParseOptions,
-} from '../../src/core/rtsp/message.js';
+} from '../../src/core/rtsp/index.js';
 import { cutsArb, fuzz, FUZZ_TEST_TIMEOUT_MS, mutateBytes, mutationsArb, split, summary, typed } from './fuzz.js';
 
 const te = new TextEncoder();

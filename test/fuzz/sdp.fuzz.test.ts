@@ -4,7 +4,7 @@
 // description or an SdpParseError, never another error.
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseFmtpParameters, parseSdp, SdpParseError } from '../../src/core/rtsp/sdp.js';
+import { parseFmtpParameters, parseSdp, SdpParseError } from '../../src/core/rtsp/index.js';
 import { fuzz, FUZZ_TEST_TIMEOUT_MS, summary, typed, validOrMutatedText } from './fuzz.js';
 
 interface MediaSpec {

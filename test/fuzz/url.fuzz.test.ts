@@ -5,7 +5,7 @@
 // URLs fail only with RtspUrlError; resolveControl never throws.
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseRtspUrl, redactUrl, resolveControl, RtspUrlError, RTSP_DEFAULT_PORT, RTSPS_DEFAULT_PORT } from '../../src/core/rtsp/url.js';
+import { parseRtspUrl, redactUrl, resolveControl, RtspUrlError, RTSP_DEFAULT_PORT, RTSPS_DEFAULT_PORT } from '../../src/core/rtsp/index.js';
 import { fuzz, FUZZ_TEST_TIMEOUT_MS, mutateText, mutationsArb, summary, typed } from './fuzz.js';
 
 /** A password recognisable in any output: long enough that it cannot appear by chance. */
