@@ -33,7 +33,7 @@ const mediaArb: fc.Arbitrary<MediaSpec> = fc.record({
   connection: fc.option(fc.constantFrom('IN IP4 0.0.0.0', 'IN IP4 224.2.1.1/127/3', 'IN IP6 ::1', 'IN IP6 ff15::101/3')),
 });
 
-const sdpArb = fc.record({
+const sdpArb: fc.Arbitrary<SdpSpec> = fc.record({
   name: fc.constantFrom('scripted', 'Session streamed by "camera"', ' ', ''),
   control: fc.option(fc.constantFrom('*', 'rtsp://cam/stream/')),
   range: fc.option(fc.constantFrom('npt=0-', 'npt=now-', 'npt=0.000-10.5')),
@@ -41,7 +41,9 @@ const sdpArb = fc.record({
   eol: fc.constantFrom('\r\n', '\n'),
 });
 
-function sdpText(s: fc.RecordValue<{ name: string; control: string | null; range: string | null; media: MediaSpec[]; eol: string }>): string {
+interface SdpSpec { name: string; control: string | null; range: string | null; media: MediaSpec[]; eol: string }
+
+function sdpText(s: SdpSpec): string {
   const lines = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', `s=${s.name}`, 't=0 0'];
   if (s.control) lines.push(`a=control:${s.control}`);
   if (s.range) lines.push(`a=range:${s.range}`);
