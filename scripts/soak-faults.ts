@@ -18,6 +18,7 @@
 //   - heapUsed after gc() once per round: its trend (least squares over the rounds after the first) is reported and
 //     counts as a leak only when it is large and sustained (HEAP_LEAK_BYTES_PER_ROUND over at least HEAP_MIN_ROUNDS).
 // A table is printed at the end; the exit code is 1 if anything leaked, hung or did not survive, 2 on bad usage.
+// --inject-leak adds a scenario that leaks on purpose (a kept packet, core memory, a timer): the run must then fail.
 import { createHook } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { createCore } from '../src/node/core.js';
@@ -379,6 +380,26 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
+/**
+ * Leaks on purpose (--inject-leak): one packet kept and never released, 1 KiB of core memory never freed, an unref'd
+ * interval never cleared. The soak must report all three and fail: the proof that its leak checks can fail.
+ */
+const INJECTED_LEAK: Scenario = {
+  name: 'injected-leak',
+  expect: 'reported as leaking the pool, wasm memory and a timer',
+  async run(core) {
+    const s = await session(core, { onPlay: (c) => c.send(rtpFrames(range(0, 5))) });
+    let kept: unknown;
+    s.client.once('packet', (p: RtpPacket) => { kept = p.retain(); });
+    await s.client.connect();
+    await s.client.play();
+    await waitUntil(() => kept !== undefined, 5000, 'a packet to keep');
+    core.alloc(1024, 'injected leak');
+    setInterval(() => undefined, 60_000).unref();
+    return { survived: true, detail: 'leaked on purpose', poolInUse: await finish(s) };
+  },
+};
+
 // ---------------------------------------------------------------------------------------------------------------------
 // The loop
 
@@ -395,18 +416,20 @@ interface Row {
   failures: string[];
 }
 
-function parseArgs(argv: string[]): { seconds: number; only?: string[]; json: boolean } {
+function parseArgs(argv: string[]): { seconds: number; only?: string[]; json: boolean; injectLeak: boolean } {
   let seconds = 60;
   let only: string[] | undefined;
   let json = false;
+  let injectLeak = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--seconds') seconds = Number(argv[++i]);
     else if (a.startsWith('--seconds=')) seconds = Number(a.slice(10));
     else if (a === '--only') only = argv[++i]?.split(',');
     else if (a === '--json') json = true;
+    else if (a === '--inject-leak') injectLeak = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run soak:faults -- [--seconds N] [--only name,name] [--json]');
+      console.log('usage: npm run soak:faults -- [--seconds N] [--only name,name] [--json] [--inject-leak]');
       process.exit(0);
     } else {
       console.error(`soak-faults: unknown argument ${a}`);
@@ -417,7 +440,7 @@ function parseArgs(argv: string[]): { seconds: number; only?: string[]; json: bo
     console.error('soak-faults: --seconds must be a positive number');
     process.exit(2);
   }
-  return { seconds, only, json };
+  return { seconds, only, json, injectLeak };
 }
 
 async function withHangGuard(p: Promise<Outcome>): Promise<Outcome | 'hung'> {
@@ -444,7 +467,8 @@ function slope(ys: number[]): number {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const scenarios = args.only ? SCENARIOS.filter((s) => args.only!.some((o) => s.name.includes(o))) : SCENARIOS;
+  const all = args.injectLeak ? [...SCENARIOS, INJECTED_LEAK] : SCENARIOS;
+  const scenarios = args.only ? all.filter((s) => args.only!.some((o) => s.name.includes(o))) : all;
   if (scenarios.length === 0) {
     console.error(`soak-faults: no scenario matches ${args.only?.join(',')}; have ${SCENARIOS.map((s) => s.name).join(', ')}`);
     return 2;
