@@ -2,7 +2,7 @@
 // Every export here is listed in test/core/abi.test.ts, which fails when the surface changes unnoticed.
 
 /** Bumped whenever an export, a status code or a record layout changes meaning. */
-export const ABI_VERSION: u32 = 1;
+export const ABI_VERSION: u32 = 2;
 
 export * from "./status";
 export * from "./layout";
@@ -12,3 +12,4 @@ export { demux_create, demux_destroy, demux_reset, demux_set_channel, demux_scan
 export {
   pool_create, pool_destroy, pool_acquire, pool_retain, pool_release, pool_check, pool_ptr, pool_slot_bytes,
 } from "./pool";
+export { depay_create, depay_push, depay_flush, depay_destroy } from "./depay";

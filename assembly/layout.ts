@@ -101,3 +101,38 @@ export const BUCKET_EXHAUSTIONS: u32 = 40; //     u64
 export const BUCKET_BYTES_IN_USE: u32 = 48; //    u32
 export const BUCKET_SLABS: u32 = 52; //           u32 slabs carved for this bucket
 export const POOL_PUBLIC_BYTES: u32 = 272; //     80 + 3 × 64
+
+// ---------------------------------------------------------------------------------------------------------------
+// Depayloader (assembly/depay.ts). The public head is statistics and the frames the last depay_push/depay_flush
+// completed; the rest is private to depay.ts.
+export const DEPAY_PACKETS: u32 = 0; //              u64 packets pushed (with a valid record)
+export const DEPAY_FRAMES: u32 = 8; //               u64 frames (access units) emitted
+export const DEPAY_BYTES: u32 = 16; //               u64 octets of the frames emitted
+export const DEPAY_DROPPED_LOSS: u32 = 24; //        u64 access units dropped: a sequence gap inside or around them
+export const DEPAY_DROPPED_TOO_LARGE: u32 = 32; //   u64 access units dropped: larger than maxFrameBytes
+export const DEPAY_DROPPED_MALFORMED: u32 = 40; //   u64 access units dropped: a payload that breaks its RFC
+export const DEPAY_DROPPED_WAITING: u32 = 48; //     u64 whole access units dropped while waiting for a keyframe
+export const DEPAY_DROPPED_UNSUPPORTED: u32 = 56; // u64 access units dropped: a valid but unsupported payload kind
+export const DEPAY_LOST_PACKETS: u32 = 64; //        u64 packets missing from the sequence (forward gaps)
+export const DEPAY_LATE_PACKETS: u32 = 72; //        u64 packets dropped as late: up to DEPAY_LATE_WINDOW behind (reordered, duplicated)
+export const DEPAY_FRAME_COUNT: u32 = 80; //         u32 frames completed by the last push/flush
+export const DEPAY_FRAME_RECORDS: u32 = 96; //       frame record × DEPAY_MAX_FRAMES
+export const DEPAY_FRAME_BYTES: u32 = 16; //         { u32 ptr, u32 length, u32 rtp timestamp, u32 flags }
+export const DEPAY_FRAME_PTR: u32 = 0;
+export const DEPAY_FRAME_LENGTH: u32 = 4;
+export const DEPAY_FRAME_TIMESTAMP: u32 = 8;
+export const DEPAY_FRAME_FLAGS: u32 = 12;
+export const DEPAY_MAX_FRAMES: u32 = 32; //          most frames one push completes (AAC: AUs of one packet)
+export const DEPAY_PUBLIC_BYTES: u32 = 608; //       96 + 32 × 16
+export const DEPAY_LATE_WINDOW: u32 = 64; //         a packet this far behind is late; farther is a sequence jump (resync)
+// depay_create codec codes
+export const DEPAY_CODEC_H264: u32 = 1; // RFC 6184, packetization-mode 0/1 (single NAL, STAP-A, FU-A)
+export const DEPAY_CODEC_H265: u32 = 2; // RFC 7798 without DONL (single NAL, AP, FU)
+export const DEPAY_CODEC_RAW: u32 = 3; //  RFC 4175 progressive, params: width, height, pgroup octets, pgroup pixels
+export const DEPAY_CODEC_AAC: u32 = 4; //  RFC 3640 AAC-hbr/lbr, params: sizeLength, indexLength, indexDeltaLength, samples per AU
+// depay_create option flags
+export const DEPAY_WAIT_FOR_KEYFRAME: u32 = 1; // after a drop (and at the start), drop frames until a keyframe
+// Frame flags (DEPAY_FRAME_FLAGS)
+export const FRAME_KEYFRAME: u32 = 1; //       H.264 IDR / H.265 IRAP present; RAW and AAC: always
+export const FRAME_DISCONTINUITY: u32 = 2; //  packets were lost or frames dropped before this frame
+export const FRAME_PARAMETER_SETS: u32 = 4; // the frame carries SPS/PPS (H.264) or VPS/SPS/PPS (H.265)

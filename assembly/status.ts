@@ -53,3 +53,14 @@ export const POOL_INVALID_HANDLE: i32 = -53;
 export const POOL_REFCOUNT_OVERFLOW: i32 = -54;
 /** The pool's byte limit is smaller than one slab, or larger than the handle format can address. */
 export const POOL_BAD_LIMIT: i32 = -55;
+
+// Depayloader, RFC 6184 / RFC 7798 / RFC 4175 / RFC 3640 (-70 .. -89). Bad payloads are never errors: they drop the
+// access unit they belong to, counted by reason in the depayloader's statistics. These codes name misuse.
+/** depay_create: the codec code is not one of DEPAY_CODEC_*. */
+export const DEPAY_BAD_CODEC: i32 = -70;
+/** depay_create: a codec parameter (size, raw geometry, AAC field lengths, maxFrameBytes) is out of range. */
+export const DEPAY_BAD_PARAMETER: i32 = -71;
+/** The state pointer does not name a live depayloader (never created, or destroyed). */
+export const DEPAY_BAD_STATE: i32 = -72;
+/** The RTP record does not describe this packet: its status is not OK or its length or payload range disagree. */
+export const DEPAY_BAD_RECORD: i32 = -73;

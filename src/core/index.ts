@@ -10,3 +10,5 @@ export * as layout from './layout.js';
 export * from './rtsp/index.js';
 export * from './rtcp.js';
 export * from './stats.js';
+export * from './depay.js';
+export * from './codec.js';

@@ -25,6 +25,10 @@ export const Status = {
   POOL_INVALID_HANDLE: -53,
   POOL_REFCOUNT_OVERFLOW: -54,
   POOL_BAD_LIMIT: -55,
+  DEPAY_BAD_CODEC: -70,
+  DEPAY_BAD_PARAMETER: -71,
+  DEPAY_BAD_STATE: -72,
+  DEPAY_BAD_RECORD: -73,
 } as const;
 
 /** The name of one status, e.g. `'RTP_TOO_SHORT'`. */
@@ -63,4 +67,8 @@ export const STATUS_MESSAGES: Record<StatusName, string> = {
   POOL_INVALID_HANDLE: 'the handle does not name a slot of this pool',
   POOL_REFCOUNT_OVERFLOW: 'too many references to one slot (65535)',
   POOL_BAD_LIMIT: 'pool limit below one 64 KiB slab or above 256 MiB',
+  DEPAY_BAD_CODEC: 'unknown depayloader codec',
+  DEPAY_BAD_PARAMETER: 'a depayloader parameter (maxFrameBytes, raw geometry, AAC field lengths) is out of range',
+  DEPAY_BAD_STATE: 'not a live depayloader (destroyed or never created)',
+  DEPAY_BAD_RECORD: 'the RTP record does not describe this packet (status not OK, or length/payload range disagree)',
 };

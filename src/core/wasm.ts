@@ -23,5 +23,9 @@ export interface CoreExports {
   pool_check(p: number, handle: number): number;
   pool_ptr(p: number, handle: number): number;
   pool_slot_bytes(p: number, handle: number): number;
+  depay_create(codec: number, maxFrameBytes: number, options: number, a: number, b: number, c: number, d: number): number;
+  depay_push(state: number, packetPtr: number, packetLength: number, recordPtr: number): number;
+  depay_flush(state: number): number;
+  depay_destroy(state: number): number;
   readonly [name: string]: unknown;
 }

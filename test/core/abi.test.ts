@@ -9,6 +9,7 @@ const FUNCTIONS = [
   'demux_create', 'demux_destroy', 'demux_reset', 'demux_set_channel', 'demux_scan',
   'pool_create', 'pool_destroy', 'pool_acquire', 'pool_retain', 'pool_release', 'pool_check', 'pool_ptr',
   'pool_slot_bytes',
+  'depay_create', 'depay_push', 'depay_flush', 'depay_destroy',
 ].sort();
 
 for (const debug of [false, true]) {
@@ -22,6 +23,8 @@ for (const debug of [false, true]) {
       const expectedGlobals = ['ABI_VERSION', ...Object.keys(Status), ...Object.keys(layout)];
       expect([...globals].sort()).toEqual([...new Set(expectedGlobals)].sort());
       expect(all.filter((e) => e.kind === 'memory').map((e) => e.name)).toEqual(['memory']);
+      // 2: the depayloader (depay_*, DEPAY_* statuses and layout).
+      expect((core.exports.ABI_VERSION as WebAssembly.Global).value).toBe(2);
     });
 
     it('imports only its memory (and abort in the debug build)', async () => {

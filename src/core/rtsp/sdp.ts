@@ -3,7 +3,7 @@
 // Lenient where cameras differ and nothing depends on it (line ends, unknown or out-of-order lines, a malformed
 // o= or b= line); strict, with a typed error, where a mistake would set up the wrong stream (m=, c=, rtpmap, fmtp).
 import { WasmRtspError } from '../errors.js';
-import { parseRange, type RtspRange } from './message.js';
+import { parseRange, type RtspRange } from './header-values.js';
 
 /** Stable reasons an SDP could not be parsed. */
 export type SdpParseErrorCode = 'EMPTY' | 'BAD_VERSION' | 'BAD_MEDIA' | 'BAD_CONNECTION' | 'BAD_RTPMAP' | 'BAD_FMTP';

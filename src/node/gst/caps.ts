@@ -130,3 +130,65 @@ export function decodeChain(stream: Pick<MediaStream, 'encodingName' | 'payloadT
 export function mp4Recordable(stream: Pick<MediaStream, 'encodingName' | 'payloadType'>): boolean {
   return codecOf(stream)?.mp4 ?? false;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Frame mode: access units from the wasm depayloader, pushed one buffer per frame. No RTP depayloader and no byte
+// scanning parser runs in GStreamer: H.264/H.265 arrive as length-prefixed NAL units (`stream-format=avc`/`hvc1`,
+// `alignment=au`) with the decoder configuration record as codec_data, so decoders take them directly.
+
+/** What a frame branch needs: the appsrc caps, the decoder, and the (cheap, length-walking) parser before a muxer. */
+export interface FrameBranchFormat {
+  caps: string;
+  /** Decoder for the 'decode' tail ('' when frames are already raw). */
+  decode: string;
+  /** Element before the muxer for 'record' ('' when none); on avc/hvc1 input h264parse/h265parse only walk lengths. */
+  recordParse: string;
+  mp4: boolean;
+}
+
+/** The codec configuration a frame branch is built from (see CodecConfig in src/node/rtsp/frames.ts). */
+export interface FrameCapsConfig {
+  codec: 'H264' | 'H265' | 'RAW' | 'AAC';
+  description?: Uint8Array;
+  raw?: { width: number; height: number; gstFormat: string };
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
+  return s;
+}
+
+/**
+ * Caps and elements for a branch fed with frames. Throws GstError 'GST_UNSUPPORTED' when the configuration is
+ * missing what GStreamer needs (no SPS/PPS in the SDP: use packets for that stream).
+ */
+export function frameFormat(config: FrameCapsConfig | undefined, stream: Pick<MediaStream, 'encodingName' | 'clockRate' | 'channels'>): FrameBranchFormat {
+  const missing = (what: string) => new GstError('GST_UNSUPPORTED', `frame mode for ${stream.encodingName} needs ${what}; ` +
+    'this stream can only be pushed as RTP packets', { context: { encodingName: stream.encodingName } });
+  if (!config) throw missing('a codec configuration from the SDP');
+  switch (config.codec) {
+    case 'H264':
+      if (!config.description) throw missing('SPS and PPS (sprop-parameter-sets)');
+      return { caps: `video/x-h264, stream-format=(string)avc, alignment=(string)au, codec_data=(buffer)${hex(config.description)}`,
+        decode: 'avdec_h264', recordParse: 'h264parse', mp4: true };
+    case 'H265':
+      if (!config.description) throw missing('VPS, SPS and PPS (sprop-vps/sps/pps)');
+      return { caps: `video/x-h265, stream-format=(string)hvc1, alignment=(string)au, codec_data=(buffer)${hex(config.description)}`,
+        decode: 'avdec_h265', recordParse: 'h265parse', mp4: true };
+    case 'RAW': {
+      const raw = config.raw;
+      if (!raw || !/^[A-Za-z0-9_]+$/.test(raw.gstFormat)) throw missing('sampling, width and height');
+      return { caps: `video/x-raw, format=(string)${raw.gstFormat}, width=(int)${raw.width}, height=(int)${raw.height}, framerate=(fraction)0/1`,
+        decode: '', recordParse: '', mp4: false };
+    }
+    case 'AAC': {
+      if (!config.description) throw missing('an AudioSpecificConfig (fmtp config)');
+      const channels = stream.channels ?? 1;
+      return { caps: `audio/mpeg, mpegversion=(int)4, stream-format=(string)raw, rate=(int)${stream.clockRate}, channels=(int)${channels}, codec_data=(buffer)${hex(config.description)}`,
+        decode: 'avdec_aac', recordParse: 'aacparse', mp4: true };
+    }
+    default:
+      throw missing('a codec frame mode knows');
+  }
+}

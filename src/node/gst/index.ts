@@ -1,6 +1,7 @@
 // The GStreamer sink: RTP packets from the RTSP client into one GStreamer pipeline (see docs/gstreamer.md).
 export {
-  GstError, rtpCaps, defaultDepayChain, decodeChain, mp4Recordable, capsString, launchQuote,
+  GstError, rtpCaps, defaultDepayChain, decodeChain, mp4Recordable, capsString, launchQuote, frameFormat,
+  type FrameBranchFormat, type FrameCapsConfig,
 } from './caps.js';
 export {
   GstSink, createGstSink, gstAvailable, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_CLOSE_TIMEOUT_MS, GST_ADDON_PACKAGE, GST_ADDON_ENV,

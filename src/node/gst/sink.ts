@@ -24,7 +24,10 @@ import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import type { MediaStream } from '../rtsp/client.js';
 import type { RtpPacket } from '../rtsp/packet.js';
-import { decodeChain, defaultDepayChain, GstError, launchQuote, mp4Recordable, rtpCaps } from './caps.js';
+import { codecConfigFromSdp, type Frame } from '../rtsp/frames.js';
+import {
+  decodeChain, defaultDepayChain, frameFormat, GstError, launchQuote, mp4Recordable, rtpCaps, type FrameCapsConfig,
+} from './caps.js';
 
 /** Default bound of each appsrc queue (`max-bytes`): ~35 ms of raw 720p30, seconds of H.264. */
 export const DEFAULT_MAX_QUEUE_BYTES = 2 * 1024 * 1024;
@@ -46,8 +49,11 @@ export const GST_DEBIAN_PACKAGES = [
 /** An element from `findChild`: every GObject property as a JS property (guint64 ones read as strings). */
 interface GstElementHandle {
   [property: string]: unknown;
-  /** appsrc only: copies the view's bytes into a new GstBuffer and queues it (gst_app_src_push_buffer). */
-  push?: (bytes: Uint8Array) => void;
+  /**
+   * appsrc only: copies the view's bytes into a new GstBuffer and queues it (gst_app_src_push_buffer); a second
+   * argument's first 8 bytes are read as the buffer's PTS in ns, big-endian (it must be a view: anything else aborts).
+   */
+  push?: (bytes: Uint8Array, ptsBigEndian?: Uint8Array) => void;
 }
 
 /** One bus message: `type` (error, warning, eos, state-changed, …), the message structure's fields, the source. */
@@ -121,6 +127,14 @@ export interface GstBranch {
   stream: Pick<MediaStream, 'type' | 'payloadType' | 'encodingName' | 'clockRate' | 'channels' | 'fmtp'>;
   /** Default 'decode'. */
   tail?: GstTail;
+  /**
+   * What the branch is fed: 'packets' (RTP, depayloaded by GStreamer; the default) or 'frames' (access units from
+   * the client's frame mode, pushed with pushFrame(): `video/x-h264,stream-format=avc,alignment=au` with codec_data,
+   * `video/x-h265,stream-format=hvc1`, `video/x-raw`, raw AAC — no RTP depayloader or byte-scanning parser runs).
+   */
+  input?: 'packets' | 'frames';
+  /** Frame input: the codec configuration (default: from the stream's SDP; frame.config has in-band updates). */
+  config?: FrameCapsConfig;
   /** This branch's appsrc bound; default the sink's `maxQueueBytes`. */
   maxQueueBytes?: number;
   /**
@@ -147,6 +161,8 @@ export interface GstBranchStats {
   encodingName: string;
   /** Packets and bytes handed to the appsrc (each copied once into a GstBuffer). */
   pushedPackets: number;
+  /** Frames handed to a frame branch (one GstBuffer each, bytes counted in pushedBytes). */
+  pushedFrames: number;
   pushedBytes: number;
   /** push() calls refused because the sink was not playing (not started, closing, closed or failed). */
   rejectedPackets: number;
@@ -238,6 +254,12 @@ export class GstSink extends EventEmitter {
   private srcs: GstElementHandle[] = [];
   private sinks: Array<GstElementHandle | undefined> = [];
   private readonly pushedPackets: Float64Array;
+  private readonly pushedFrames: Float64Array;
+  /** Frame branches: running time (ns) of each branch's first frame, NaN before it; the PTS of later frames follows. */
+  private readonly ptsBase: Float64Array;
+  private readonly ptsBytes = new Uint8Array(8);
+  private readonly ptsView = new DataView(this.ptsBytes.buffer);
+  private startedAt = 0n;
   private readonly pushedBytes: Float64Array;
   private readonly rejected: Float64Array;
   /** Packets we did not push because the branch's queue was near its bound (see pushView). */
@@ -265,6 +287,8 @@ export class GstSink extends EventEmitter {
     this.branches = options.branches;
     const n = options.branches.length;
     this.pushedPackets = new Float64Array(n);
+    this.pushedFrames = new Float64Array(n);
+    this.ptsBase = new Float64Array(n).fill(Number.NaN);
     this.pushedBytes = new Float64Array(n);
     this.rejected = new Float64Array(n);
     this.queueDropped = new Float64Array(n);
@@ -278,15 +302,22 @@ export class GstSink extends EventEmitter {
     options.branches.forEach((branch, i) => {
       const bound = positiveInteger(branch.maxQueueBytes ?? defaultBound, `branches[${i}].maxQueueBytes`);
       this.bounds[i] = bound;
-      // Read the queue level often enough that MTU-sized packets cannot overshoot a fifth of the bound in between.
-      this.checkEvery[i] = Math.max(1, Math.min(LEVEL_CHECK_MAX_INTERVAL, Math.floor((0.2 * bound) / TYPICAL_PACKET_BYTES)));
-      const head = `appsrc name=src${i} is-live=true format=time do-timestamp=true max-bytes=${bound} ` +
-        `leaky-type=downstream block=false caps=${launchQuote(rtpCaps(branch.stream))}`;
+      const frames = branch.input === 'frames';
+      if (branch.input !== undefined && branch.input !== 'packets' && !frames) {
+        throw new GstError('GST_BAD_ARGUMENT', `branch ${i}: input must be 'packets' or 'frames'`);
+      }
+      // Read the queue level often enough that MTU-sized packets cannot overshoot a fifth of the bound in between;
+      // frames are few and large, so a frame branch reads it before every push.
+      this.checkEvery[i] = frames ? 1 : Math.max(1, Math.min(LEVEL_CHECK_MAX_INTERVAL, Math.floor((0.2 * bound) / TYPICAL_PACKET_BYTES)));
+      const format = frames ? frameFormat(branch.config ?? codecConfigFromSdp(branch.stream), branch.stream) : undefined;
+      // Packets are stamped with the running time at push; frames carry their own PTS (pushFrame).
+      const head = `appsrc name=src${i} is-live=true format=time do-timestamp=${frames ? 'false' : 'true'} max-bytes=${bound} ` +
+        `leaky-type=downstream block=false caps=${launchQuote(format ? format.caps : rtpCaps(branch.stream))}`;
       const tail = branch.tail ?? 'decode';
       let text: string;
       if (tail === 'decode') {
-        const decode = decodeChain(branch.stream);
-        text = `${defaultDepayChain(branch.stream)} ! ${decode ? decode + ' ! ' : ''}fakesink name=sink${i} sync=false`;
+        const decode = format ? format.decode : decodeChain(branch.stream);
+        text = `${format ? '' : defaultDepayChain(branch.stream) + ' ! '}${decode ? decode + ' ! ' : ''}fakesink name=sink${i} sync=false`;
       } else if (tail === 'record') {
         const record = options.record;
         if (!record || typeof record.location !== 'string' || record.location === '' || record.location.includes('\0')) {
@@ -294,11 +325,11 @@ export class GstSink extends EventEmitter {
         }
         const muxer = record.muxer ?? 'mp4mux';
         if (typeof muxer !== 'string' || muxer.trim() === '') throw new GstError('GST_BAD_ARGUMENT', 'options.record.muxer is empty');
-        if (muxer === 'mp4mux' && !mp4Recordable(branch.stream)) {
+        if (muxer === 'mp4mux' && !(format ? format.mp4 : mp4Recordable(branch.stream))) {
           throw new GstError('GST_UNSUPPORTED', `branch ${i}: mp4mux does not take ${branch.stream.encodingName}; ` +
             'choose options.record.muxer (e.g. matroskamux) or a tail of your own', { context: { encodingName: branch.stream.encodingName } });
         }
-        text = `${defaultDepayChain(branch.stream)} ! recordmux.`;
+        text = format ? `${format.recordParse ? format.recordParse + ' ! ' : ''}recordmux.` : `${defaultDepayChain(branch.stream)} ! recordmux.`;
         if (!muxerPlaced) {
           // The muxer is placed once; every recorded branch links to it by name.
           parts.push(`${muxer} name=recordmux ! filesink name=recordfile location=${launchQuote(record.location)}`);
@@ -343,6 +374,7 @@ export class GstSink extends EventEmitter {
       this.srcs.push(src);
       this.sinks.push(this.pipeline.findChild(this.counted[i]!));
     }
+    this.startedAt = process.hrtime.bigint();
     this.pipeline.play();
     this.state = 'playing';
     // After play(): the addon stops polling after any message it handles while the pipeline is in NULL.
@@ -372,7 +404,37 @@ export class GstSink extends EventEmitter {
     return this.pushView(index, bytes);
   }
 
-  private pushView(index: number, view: unknown): boolean {
+  /**
+   * Copies a frame (frame mode; valid during the 'frame' handler, or a RetainedFrame) into frame branch `index`,
+   * one GstBuffer per access unit, with its PTS: the running time of the branch's first frame plus the frame's
+   * `pts` in the stream clock. Returns false, and counts it, when the sink is not playing or the queue is full.
+   */
+  pushFrame(index: number, frame: Pick<Frame, 'data' | 'pts' | 'stream'>): boolean {
+    if (this.srcs[index] === undefined && !this.isBranch(index)) throw this.badBranch(index);
+    if (this.branches[index]!.input !== 'frames') {
+      throw new GstError('GST_BAD_ARGUMENT', `pushFrame(${index}, …): branch ${index} takes packets (create it with input: 'frames')`);
+    }
+    let view: unknown;
+    try {
+      view = frame.data;
+    } catch (cause) {
+      throw new GstError('GST_BAD_ARGUMENT', `pushFrame(${index}, …): not a live Frame (${(cause as Error)?.message ?? String(cause)})`, { cause });
+    }
+    const clockRate = frame.stream?.clockRate;
+    if (typeof frame.pts !== 'number' || !Number.isFinite(frame.pts) || frame.pts < 0 || typeof clockRate !== 'number' || !(clockRate > 0)) {
+      throw new GstError('GST_BAD_ARGUMENT', `pushFrame(${index}, …): the frame has no usable pts/clock rate`, { context: { pts: frame.pts, clockRate } });
+    }
+    if (Number.isNaN(this.ptsBase[index]!)) {
+      if (this.state !== 'playing') return this.pushView(index, view, true);
+      this.ptsBase[index] = Number(process.hrtime.bigint() - this.startedAt);
+    }
+    const ns = Math.round(this.ptsBase[index]! + (frame.pts * 1e9) / clockRate);
+    this.ptsView.setUint32(0, Math.floor(ns / 0x1_0000_0000));
+    this.ptsView.setUint32(4, ns >>> 0);
+    return this.pushView(index, view, true);
+  }
+
+  private pushView(index: number, view: unknown, isFrame = false): boolean {
     // Anything but an ArrayBufferView reaching the addon aborts the process (node::Buffer::Data CHECKs).
     if (!(view instanceof Uint8Array) || view.byteLength === 0) {
       throw new GstError('GST_BAD_ARGUMENT', `push(${index}, …) takes a non-empty Uint8Array, not ${describe(view)}`);
@@ -398,8 +460,13 @@ export class GstSink extends EventEmitter {
       this.queueDropped[index]!++;
       return false;
     }
-    this.srcs[index]!.push!(view);
-    this.pushedPackets[index]!++;
+    if (isFrame) {
+      this.srcs[index]!.push!(view, this.ptsBytes);
+      this.pushedFrames[index]!++;
+    } else {
+      this.srcs[index]!.push!(view);
+      this.pushedPackets[index]!++;
+    }
     this.pushedBytes[index]! += view.byteLength;
     return true;
   }
@@ -423,6 +490,7 @@ export class GstSink extends EventEmitter {
         index: i,
         encodingName: branch.stream.encodingName,
         pushedPackets: this.pushedPackets[i]!,
+        pushedFrames: this.pushedFrames[i]!,
         pushedBytes: this.pushedBytes[i]!,
         rejectedPackets: this.rejected[i]!,
         queueDroppedPackets: this.queueDropped[i]!,

@@ -18,9 +18,8 @@ import type { InterleavedDemuxer } from '../../core/demuxer.js';
 import { CHANNEL_ACCEPT, CHANNEL_RTP, RTP_RECORD_BYTES } from '../../core/layout.js';
 import type { PacketPool, PoolStats } from '../../core/pool.js';
 import { parseRtcp, writeReceiverReport, type RtcpPacket, type ReportBlock } from '../../core/rtcp.js';
-import {
-  parsePublic, parseRtpInfo, parseSession, parseTransport, type RtspMessage, type RtspTransport,
-} from '../../core/rtsp/message.js';
+import type { RtspMessage } from '../../core/rtsp/message.js';
+import { parsePublic, parseRtpInfo, parseSession, parseTransport, type RtspTransport } from '../../core/rtsp/header-values.js';
 import { parseSdp, type SdpMedia as MediaDescription, type SessionDescription } from '../../core/rtsp/sdp.js';
 import { controlBase, parseRtspUrl, redactUrl, resolveControl, type RtspUrl } from '../../core/rtsp/url.js';
 import { StreamStatistics, type DropReason, type StreamStats } from '../../core/stats.js';
@@ -29,6 +28,10 @@ import { RtspAuthenticator } from './auth.js';
 import { RtspConnection, unmapIPv4, type ConnectionStats } from './connection.js';
 import { RtspError } from './errors.js';
 import { RtpPacket, type RetainedPacket } from './packet.js';
+import {
+  DEFAULT_RETAINED_FRAME_BYTES, Frame, frameCodecOf, StreamFrames, type FrameModeOptions, type FrameStats, type RetainBudget,
+  type RetainedFrame,
+} from './frames.js';
 
 /** Default packet pool per client: 64 slabs of 64 KiB. */
 export const DEFAULT_POOL_LIMIT_BYTES = 4 * 1024 * 1024;
@@ -68,6 +71,15 @@ export interface RtspClientOptions {
   receiverReports?: boolean;
   /** Handler for every packet, called before 'packet' listeners (the cheapest path). */
   onPacket?: (packet: RtpPacket) => void;
+  /**
+   * Frame mode: depayload H.264, H.265, raw video and AAC in wasm into access units ('frame' events, `frames()`).
+   * Turned on by this option, by `onFrame`, by a 'frame' listener or by `frames()`; packets still flow beside frames.
+   */
+  frames?: boolean | FrameModeOptions;
+  /** Handler for every frame, called before 'frame' listeners. */
+  onFrame?: (frame: Frame) => void;
+  /** Emit a 'stats' event with `stats()` this often (off by default). */
+  statsIntervalMs?: number;
   /** Closes the client when aborted. */
   signal?: AbortSignal;
 }
@@ -99,13 +111,17 @@ export interface MediaStream {
   ssrc?: number;
   /** Reception statistics. */
   readonly statistics: StreamStatistics;
+  /** Frame mode: the depayloader and codec configuration of this stream (undefined until frames flow, or unsupported). */
+  frames?: StreamFrames;
+  /** @internal Frame mode does not handle this stream's encoding: packets only. */
+  framesUnsupported?: boolean;
   /** Last sender report: RTP time ↔ wall clock. */
   lastSenderReport?: { rtpTimestamp: number; wallClockMs: number; ntpMiddle: number; receivedAtMs: number };
 }
 
 /** Statistics of a client: per stream, the pool, the connection and the demuxer. */
 export interface ClientStats {
-  streams: Array<{ id: number; type: string; encodingName: string } & StreamStats>;
+  streams: Array<{ id: number; type: string; encodingName: string; frames?: FrameStats & { queueFull: number } } & StreamStats>;
   /** Undefined before connect(). */
   pool?: PoolStats;
   connection: ConnectionStats;
@@ -120,7 +136,7 @@ export interface ClientStats {
 
 type State = 'new' | 'connecting' | 'ready' | 'playing' | 'closing' | 'closed';
 
-/** An RTSP client; see the file comment. Events: 'packet', 'rtcp', 'error', 'close', 'poolExhausted'. */
+/** An RTSP client; see the file comment. Events: 'packet', 'frame', 'rtcp', 'stats', 'error', 'close', 'poolExhausted'. */
 export class RtspClient extends EventEmitter {
   /** The URL as given, without credentials. */
   readonly url: string;
@@ -146,6 +162,14 @@ export class RtspClient extends EventEmitter {
   /** Each UDP stream's RTCP socket, by stream id: receiver reports leave from it. */
   private readonly rtcpSockets = new Map<number, dgram.Socket>();
   private packet: RtpPacket | undefined;
+  /** Frame mode on (see RtspClientOptions.frames); the reused Frame and the bytes retained frames hold. */
+  private frameMode: boolean;
+  private readonly frameOptions: FrameModeOptions;
+  private frame: Frame | undefined;
+  private readonly retainBudget: RetainBudget;
+  /** Frames dropped because the frames() queue was full, by stream id. */
+  private readonly frameQueueDrops: number[] = [];
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
   private udpRecordPtr = 0;
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   private reportTimer: ReturnType<typeof setInterval> | undefined;
@@ -170,6 +194,13 @@ export class RtspClient extends EventEmitter {
     }
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (this.target.credentials) this.auth = new RtspAuthenticator(this.target.credentials);
+    this.frameOptions = typeof options.frames === 'object' && options.frames !== null ? options.frames : {};
+    this.frameMode = options.frames !== undefined && options.frames !== false || options.onFrame !== undefined;
+    this.retainBudget = { used: 0, limit: this.frameOptions.retainedBytesLimit ?? DEFAULT_RETAINED_FRAME_BYTES };
+    // A 'frame' listener turns frame mode on (depayloaders are made when a stream's first packet arrives).
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'frame') this.frameMode = true;
+    });
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
 
@@ -210,6 +241,7 @@ export class RtspClient extends EventEmitter {
     this.assertState('connecting');
     this.pool = this.core.createPool({ limitBytes: this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES, name: this.url });
     this.packet = new RtpPacket(this.core, this.pool);
+    this.frame = new Frame(this.core, this.retainBudget);
     this.udpRecordPtr = this.core.alloc(RTP_RECORD_BYTES, 'RTP record');
     const maxRedirects = this.options.maxRedirects ?? 3;
     let describe: RtspMessage | undefined;
@@ -267,7 +299,10 @@ export class RtspClient extends EventEmitter {
   stats(): ClientStats {
     if (this.finalStats) return this.finalStats;
     return {
-      streams: this.mediaStreams.map((s) => ({ id: s.id, type: s.type, encodingName: s.encodingName, ...s.statistics.snapshot() })),
+      streams: this.mediaStreams.map((s) => ({
+        id: s.id, type: s.type, encodingName: s.encodingName, ...s.statistics.snapshot(),
+        ...(s.frames ? { frames: { ...s.frames.stats(), queueFull: this.frameQueueDrops[s.id] ?? 0 } } : {}),
+      })),
       pool: this.pool?.stats(),
       connection: this.connection ? { ...this.connection.stats } : {
         bytesRead: 0, readCalls: 0, slotRotations: 0, bytesMoved: 0, largeFrames: 0, protocolErrors: 0, exhaustedPauses: 0,
@@ -281,24 +316,49 @@ export class RtspClient extends EventEmitter {
    * Packets as an async iterable of retained packets (each must be released). At most `maxQueued` wait; past that a
    * packet is dropped and counted as 'queueFull' on its stream.
    */
-  async *packets(options: { maxQueued?: number } = {}): AsyncGenerator<RetainedPacket> {
-    const maxQueued = options.maxQueued ?? 1024;
-    const queue: RetainedPacket[] = [];
+  packets(options: { maxQueued?: number } = {}): AsyncGenerator<RetainedPacket> {
+    return this.iterate<RtpPacket, RetainedPacket>('packet', options.maxQueued ?? 1024, (p) => p.retain(),
+      (p) => this.drop(p.stream, 'queueFull'));
+  }
+
+  /**
+   * Frames (frame mode) as an async iterable of retained frames (each must be released). At most `maxQueued` wait;
+   * past that a frame is dropped and counted in its stream's `frames.queueFull`, as is a frame the retained-frame
+   * budget cannot hold.
+   */
+  frames(options: { maxQueued?: number } = {}): AsyncGenerator<RetainedFrame> {
+    return this.iterate<Frame, RetainedFrame>('frame', options.maxQueued ?? 64, (f) => {
+      try {
+        return f.retain();
+      } catch (e) {
+        if ((e as RtspError).code === 'FRAME_BUDGET') return undefined;
+        throw e;
+      }
+    }, (f) => {
+      this.frameQueueDrops[f.stream.id] = (this.frameQueueDrops[f.stream.id] ?? 0) + 1;
+    });
+  }
+
+  /** A bounded queue of retained items fed by `event`, ended by 'close'; full (or unretainable) items are counted. */
+  private async *iterate<T, R extends { release(): void }>(event: 'packet' | 'frame', maxQueued: number,
+    retain: (item: T) => R | undefined, onDrop: (item: T) => void): AsyncGenerator<R> {
+    const queue: R[] = [];
     let wake: (() => void) | undefined;
     let ended = false;
-    const onPacket = (p: RtpPacket) => {
-      if (queue.length >= maxQueued) {
-        this.drop(p.stream, 'queueFull');
+    const onItem = (item: T) => {
+      const kept = queue.length < maxQueued ? retain(item) : undefined;
+      if (kept === undefined) {
+        onDrop(item);
         return;
       }
-      queue.push(p.retain());
+      queue.push(kept);
       wake?.();
     };
     const onEnd = () => {
       ended = true;
       wake?.();
     };
-    this.on('packet', onPacket);
+    this.on(event, onItem);
     this.once('close', onEnd);
     try {
       for (;;) {
@@ -308,9 +368,9 @@ export class RtspClient extends EventEmitter {
         wake = undefined;
       }
     } finally {
-      this.off('packet', onPacket);
+      this.off(event, onItem);
       this.off('close', onEnd);
-      for (const p of queue) p.release();
+      for (const item of queue) item.release();
     }
   }
 
@@ -341,6 +401,7 @@ export class RtspClient extends EventEmitter {
     this.udpRecordPtr = 0;
     // Kept so stats() still answers after close (the pool and demuxer live in wasm memory that is freed below).
     if (this.pool) this.finalStats = this.stats();
+    for (const s of this.mediaStreams) s.frames?.destroy();
     this.demuxer?.destroy();
     // Packets the consumer still holds keep their slots until released; a forced destroy would make them throw.
     this.pool?.destroy({ force: true });
@@ -546,6 +607,43 @@ export class RtspClient extends EventEmitter {
     } finally {
       p.live = false;
     }
+    if (this.frameMode) this.depayload(stream, ptr, length, recordPtr);
+  }
+
+  /** Frame mode: one wasm call per packet; each access unit it completes goes to the frame handlers. */
+  private depayload(stream: MediaStream, ptr: number, length: number, recordPtr: number): void {
+    let frames = stream.frames;
+    if (frames === undefined) {
+      if (stream.framesUnsupported) return;
+      const codec = frameCodecOf(stream.encodingName);
+      if (codec === undefined) {
+        stream.framesUnsupported = true;
+        return;
+      }
+      try {
+        frames = stream.frames = new StreamFrames(this.core!, stream, codec, this.frameOptions);
+      } catch (e) {
+        // A stream the depayloader refuses (e.g. raw video in a sampling it does not handle) stays packets-only.
+        stream.framesUnsupported = true;
+        this.emit('error', e);
+        return;
+      }
+    }
+    const n = frames.depay.push(ptr, length, recordPtr);
+    if (n <= 0) return;
+    const f = this.frame!;
+    for (let i = 0; i < n; i++) {
+      frames.fill(f, i);
+      f.live = true;
+      try {
+        this.options.onFrame?.(f);
+        this.emit('frame', f);
+      } catch (e) {
+        this.emit('error', e);
+      } finally {
+        f.live = false;
+      }
+    }
   }
 
   private drop(stream: MediaStream, reason: DropReason): void {
@@ -618,12 +716,18 @@ export class RtspClient extends EventEmitter {
       this.reportTimer = setInterval(() => this.sendReceiverReports(), RECEIVER_REPORT_INTERVAL_MS);
       this.reportTimer.unref?.();
     }
+    const statsEvery = this.options.statsIntervalMs;
+    if (statsEvery !== undefined && statsEvery > 0) {
+      this.statsTimer = setInterval(() => this.emit('stats', this.stats()), statsEvery);
+      this.statsTimer.unref?.();
+    }
   }
 
   private stopTimers(): void {
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     if (this.reportTimer) clearInterval(this.reportTimer);
-    this.keepAliveTimer = this.reportTimer = undefined;
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.keepAliveTimer = this.reportTimer = this.statsTimer = undefined;
   }
 
   /** GET_PARAMETER when the server lists it in Public (RFC 2326 §10.8), otherwise OPTIONS. */

@@ -13,7 +13,8 @@ import type { InterleavedDemuxer } from '../../core/demuxer.js';
 import type { PacketPool } from '../../core/pool.js';
 import { EV_KIND_ERROR, EV_KIND_FRAME, EV_KIND_MESSAGE, RTP_RECORD_BYTES } from '../../core/layout.js';
 import { statusName } from '../../core/status.js';
-import { parseRtspMessage, serializeRequest, type RtspMessage } from '../../core/rtsp/message.js';
+import { parseRtspMessage, type RtspMessage } from '../../core/rtsp/message.js';
+import { serializeRequest } from '../../core/rtsp/serialize.js';
 import { RtspError } from './errors.js';
 
 /** Size of a read slot: the pool's largest bucket. */

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  parseTransport, parseTransports, parseSession, parseRtpInfo, parsePublic, parseRange, serializeRequest,
-  parseRtspMessage, RtspParseError, RtspSerializeError,
-} from '../../../src/core/rtsp/message.js';
+import { parseRtspMessage, RtspParseError } from '../../../src/core/rtsp/message.js';
+import { parseTransport, parseTransports, parseSession, parseRtpInfo, parsePublic, parseRange } from '../../../src/core/rtsp/header-values.js';
+import { serializeRequest, RtspSerializeError } from '../../../src/core/rtsp/serialize.js';
 
 function codeOf(fn: () => unknown): string {
   try { fn(); } catch (e) { return (e as RtspParseError).code; }
