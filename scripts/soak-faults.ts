@@ -6,7 +6,8 @@
 // Each scenario plays against the scripted server of the tests (test/node/rtsp/scripted-server.ts, 127.0.0.1 only):
 // a reset in the middle of a frame, a server that stops answering (DESCRIBE, then mid-stream with TEARDOWN unanswered),
 // 454 on keep-alive, endless replies (headers without end, a body past the limits), oversized interleaved lengths,
-// an SSRC change mid-stream, sequence and timestamp wrap-around, and garbage between frames. A scenario survives when
+// an SSRC change mid-stream, sequence and timestamp wrap-around, garbage between frames, and a reset in the middle of
+// an access unit in frame mode (the depayloader must be freed with the client). A scenario survives when
 // the client either fails with a typed error (WasmRtspError with a code) or keeps going, as the scenario expects, within
 // its time bound; a scenario that does not finish within HANG_MS is a hang.
 //
@@ -342,6 +343,33 @@ const SCENARIOS: Scenario[] = [
         const inOrder = s.seqs.every((q, i) => q === seqs[i]);
         const ok = inOrder && s.seqs.length === 136 && st.lost === 0 && st.duplicates === 0 && st.reordered === 0 && Number.isFinite(st.jitter);
         return { survived: ok, detail: `${s.seqs.length} in order: ${inOrder}, lost ${st.lost}, reordered ${st.reordered}, highest ${st.highestSequence}`, poolInUse: await finish(s) };
+      } catch (e) {
+        return { survived: false, detail: `threw ${String(e)}`, poolInUse: await finish(s) };
+      }
+    },
+  },
+  {
+    name: 'frames-reset-mid-unit',
+    expect: 'frame mode: the 10 whole access units as frames, typed CONNECTION_CLOSED, the depayloader freed',
+    async run(core) {
+      // H.264 IDR slices, one packet and one access unit each (marker set); then a FU-A start with no end, and a reset.
+      const au = (seq: number) => interleaved(0, rtpPacket({ seq, timestamp: seq * 3000, marker: true, payload: Uint8Array.from([0x65, ...payloadBytes(seq, 200)]) }));
+      const openFu = interleaved(0, rtpPacket({ seq: 10, timestamp: 30000, payload: Uint8Array.from([0x7c, 0x85, ...payloadBytes(10, 500)]) }));
+      let frames = 0;
+      const s = await session(core, {
+        onPlay: async (c) => {
+          await c.send(concat([...range(0, 10).map(au), openFu]));
+          await c.drop();
+        },
+      }, { frames: {} } as RtspClientOptions);
+      s.client.on('frame', () => { frames++; });
+      try {
+        await s.client.connect();
+        await s.client.play();
+        await waitUntil(() => s.closed, 5000, 'the client to notice the reset');
+        const code = typedCode(s.errors[0]);
+        const ok = code === 'CONNECTION_CLOSED' && frames === 10 && s.seqs.length === 11;
+        return { survived: ok, detail: `error ${code ?? String(s.errors[0])}, ${frames} frames, ${s.seqs.length} packets`, poolInUse: await finish(s) };
       } catch (e) {
         return { survived: false, detail: `threw ${String(e)}`, poolInUse: await finish(s) };
       }
