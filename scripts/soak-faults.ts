@@ -565,7 +565,9 @@ async function main(): Promise<number> {
   }
 
   // Report.
-  const trendRounds = heap.slice(1);
+  // The first rounds warm up (JIT, module caches, first sockets): the trend is taken over the rest.
+  const warmup = heap.length < 2 ? heap.length : Math.max(1, Math.min(5, Math.floor(heap.length / 4)));
+  const trendRounds = heap.slice(warmup);
   const heapSlope = slope(trendRounds);
   const heapLeak = trendRounds.length >= HEAP_MIN_ROUNDS && heapSlope > HEAP_LEAK_BYTES_PER_ROUND;
   const list = [...rows.values()];
@@ -582,7 +584,8 @@ async function main(): Promise<number> {
     console.log(`soak:faults — ${rounds} round(s) in ${args.seconds} s, ${list.reduce((n, r) => n + r.runs, 0)} scenario runs, baseline: ${baseReserved} wasm bytes reserved, ${baseHandles} active handles`);
     console.log(line(header));
     for (const row of table) console.log(line(row));
-    console.log(`heap after gc per round: ${heap.map(mb).join(' ')} MB; trend ${(heapSlope / 1024).toFixed(1)} KiB/round over ${trendRounds.length} rounds` +
+    const samples = heap.length <= 16 ? heap.map(mb).join(' ') : `${heap.slice(0, 6).map(mb).join(' ')} … ${heap.slice(-6).map(mb).join(' ')} (min ${mb(Math.min(...heap))}, max ${mb(Math.max(...heap))})`;
+    console.log(`heap after gc per round: ${samples} MB; trend ${(heapSlope / 1024).toFixed(1)} KiB/round over ${trendRounds.length} rounds after ${warmup} warm-up` +
       (trendRounds.length < HEAP_MIN_ROUNDS ? ' (too few rounds to judge)' : heapLeak ? ' — LEAK' : ' — flat'));
     for (const r of list) for (const f of r.failures.slice(0, 5)) console.log(`  ${r.name}: ${f}`);
     console.log(bad ? 'soak:faults: FAILED (see above)' : 'soak:faults: every scenario survived, nothing leaked');
