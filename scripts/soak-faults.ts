@@ -7,7 +7,8 @@
 // a reset in the middle of a frame, a server that stops answering (DESCRIBE, then mid-stream with TEARDOWN unanswered),
 // 454 on keep-alive, endless replies (headers without end, a body past the limits), oversized interleaved lengths,
 // an SSRC change mid-stream, sequence and timestamp wrap-around, garbage between frames, and a reset in the middle of
-// an access unit in frame mode (the depayloader must be freed with the client). A scenario survives when
+// an access unit in frame mode (the depayloader must be freed with the client), and a malformed sprop-parameter-sets in
+// frame mode with no 'error' listener. An exception that escapes to the process fails the scenario it happened in. A scenario survives when
 // the client either fails with a typed error (WasmRtspError with a code) or keeps going, as the scenario expects, within
 // its time bound; a scenario that does not finish within HANG_MS is a hang.
 //
@@ -28,7 +29,7 @@ import { WasmRtspError } from '../src/core/errors.js';
 import { RtspClient, type RtspClientOptions } from '../src/node/rtsp/client.js';
 import type { RtpPacket } from '../src/node/rtsp/packet.js';
 import {
-  concat, interleaved, payloadBytes, rtpFrames, rtpPacket, ScriptedServer, waitUntil,
+  concat, h264Sdp, interleaved, payloadBytes, rtpFrames, rtpPacket, ScriptedServer, waitUntil,
   type ScriptedConnection, type ScriptedServerOptions,
 } from '../test/node/rtsp/scripted-server.js';
 
@@ -74,6 +75,11 @@ function aliveBetween(from: number, to: number): string[] {
   return out;
 }
 
+/** Exceptions that escaped to the process (from a socket callback, a timer): each fails the scenario it happened in. */
+const uncaught: unknown[] = [];
+process.on('uncaughtException', (e) => { uncaught.push(e); });
+process.on('unhandledRejection', (e) => { uncaught.push(e); });
+
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;
   if (g) { g(); g(); }
@@ -99,7 +105,7 @@ type Scenario = { name: string; expect: string; run(core: Core): Promise<Outcome
 const QUIET: RtspClientOptions = { keepAlive: false, receiverReports: false, requestTimeoutMs: 1500, poolLimitBytes: POOL_LIMIT_BYTES };
 
 /** Starts a server and a client on the shared core; the client is not connected yet. */
-async function session(core: Core, server: ScriptedServerOptions, options: RtspClientOptions = {}): Promise<Session> {
+async function session(core: Core, server: ScriptedServerOptions, options: RtspClientOptions = {}, errorListener = true): Promise<Session> {
   const s: Session = { server: await ScriptedServer.start(server), client: undefined as unknown as RtspClient, seqs: [], corrupt: 0, errors: [], closed: false };
   s.client = new RtspClient(s.server.url('/stream'), { ...QUIET, ...options, core });
   s.client.on('packet', (p: RtpPacket) => {
@@ -107,7 +113,7 @@ async function session(core: Core, server: ScriptedServerOptions, options: RtspC
     s.seqs.push(seq);
     if (!sameBytes(p.payload, payloadBytes(seq, p.payload.length))) s.corrupt++;
   });
-  s.client.on('error', (e) => s.errors.push(e));
+  if (errorListener) s.client.on('error', (e) => s.errors.push(e));
   s.client.on('close', () => { s.closed = true; });
   return s;
 }
@@ -376,6 +382,32 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'frames-bad-sprop',
+    expect: 'frame mode with a malformed sprop-parameter-sets and no error listener: no crash, frames flow',
+    async run(core) {
+      const idr = (seq: number) => interleaved(0, rtpPacket({ seq, timestamp: seq * 3000, marker: true, payload: Uint8Array.from([0x65, ...payloadBytes(seq, 50)]) }));
+      let frames = 0;
+      const s: Session = await session(core, {
+        onRequest: (req, c, next) => (req.method === 'DESCRIBE'
+          ? c.reply(req, 200, [['Content-Type', 'application/sdp'], ['Content-Base', s.server.url('/stream') + '/']],
+            h264Sdp().replace(/sprop-parameter-sets=[^\r\n;]*/, 'sprop-parameter-sets=Z*==,aM4xsg=='))
+          : next()),
+        onPlay: (c) => c.send(concat(range(0, 5).map(idr))),
+      }, { frames: {} } as RtspClientOptions, false);
+      s.client.on('frame', () => { frames++; });
+      try {
+        await s.client.connect();
+        await s.client.play();
+        await waitUntil(() => frames === 5 || s.closed, 5000, '5 frames');
+        const st = s.client.stats().streams[0] as { frames?: { badParameterSets?: number } };
+        const ok = frames === 5 && !s.closed;
+        return { survived: ok, detail: `${frames} frames, badParameterSets ${st.frames?.badParameterSets}`, poolInUse: await finish(s) };
+      } catch (e) {
+        return { survived: false, detail: `threw ${String(e)}`, poolInUse: await finish(s) };
+      }
+    },
+  },
+  {
     name: 'garbage-between-frames',
     expect: 'every frame delivered intact, every garbage octet counted',
     async run(core) {
@@ -521,6 +553,7 @@ async function main(): Promise<number> {
       if (rounds > 1 && performance.now() >= deadline) break;
       const row = rows.get(sc.name)!;
       const mark = maxAsyncId;
+      const uncaughtBefore = uncaught.length;
       const t0 = performance.now();
       let outcome: Outcome | 'hung';
       try {
@@ -538,6 +571,10 @@ async function main(): Promise<number> {
         continue; // its resources are still in use: checking them now would only repeat the hang
       }
       row.lastDetail = outcome.detail;
+      if (uncaught.length > uncaughtBefore) {
+        outcome.survived = false;
+        row.failures.push(`round ${rounds}: uncaught ${uncaught.slice(uncaughtBefore).map((e) => String((e as Error)?.stack ?? e).split('\n').slice(0, 2).join(' ')).join('; ')}`);
+      }
       if (outcome.survived) row.survived++;
       else row.failures.push(`round ${rounds}: ${outcome.detail}`);
       if (outcome.poolInUse !== 0) {
