@@ -737,7 +737,9 @@ export class RtspClient extends EventEmitter {
     const method = this.publicMethods.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS';
     try {
       this.counters.keepAlivesSent++;
-      await this.send(method, this.baseUrl, {});
+      const res = await this.send(method, this.baseUrl, {});
+      // A refusal is a failed keep-alive too: 454 Session Not Found means the server has dropped the session.
+      if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) this.counters.keepAliveFailures++;
     } catch {
       this.counters.keepAliveFailures++;
     }

@@ -606,6 +606,18 @@ describe('unsupported', () => {
   });
 });
 
+describe('keep-alive refused', () => {
+  it('regression (soak): a 454 answer to a keep-alive counts as a keep-alive failure', async () => {
+    // send() resolves with any status, so a keep-alive answered 454 Session Not Found was counted as a success.
+    const server = await serve({ onRequest: (req, conn, next) => (req.method === 'GET_PARAMETER' ? conn.reply(req, 454) : next()) });
+    const { client } = await start(server.url(), { keepAlive: true, keepAliveIntervalMs: 40 });
+    await waitUntil(() => client.stats().keepAliveFailures >= 2, 5000, 'two refused keep-alives counted');
+    const stats = client.stats();
+    expect(stats.keepAliveFailures).toBeLessThanOrEqual(stats.keepAlivesSent);
+    expect(server.methods().filter((m) => m === 'GET_PARAMETER').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe('frame mode faults', () => {
   it('regression (soak): a malformed sprop-parameter-sets neither throws out of the socket callback nor stops frames', async () => {
     // The SDP's sprop made StreamFrames throw CodecError BAD_BASE64; the client turned frames off for the stream and
