@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core, Depayloader, DepayError, type DepayloaderOptions } from '../../src/node/index.js';
 import { RTP_PACKET_LENGTH, RTP_PAYLOAD_LENGTH, RTP_RECORD_BYTES, RTP_STATUS } from '../../src/core/layout.js';
 import { ReferenceDepayloader, rtpBytes, type Frame, type Pkt } from '../reference/depay.js';
-import { fuzz, FUZZ_TEST_TIMEOUT_MS, mutateBytes, mutationsArb, summary, typed } from './fuzz.js';
+import { complete, fuzz, FUZZ_TEST_TIMEOUT_MS, mutateBytes, mutationsArb, summary, typed } from './fuzz.js';
 
 const MAX_FRAME = 8192;
 const be16 = (n: number) => [(n >> 8) & 0xff, n & 0xff];
@@ -150,7 +150,7 @@ describe('fuzz: depayloaders', () => {
     it(`${c.name}: damaged packets never trap, every packet and frame counted, frames within bounds`, () => {
       const video = c.options.codec === 'H264' || c.options.codec === 'H265';
       const seen = { frames: 0, drops: 0 };
-      fuzz(`depay ${c.name}`, 0x5eed_0901 + k, 400, fc.property(stepsArb(c.payload), fc.boolean(), fc.integer({ min: 0, max: 0xffff }), (steps, waitForKeyframe, seq0) => {
+      const report = fuzz(`depay ${c.name}`, 0x5eed_0901 + k, 400, fc.property(stepsArb(c.payload), fc.boolean(), fc.integer({ min: 0, max: 0xffff }), (steps, waitForKeyframe, seq0) => {
         const reserved = core.reservedBytes;
         const options = { ...c.options, waitForKeyframe };
         const depay = new Depayloader(core, options);
@@ -212,8 +212,10 @@ describe('fuzz: depayloaders', () => {
         core.assertUsable();
       }));
       // The generators reach both outcomes for every codec.
-      expect(seen.frames, 'frames emitted').toBeGreaterThan(0);
-      expect(seen.drops, 'drops counted').toBeGreaterThan(0);
+      if (complete(report)) {
+        expect(seen.frames, 'frames emitted').toBeGreaterThan(0);
+        expect(seen.drops, 'drops counted').toBeGreaterThan(0);
+      }
     }, FUZZ_TEST_TIMEOUT_MS);
   });
 
@@ -230,7 +232,7 @@ describe('fuzz: depayloaders', () => {
       waitForKeyframe: fc.boolean(),
     }).map((o) => ({ codec: o.codec, waitForKeyframe: o.waitForKeyframe, ...(o.fmtp ? { fmtp: o.fmtp } : {}), ...(o.maxFrameBytes !== null ? { maxFrameBytes: o.maxFrameBytes } : {}) }) as DepayloaderOptions);
     const codes = new Set<string>();
-    fuzz('depay options', 0x5eed_0910, 1500, fc.property(optionsArb, fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 6 }), (options, payloads) => {
+    const report = fuzz('depay options', 0x5eed_0910, 1500, fc.property(optionsArb, fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 6 }), (options, payloads) => {
       const reserved = core.reservedBytes;
       const d = typed(() => new Depayloader(core, options), DepayError);
       if (!d.ok) {
@@ -256,7 +258,7 @@ describe('fuzz: depayloaders', () => {
       expect(core.reservedBytes).toBe(reserved);
       core.assertUsable();
     }));
-    for (const c of ['BAD_OPTION', 'UNSUPPORTED_FORMAT']) expect([...codes]).toContain(c);
+    if (complete(report)) for (const c of ['BAD_OPTION', 'UNSUPPORTED_FORMAT']) expect([...codes]).toContain(c);
   }, FUZZ_TEST_TIMEOUT_MS);
 
   it('depay_push with an inconsistent record or arguments outside memory gives a typed status, never a trap', () => {

@@ -68,6 +68,14 @@ export async function fuzzAsync<Ts extends [unknown, ...unknown[]]>(
   return report;
 }
 
+/**
+ * True when the property ran all its planned runs. The checks that the generators reached every interesting case
+ * hold only then: a property cut short by the time limit on a loaded machine has simply seen fewer inputs.
+ */
+export function complete(r: FuzzReport): boolean {
+  return r.runs >= r.planned;
+}
+
 /** One line per property: how many runs were done of those planned, and with which seed. */
 export function summary(): string {
   return reports.splice(0).map((r) => `${r.name}: ${r.runs}/${r.planned} runs, seed ${r.seed}${r.interrupted ? ' (time limit)' : ''}`).join('\n');

@@ -10,7 +10,7 @@ import {
   bucketFor, createCore, type Core, type Lease, LeaseReleasedError, PoolError, PoolExhaustedError, type PacketPool,
   Status,
 } from '../../src/node/index.js';
-import { fuzz, FUZZ_TEST_TIMEOUT_MS, summary, typed } from './fuzz.js';
+import { complete, fuzz, FUZZ_TEST_TIMEOUT_MS, summary, typed } from './fuzz.js';
 
 interface LiveSlot { refs: number; slotBytes: number; fill: number }
 interface Model {
@@ -196,7 +196,7 @@ describe('fuzz: packet pool against a model', () => {
   afterAll(() => console.log(summary()));
 
   it('random acquire/retain/slice/release sequences keep the pool and the model in step; destroy gives back every byte', () => {
-    fuzz('pool model', 0x5eed_0801, 300, fc.property(commandsArb, fc.integer({ min: 1, max: 6 }), (cmds, slabs) => {
+    const report = fuzz('pool model', 0x5eed_0801, 300, fc.property(commandsArb, fc.integer({ min: 1, max: 6 }), (cmds, slabs) => {
       const reserved = core.reservedBytes;
       const pool = core.createPool({ limitBytes: slabs * 65536 });
       const model: Model = { live: new Map(), leases: [], released: [], stale: [], refusedCalls: 0 };
@@ -213,7 +213,7 @@ describe('fuzz: packet pool against a model', () => {
       expect(core.reservedBytes).toBe(reserved);
       core.assertUsable();
     }));
-    for (const [k, n] of Object.entries(seen)) expect(n, `sequences reached ${k}`).toBeGreaterThan(0);
+    if (complete(report)) for (const [k, n] of Object.entries(seen)) expect(n, `sequences reached ${k}`).toBeGreaterThan(0);
   }, FUZZ_TEST_TIMEOUT_MS);
 
   it('a pool destroyed with leases out refuses (POOL_IN_USE), then by force; old leases then throw LeaseReleasedError', () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core, RtpParseError, readRtpRecord, RtpRecordView, Status, statusName } from '../../src/node/index.js';
 import { BATCH_DESC_BYTES, RTP_RECORD_BYTES } from '../../src/core/layout.js';
 import { comparableHeader, referenceParseRtp } from '../reference/rtp.js';
-import { fuzz, FUZZ_TEST_TIMEOUT_MS, summary, typed, validOrMutatedBytes, trickyBytesArb } from './fuzz.js';
+import { complete, fuzz, FUZZ_TEST_TIMEOUT_MS, summary, typed, validOrMutatedBytes, trickyBytesArb } from './fuzz.js';
 
 const KNOWN = Uint8Array.from([0x80, 0x60, 0x00, 0x01, 0, 0, 0, 2, 0, 0, 0, 3, 0xaa]);
 
@@ -93,7 +93,7 @@ for (const debug of [false, true]) {
 
     it('parseRtpHeader agrees with the reference on structured, mutated and raw packets', () => {
       const statuses = new Set<string>();
-      fuzz(`rtp parseRtpHeader (${debug ? 'debug' : 'release'})`, 0x5eed_0001, 10000 * scale, fc.property(packetArb, (bytes) => {
+      const report = fuzz(`rtp parseRtpHeader (${debug ? 'debug' : 'release'})`, 0x5eed_0001, 10000 * scale, fc.property(packetArb, (bytes) => {
         const ref = referenceParseRtp(bytes);
         const got = typed(() => core.parseRtpHeader(bytes), RtpParseError);
         const status = got.ok ? Status.OK : (got.error as RtpParseError).status;
@@ -104,7 +104,7 @@ for (const debug of [false, true]) {
         coreStillWorks();
       }));
       // The generators reach the success path and most error statuses (not a property: a check that they still do).
-      if (!debug) expect(statuses.size).toBeGreaterThanOrEqual(8);
+      if (!debug && complete(report)) expect(statuses.size).toBeGreaterThanOrEqual(8);
     }, FUZZ_TEST_TIMEOUT_MS);
 
     it('parsing in place (bytes already in core memory) agrees with parsing a copy', () => {
