@@ -36,8 +36,8 @@ import { region_alloc, region_free, inMemory } from "./region";
 
 /** "POOL": marks live pool state, so a foreign or destroyed pointer is refused instead of trusted. */
 const POOL_MAGIC: u32 = 0x4C4F4F50;
-/** The handle's 12 slab bits address 4096 slabs; 4095 keeps NO_SLAB free as the list terminator. */
-const MAX_SLABS: u32 = 4095;
+/** The handle's 12 slab bits address 4096 slabs (0..4095): 256 MiB. NO_SLAB (0xFFFF) lies outside that range. */
+const MAX_SLABS: u32 = 4096;
 const NO_SLAB: u32 = 0xFFFF;
 const NO_SLOT: u32 = 0xFFFF_FFFF;
 const GEN_MAX: u32 = 0x7FF;
@@ -224,7 +224,7 @@ function takeSlab(p: usize, b: u32, bp: usize): u32 {
 
 /**
  * Creates a pool that may use `limitBytes` of memory (floor(limit / 64 KiB) slabs), all reserved now. Returns the
- * pool's address, or 0 when the limit is below one slab or above 4095 slabs (POOL_BAD_LIMIT, which the host checks
+ * pool's address, or 0 when the limit is below one slab or above 4096 slabs (POOL_BAD_LIMIT, which the host checks
  * and explains) or the fixed memory has no room.
  */
 export function pool_create(limitBytes: u32): usize {

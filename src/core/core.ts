@@ -1,7 +1,6 @@
 // The portable host of the wasm core: instantiates the module over a fixed-size memory, keeps typed views of it and
 // hands out pools, demuxers and RTP parsing. No Node globals here (no Buffer, no process): this file runs in browsers.
 
-import { instantiate } from '@assemblyscript/loader';
 import { CoreError } from './errors.js';
 import { RTP_RECORD_BYTES } from './layout.js';
 import { parseRtpHeader, type RtpHeader } from './rtp.js';
@@ -46,7 +45,7 @@ export function compileCore(source: WasmSource): Promise<WebAssembly.Module> {
     const key = String(source);
     let p = compiledByUrl.get(key);
     if (!p) {
-      p = compileResponse(fetch(key));
+      p = compileUrl(key);
       compiledByUrl.set(key, p);
       p.catch(() => compiledByUrl.delete(key));
     }
@@ -66,14 +65,51 @@ export function compileCore(source: WasmSource): Promise<WebAssembly.Module> {
   return compileResponse(source as Response | PromiseLike<Response>);
 }
 
-async function compileResponse(response: Response | PromiseLike<Response>): Promise<WebAssembly.Module> {
-  const res = await response;
-  if (!res.ok) throw new CoreError('LOAD_FAILED', `fetching the wasm module failed: HTTP ${res.status}`, { context: { url: res.url } });
-  const type = res.headers.get('content-type') ?? '';
-  if (typeof WebAssembly.compileStreaming === 'function' && type.startsWith('application/wasm')) {
-    return WebAssembly.compileStreaming(res);
+/** What to do when the module is not where it was looked for (bundlers that do not copy it, e.g. esbuild). */
+const WASM_URL_HINT = 'serve the package\'s wasm there, or pass its URL: createCore({ wasm: url })';
+
+/** Fetches and compiles the module at `url`; every failure is a CoreError naming the URL (context.url). */
+async function compileUrl(url: string): Promise<WebAssembly.Module> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (cause) {
+    throw new CoreError('LOAD_FAILED', `fetching the wasm module from ${url} failed: ${(cause as Error).message}; ${WASM_URL_HINT}`, {
+      cause, context: { url },
+    });
   }
-  return WebAssembly.compile(await res.arrayBuffer());
+  return compileResponse(res, url);
+}
+
+async function compileResponse(response: Response | PromiseLike<Response>, requested?: string): Promise<WebAssembly.Module> {
+  const res = await response;
+  const url = res.url || requested || '';
+  if (!res.ok) {
+    throw new CoreError('LOAD_FAILED', `fetching the wasm module from ${url} failed: HTTP ${res.status}; ${WASM_URL_HINT}`, {
+      context: { url, status: res.status },
+    });
+  }
+  const type = res.headers.get('content-type') ?? '';
+  try {
+    if (typeof WebAssembly.compileStreaming === 'function' && type.startsWith('application/wasm')) {
+      return await WebAssembly.compileStreaming(res);
+    }
+    return await WebAssembly.compile(await res.arrayBuffer());
+  } catch (cause) {
+    // A dev server's HTML fallback page instead of the module is the usual cause: say what came back.
+    throw new CoreError('LOAD_FAILED', `compiling the wasm module from ${url} failed (content-type ${type || 'none'}): ${(cause as Error).message}`, {
+      cause, context: { url, contentType: type },
+    });
+  }
+}
+
+/**
+ * The imports the module needs. asc's output (runtime "stub", importMemory, no abort/trace/seed imports: check
+ * build/release.wat) imports only `env.memory`, so the module is instantiated with WebAssembly.instantiate directly,
+ * without @assemblyscript/loader: nothing in the browser path imports a bare package name.
+ */
+function coreImports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  return { env: { memory } };
 }
 
 /** Instantiates a core from `source`. The Node and browser entries wrap this with their default source. */
@@ -94,7 +130,7 @@ export async function loadCore(source: WasmSource, options: CoreOptions = {}): P
   const pages = Math.ceil(memoryBytes / PAGE_BYTES);
   // maximum == initial: the module itself cannot grow it either.
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const { instance } = await instantiate<Record<string, unknown>>(module, { env: { memory } });
+  const instance = await WebAssembly.instantiate(module, coreImports(memory));
   return new Core(module, instance.exports as unknown as CoreExports, memory);
 }
 

@@ -19,8 +19,8 @@ import {
 
 /** Smallest pool limit: one 64 KiB slab. */
 export const POOL_MIN_LIMIT_BYTES = SLAB_BYTES;
-/** Largest pool limit: 4095 slabs, all a handle's 12 slab bits can name (one value is kept as a list terminator). */
-export const POOL_MAX_LIMIT_BYTES = 4095 * SLAB_BYTES;
+/** Largest pool limit: 4096 slabs (256 MiB), all a handle's 12 slab bits can name. */
+export const POOL_MAX_LIMIT_BYTES = 4096 * SLAB_BYTES;
 /** Largest size a slot can have (an interleaved frame's 16-bit length). */
 export const MAX_SLOT_BYTES = BUCKET_MAX_BYTES;
 
@@ -122,7 +122,7 @@ export class PacketPool {
     if (typeof limitBytes !== 'number' || !Number.isInteger(limitBytes)
       || limitBytes < POOL_MIN_LIMIT_BYTES || limitBytes > POOL_MAX_LIMIT_BYTES) {
       throw new PoolError('BAD_OPTION',
-        `limitBytes must be an integer from ${POOL_MIN_LIMIT_BYTES} (one 64 KiB slab) to ${POOL_MAX_LIMIT_BYTES} (4095 slabs)`,
+        `limitBytes must be an integer from ${POOL_MIN_LIMIT_BYTES} (one 64 KiB slab) to ${POOL_MAX_LIMIT_BYTES} (4096 slabs, 256 MiB)`,
         { context: { limitBytes, name: options?.name } });
     }
     if (options.name !== undefined && typeof options.name !== 'string') {

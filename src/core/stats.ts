@@ -11,7 +11,7 @@ const MAX_MISORDER = 100;
 const SEEN_WINDOW = 1024;
 
 /** Why a packet was dropped before reaching the consumer. Every drop is counted under one of these. */
-export type DropReason = 'poolExhausted' | 'parseError' | 'oversized' | 'duplicate' | 'queueFull';
+export type DropReason = 'poolExhausted' | 'parseError' | 'oversized' | 'duplicate' | 'queueFull' | 'late';
 
 /** Counters of one stream, as returned by `StreamStatistics.snapshot()`. */
 export interface StreamStats {
@@ -38,8 +38,12 @@ export class StreamStatistics {
   duplicates = 0;
   /** Jitter estimate, in RTP timestamp units, as a float (A.8 keeps it scaled; we keep it exact). */
   jitter = 0;
+  /** Arrival time (ms, as passed to update) of the last packet counted; 0 before the first. */
+  lastArrivalMs = 0;
   readonly dropped: Record<DropReason, number> = {
     poolExhausted: 0, parseError: 0, oversized: 0, duplicate: 0, queueFull: 0,
+    // Arrived after the UDP reorder buffer had given up on it and moved past (it also counts as lost).
+    late: 0,
   };
   private started = false;
   private baseSeq = 0;
@@ -102,6 +106,7 @@ export class StreamStatistics {
 
   private accept(rtpTimestamp: number, arrivalMs: number, length: number): void {
     this.packets++;
+    this.lastArrivalMs = arrivalMs;
     this.received++;
     this.bytes += length;
     // A.8: transit = arrival (in RTP units) − RTP timestamp; J += (|D| − J) / 16.

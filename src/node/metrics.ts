@@ -16,7 +16,7 @@ import { redactUrl } from '../core/rtsp/url.js';
 /** One camera's statistics at scrape time; `camera` is its URL (credentials are removed before it becomes a label). */
 export interface CameraSample {
   camera: string;
-  stats: ClientStats;
+  stats: Pick<ClientStats, 'streams' | 'pool'>;
   /** Reconnects so far (from RtspCamera), when known. */
   reconnects?: number;
 }
@@ -24,7 +24,8 @@ export interface CameraSample {
 /** Where the metrics come from: called once per scrape. */
 export interface MetricsSources {
   cameras: () => Iterable<CameraSample>;
-  sink?: () => GstSinkStats | undefined;
+  /** The GStreamer sinks (pipelines) fed, labelled by their position. */
+  sinks?: () => Iterable<GstSinkStats>;
   /** Metric name prefix (default 'wasm_rtsp_'). */
   prefix?: string;
   /** Also export Node's default process metrics (heap, RSS, event loop lag, GC); default true. */
@@ -40,7 +41,7 @@ export function createMetrics(sources: MetricsSources): Registry {
   const registry = new Registry();
   const p = sources.prefix ?? 'wasm_rtsp_';
   let snapshot: CameraSample[] = [];
-  let sinkSnapshot: GstSinkStats | undefined;
+  let sinkSnapshot: GstSinkStats[] = [];
   let refreshedAt = Number.NEGATIVE_INFINITY;
   // One read of every camera per scrape, shared by all metrics (each metric's collect() runs in turn, within a few ms).
   const fresh = () => {
@@ -48,7 +49,7 @@ export function createMetrics(sources: MetricsSources): Registry {
     if (now - refreshedAt < SNAPSHOT_REUSE_MS) return;
     refreshedAt = now;
     snapshot = [...sources.cameras()].map((c) => ({ ...c, camera: redactUrl(c.camera) }));
-    sinkSnapshot = sources.sink?.();
+    sinkSnapshot = [...(sources.sinks?.() ?? [])];
   };
   const streamLabels: StreamLabels[] = ['camera', 'stream', 'encoding'];
   const perStream = (name: string, help: string, read: (s: ClientStats['streams'][number]) => number | undefined) =>
@@ -132,20 +133,24 @@ export function createMetrics(sources: MetricsSources): Registry {
   });
   new Counter({
     name: p + 'sink_buffers_pushed_total', help: 'Buffers pushed into the GStreamer appsrc of each branch',
-    labelNames: ['branch', 'encoding'], registers: [registry],
+    labelNames: ['pipeline', 'branch', 'encoding'], registers: [registry],
     collect() {
       fresh();
       this.reset();
-      for (const b of sinkSnapshot?.branches ?? []) this.labels(String(b.index), b.encodingName).inc(b.pushedPackets + b.pushedFrames);
+      sinkSnapshot.forEach((sink, p) => {
+        for (const b of sink.branches) this.labels(String(p), String(b.index), b.encodingName).inc(b.pushedPackets + b.pushedFrames);
+      });
     },
   });
   new Counter({
     name: p + 'sink_queue_dropped_total', help: 'Buffers not pushed because the appsrc queue was near its bound',
-    labelNames: ['branch', 'encoding'], registers: [registry],
+    labelNames: ['pipeline', 'branch', 'encoding'], registers: [registry],
     collect() {
       fresh();
       this.reset();
-      for (const b of sinkSnapshot?.branches ?? []) this.labels(String(b.index), b.encodingName).inc(b.queueDroppedPackets);
+      sinkSnapshot.forEach((sink, p) => {
+        for (const b of sink.branches) this.labels(String(p), String(b.index), b.encodingName).inc(b.queueDroppedPackets);
+      });
     },
   });
   if (sources.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });

@@ -1,8 +1,8 @@
 // The browser entry in a real browser: Debian's headless Chromium, driven by playwright-core, loads the built
-// dist/browser/index.js as an ES module from a static server on 127.0.0.1 and runs the core there (page side:
+// dist/browser/index.js as plain ES modules (no import map) from a static server on 127.0.0.1 and runs the core there (page side:
 // test/browser/page/checks.js). Needs `npm run build` first and /usr/bin/chromium (scripts/setup.sh installs it).
 // No skip: without a browser this test fails, saying why.
-import { existsSync, mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,6 @@ const ROUTES: Array<[string, string]> = [
   ['/page/', join(ROOT, 'test/browser/page')],
   ['/dist/', join(ROOT, 'dist')],
   ['/build/', join(ROOT, 'build')],
-  ['/node_modules/@assemblyscript/loader/', join(ROOT, 'node_modules/@assemblyscript/loader')],
 ];
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -87,7 +86,7 @@ function check<T = any>(name: string): Promise<T> {
  * failing beforeAll would leave the tests counted as skipped, and a missing browser must count as a failure.
  */
 async function setUp(): Promise<void> {
-  for (const f of ['dist/browser/index.js', 'build/release.wasm']) {
+  for (const f of ['dist/browser/index.js', 'dist/browser/wasm-rtsp.wasm', 'build/release.wasm']) {
     if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run \`npm run build\` before this test`);
   }
   if (!existsSync(CHROMIUM_PATH)) {
@@ -152,19 +151,20 @@ describe('the browser entry in headless Chromium', () => {
     expect(env.userAgent).toMatch(/HeadlessChrome\//);
   });
 
-  it('loaded dist/browser/index.js as an ES module, the loader through the import map', () => {
+  it('loaded dist/browser/index.js as plain ES modules from a static server: no import map, nothing from node_modules', () => {
     const paths = served.filter((s) => s.status === 200).map((s) => `${s.path} ${s.type}`);
     expect(paths).toContain('/dist/browser/index.js text/javascript; charset=utf-8');
     expect(paths).toContain('/dist/core/core.js text/javascript; charset=utf-8');
-    expect(paths).toContain('/node_modules/@assemblyscript/loader/index.js text/javascript; charset=utf-8');
+    expect(served.filter((s) => s.path.startsWith('/node_modules/'))).toEqual([]);
+    expect(readFileSync(join(ROOT, 'test/browser/page/index.html'), 'utf8')).not.toContain('importmap');
     expect(served.filter((s) => s.status !== 200)).toEqual([]);
   });
 
-  it('createCore() fetches build/release.wasm by its default URL, as application/wasm', async () => {
+  it('createCore() fetches dist/browser/wasm-rtsp.wasm (next to the entry) by its default URL, as application/wasm', async () => {
     const before = served.length;
     expect(await check('loadDefault')).toEqual({ sequenceNumber: 7, memoryBytes: 32 * 1024 * 1024 });
     expect(served.slice(before)).toEqual([
-      { method: 'GET', path: '/build/release.wasm', status: 200, type: 'application/wasm' },
+      { method: 'GET', path: '/dist/browser/wasm-rtsp.wasm', status: 200, type: 'application/wasm' },
     ]);
   });
 
@@ -178,14 +178,40 @@ describe('the browser entry in headless Chromium', () => {
     expect(r.wasmBytes).toBe(statSync(join(ROOT, 'build/release.wasm')).size);
     expect(r.missing).toMatchObject({ name: 'CoreError', code: 'LOAD_FAILED', isWasmRtspError: true });
     expect(r.missing.message).toContain('HTTP 404');
-    // Two fetches of the module (the Response, the bytes) and the one that had to fail.
+    // The error names the URL it tried, in the message and in context.url, for a Response and for a URL.
+    const origin = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+    expect(r.missing.url).toBe(`${origin}/build/no-such.wasm`);
+    expect(r.missing.message).toContain(`${origin}/build/no-such.wasm`);
+    expect(r.missingUrl).toMatchObject({ name: 'CoreError', code: 'LOAD_FAILED', url: `${origin}/build/no-such-either.wasm` });
+    expect(r.missingUrl.message).toContain(`${origin}/build/no-such-either.wasm`);
+    expect(r.missingUrl.message).toContain('createCore({ wasm: url })');
+    // Two fetches of the module (the Response, the bytes) and the two that had to fail.
     expect(served.slice(before).map((s) => `${s.path} ${s.status}`)).toEqual([
-      '/build/release.wasm 200', '/build/release.wasm 200', '/build/no-such.wasm 404',
+      '/build/release.wasm 200', '/build/release.wasm 200', '/build/no-such.wasm 404', '/build/no-such-either.wasm 404',
     ]);
-    // The 404 is expected here: Chromium reports it on the console, which afterEach would count.
-    const i = pageErrors.findIndex((e) => e.includes('404') && e.includes('no-such.wasm'));
-    expect(i).toBeGreaterThanOrEqual(0);
-    pageErrors.splice(i, 1);
+    // The 404s are expected here: Chromium reports them on the console, which afterEach would count.
+    for (const name of ['no-such.wasm', 'no-such-either.wasm']) {
+      const i = pageErrors.findIndex((e) => e.includes('404') && e.includes(name));
+      expect(i).toBeGreaterThanOrEqual(0);
+      pageErrors.splice(i, 1);
+    }
+  });
+
+  it('a module URL where nothing listens: CoreError LOAD_FAILED naming the URL, not a bare TypeError', async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((ok) => probe.listen(0, '127.0.0.1', () => ok()));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((ok) => probe.close(() => ok()));
+    const url = `http://127.0.0.1:${port}/wasm-rtsp.wasm`;
+    const r = await page.evaluate(([u]) => (window as any).wasmRtspChecks.loadUnreachable(u), [url]);
+    expect(r).toMatchObject({ name: 'CoreError', code: 'LOAD_FAILED', url, isWasmRtspError: true });
+    expect(r.message).toContain(url);
+    expect(r.message).toContain('createCore({ wasm: url })');
+    // Chromium reports the refused connection (console and failed request); it is the point of this test.
+    const reported = pageErrors.filter((e) => e.includes(url));
+    expect(reported.length).toBeGreaterThanOrEqual(1);
+    pageErrors.splice(0, pageErrors.length, ...pageErrors.filter((e) => !e.includes(url)));
   });
 
   it('parseRtpHeader reads CSRCs and RFC 8285 extensions, and throws RtpParseError on truncated packets', async () => {

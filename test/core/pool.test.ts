@@ -124,7 +124,7 @@ describe('lastPtr', () => {
 
 describe('limits', () => {
   const refused: Array<[what: string, limit: unknown]> = [
-    ['0', 0], ['below one slab', SLAB - 1], ['above 4095 slabs', POOL_MAX_LIMIT_BYTES + SLAB], ['2^32', 2 ** 32],
+    ['0', 0], ['below one slab', SLAB - 1], ['above 4096 slabs', POOL_MAX_LIMIT_BYTES + SLAB], ['2^32', 2 ** 32],
     ['negative', -SLAB], ['fractional', SLAB + 0.5], ['NaN', NaN], ['a string', '65536'],
   ];
   for (const [what, limitBytes] of refused) {
@@ -143,8 +143,8 @@ describe('limits', () => {
     });
   }
 
-  it('the core itself returns 0 for a limit below one slab or above 4095 slabs', () => {
-    for (const limit of [0, 1, SLAB - 1, 4096 * SLAB, 0xFFFF_FFFF]) expect(core.exports.pool_create(limit), `${limit}`).toBe(0);
+  it('the core itself returns 0 for a limit below one slab or above 4096 slabs', () => {
+    for (const limit of [0, 1, SLAB - 1, 4097 * SLAB, 0xFFFF_FFFF]) expect(core.exports.pool_create(limit), `${limit}`).toBe(0);
   });
 
   it('rounds the limit down to whole slabs', () => withPool(2 * SLAB + 1000, (pool) => {
@@ -161,14 +161,16 @@ describe('limits', () => {
     expect(core.reservedBytes).toBe(before);
   });
 
-  it('accepts the largest limit (4095 slabs) in a core big enough', async () => {
+  it('accepts the largest limit (4096 slabs, 256 MiB: slab 4095 is addressable) in a core big enough', async () => {
     const big = await createCore({ memoryBytes: 300 << 20 });
     const pool = big.createPool({ limitBytes: POOL_MAX_LIMIT_BYTES });
-    expect(pool.stats().maxSlabs).toBe(4095);
+    expect(POOL_MAX_LIMIT_BYTES).toBe(256 * 1024 * 1024);
+    expect(pool.stats().maxSlabs).toBe(4096);
     const hs: number[] = [];
-    for (let i = 0; i < 4095; i++) hs.push(pool.acquireHandle(SLAB));
+    for (let i = 0; i < 4096; i++) hs.push(pool.acquireHandle(SLAB));
     expect(hs.every((h) => h > 0)).toBe(true);
-    expect(new Set(hs.map((h) => pool.ptrOf(h))).size).toBe(4095);
+    expect(Math.max(...hs.map((h) => (h >>> 8) & 0xFFF))).toBe(4095);
+    expect(new Set(hs.map((h) => pool.ptrOf(h))).size).toBe(4096);
     expect(pool.acquireHandle(SLAB)).toBe(Status.POOL_EXHAUSTED);
     for (const h of hs) expect(pool.releaseHandle(h)).toBe(0);
     pool.destroy();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRtspServer, type RtspTestServer } from '../server/harness.js';
+import { readMp4 } from './gst/mp4.js';
 
 const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
 let server: RtspTestServer;
@@ -32,7 +33,10 @@ function cli(args: string[], timeoutMs = 60_000): Promise<Run> {
   });
 }
 
-interface SummaryStream { received: number; pushed: number; lost: number; dropped: Record<string, number>; sinkBuffers?: number; encodingName: string }
+interface SummaryStream {
+  input: 'frames' | 'packets'; packets: number; received: number; pushed: number; lost: number; dropped: Record<string, number>;
+  sinkBuffers?: number; encodingName: string;
+}
 
 function balanced(s: SummaryStream): boolean {
   return s.received === s.pushed + Object.values(s.dropped).reduce((a, n) => a + n, 0);
@@ -40,21 +44,81 @@ function balanced(s: SummaryStream): boolean {
 
 describe('wasm-rtsp command', () => {
   for (const transport of ['tcp', 'udp']) {
-    it(`decodes H.264 over ${transport}: frames decoded, nothing lost, --json balances`, async () => {
+    it(`decodes H.264 over ${transport} in frame mode: one buffer per access unit, nothing lost, --json balances`, async () => {
       const r = await cli([server.url('/h264'), '--transport', transport, '--duration', '3', '--json']);
       expect(r.code, r.stderr).toBe(0);
       const summary = JSON.parse(r.stdout);
       expect(summary.exitReason).toBe('duration');
       const [s] = summary.streams as SummaryStream[];
       expect(s.encodingName).toBe('H264');
-      expect(s.received).toBeGreaterThan(50);
+      expect(s.input).toBe('frames');
+      expect(s.packets).toBeGreaterThan(50);
+      expect(s.received).toBeGreaterThan(30); // 30 fps for ~3 s
       expect(s.lost).toBe(0);
       expect(balanced(s)).toBe(true);
-      expect(s.pushed).toBe(s.received);
-      expect(s.sinkBuffers).toBeGreaterThan(30); // decoded frames that reached fakesink (30 fps for ~3 s)
+      // Only frames before the first keyframe may be left out (a branch starts at a keyframe), and they are counted.
+      expect(s.pushed).toBe(s.received - (s.dropped.waitingForKeyframe ?? 0));
+      expect(summary.sink.branches[0].pushedFrames).toBe(s.pushed);
+      expect(summary.sink.branches[0].pushedPackets).toBe(0);
+      expect(s.sinkBuffers).toBe(s.pushed); // every access unit decoded into one picture
       expect(summary.pools[0].inUse).toBe(0);
     });
   }
+
+  it('--rtp pushes RTP packets for GStreamer to depayload, as before frame mode', async () => {
+    const r = await cli([server.url('/h264'), '--rtp', '--duration', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const [s] = JSON.parse(r.stdout).streams as SummaryStream[];
+    expect(s.input).toBe('packets');
+    expect(s.received).toBe(s.packets);
+    expect(s.pushed).toBe(s.received);
+    expect(balanced(s)).toBe(true);
+    expect(s.sinkBuffers).toBeGreaterThan(30);
+  });
+
+  it('records frames into an MP4 whose samples are exactly the pushed access units, keyframes as sync samples', async () => {
+    const out = join(tmp, 'frames.mp4');
+    const r = await cli([server.url('/h264'), '--record', out, '--duration', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const [s] = summary.streams as SummaryStream[];
+    expect(s.input).toBe('frames');
+    const [track] = readMp4(out);
+    expect(track!.codec).toBe('avc1');
+    expect(track!.samples).toBe(s.pushed);
+    // The server's keyframe interval is 30 frames: a sync sample at the start and about one a second after it.
+    expect(track!.syncSamples).toBeGreaterThanOrEqual(Math.floor(s.pushed / 30));
+    expect(track!.syncSamples).toBeLessThan(track!.samples);
+    // Durations come from the RTP timestamps: pushed frames at 30 fps.
+    expect(Math.abs(track!.durationSeconds - s.pushed / 30)).toBeLessThan(0.15);
+  });
+
+  it('--metrics-port serves Prometheus metrics of the running cameras', async () => {
+    const child = spawn(process.execPath, [CLI, server.url('/h264'), '--metrics-port', '0', '--duration', '20'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    try {
+      const end = Date.now() + 20_000;
+      let port: number | undefined;
+      while (port === undefined && Date.now() < end) {
+        port = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(stderr)?.[1]) || undefined;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(port, stderr).toBeDefined();
+      let frames = 0;
+      let text = '';
+      while (frames < 10 && Date.now() < end) {
+        text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        frames = Number(/^wasm_rtsp_frames_total\{[^}]*\} (\d+)$/m.exec(text)?.[1] ?? 0);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(frames).toBeGreaterThanOrEqual(10);
+      expect(text).toMatch(/^wasm_rtsp_sink_buffers_pushed_total\{pipeline="0",branch="0",encoding="H264"\} \d+$/m);
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
 
   for (const [path, codec] of [['/h264', 'H\\.264'], ['/h265', 'H\\.265']] as const) {
     it(`records ${path} into a playable MP4 that gst-discoverer-1.0 accepts, with the expected duration`, async () => {
@@ -107,7 +171,8 @@ describe('wasm-rtsp command', () => {
 
   it('keeps memory bounded behind a slow pipeline, every drop counted', async () => {
     // Raw 640x480 video (~10 MB/s) into a sink that takes 5 ms per buffer: far slower than the stream.
-    const r = await cli([server.url('/raw'), '--pipeline', 'identity sleep-time=5000 ! fakesink name=sink0', '--queue-limit', '256',
+    // RTP packets (--rtp), so the pipeline takes thousands of buffers a second.
+    const r = await cli([server.url('/raw'), '--rtp', '--pipeline', 'identity sleep-time=5000 ! fakesink name=sink0', '--queue-limit', '256',
       '--pool-limit', '1', '--duration', '4', '--json'], 90_000);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
@@ -129,6 +194,11 @@ describe('wasm-rtsp command', () => {
     [['http://127.0.0.1/x'], 2],
     [['--duration', 'soon', 'rtsp://127.0.0.1/x'], 2],
     [['--record', 'a.mp4', '--pipeline', 'fakesink', 'rtsp://127.0.0.1/x'], 2],
+    [['--retries', '0.5', 'rtsp://127.0.0.1/x'], 2],
+    [['--pool-limit', '257', 'rtsp://127.0.0.1/x'], 2],
+    [['--timeout', '0', 'rtsp://127.0.0.1/x'], 2],
+    [['--demo', 'rtsp://127.0.0.1/x'], 2],
+    [['--credentials-file', '/nonexistent/creds', 'rtsp://127.0.0.1/x'], 2],
     [['rtsp://127.0.0.1:1/x', '--duration', '1'], 3],
   ])('exits with a meaningful code: %j → %i', async (args, code) => {
     const r = await cli(args as string[]);

@@ -52,6 +52,8 @@ export interface RtspServerOptions {
   python?: string;
   /** Extra command-line arguments, appended last. */
   extraArgs?: string[];
+  /** TCP port to listen on (default 0: a free one). Pass a stopped server's port to restart it on the same one. */
+  port?: number;
 }
 
 /** One JSON line of the server's stdout; `event` names it, `t` is the server's monotonic clock in seconds. */
@@ -117,7 +119,7 @@ function tail(text: string): string {
 }
 
 function commandLine(options: RtspServerOptions): string[] {
-  const args = [SERVER_SCRIPT, '--port', '0', '--address', '127.0.0.1', '--exit-with-parent'];
+  const args = [SERVER_SCRIPT, '--port', String(options.port ?? 0), '--address', '127.0.0.1', '--exit-with-parent'];
   const numeric: Array<[keyof RtspServerOptions, string]> = [
     ['sessionTimeout', '--session-timeout'],
     ['width', '--width'],

@@ -33,27 +33,49 @@ export interface RtspUrl {
   toJSON(): string;
 }
 
-/** What may stand before the first '/' of a URL without userinfo: a host or [IPv6], then an optional numeric port. */
-const HOST_PORT_RE = /^(\[[^\]]*\]|[^:[\]@]*)(:[0-9]*)?$/;
-
 /**
- * Replaces the userinfo of a URL-ish string with `***`, for error messages and logs. A password with an unescaped
- * '/' (`rtsp://user:pa/ss@host/`) puts the userinfo's '@' after the first '/': when what precedes that '/' is no
- * `host[:port]`, everything up to the last '@' is hidden, so such a password is not shown either. URLs nested in
- * the URL (`rtsp://u:p@rtsp://u:p@host/`, pasted twice) have their userinfo hidden too.
+ * Replaces the userinfo of a URL-ish string with `***`, for error messages and logs. Errs on the side of hiding: the
+ * userinfo is taken to end at the last '@' that could end one (see {@link parseRtspUrl}), even when what follows it is
+ * not a valid host.
  */
 export function redactUrl(url: string): string {
   const s = url.indexOf('://');
   if (s < 0) return url.includes('@') ? '***@' + url.slice(url.lastIndexOf('@') + 1) : url;
   const rest = url.slice(s + 3);
-  const slash = rest.indexOf('/');
-  let at = (slash < 0 ? rest : rest.slice(0, slash)).lastIndexOf('@');
-  if (at < 0 && slash >= 0 && !HOST_PORT_RE.test(rest.slice(0, slash))) at = rest.lastIndexOf('@');
-  const head = at < 0 ? url.slice(0, s + 3) : url.slice(0, s + 3) + '***';
-  const tail = at < 0 ? rest : rest.slice(at);
-  // A URL inside the URL (a doubled "rtsp://user:pass@" prefix, a query naming another URL): redacted as well.
-  const inner = tail.indexOf('://');
-  return inner < 0 ? head + tail : head + tail.slice(0, inner) + redactUrl(tail.slice(inner));
+  for (let at = rest.lastIndexOf('@'); at >= 0; at = at > 0 ? rest.lastIndexOf('@', at - 1) : -1) {
+    if (couldBeUserinfo(rest.slice(0, at))) return url.slice(0, s + 3) + '***' + rest.slice(at);
+  }
+  return url;
+}
+
+/**
+ * Whether `text` (what precedes an '@' after `scheme://`) can be a userinfo: anything without a '/', or
+ * `user:password` where the user name has no '/', '?' or '#' (the password may hold any of them, unescaped).
+ */
+function couldBeUserinfo(text: string): boolean {
+  const slash = text.indexOf('/');
+  if (slash < 0) return true;
+  const colon = text.indexOf(':');
+  return colon > 0 && colon < slash && !/[/?#]/.test(text.slice(0, colon));
+}
+
+/** Whether `text` (what follows an '@') starts with a well-formed `host[:port]` ended by '/', '?', '#' or the end. */
+function startsWithAuthority(text: string): boolean {
+  return /^(?:\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._~-]+)?\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)(?::[0-9]{1,5})?(?:[/?#]|$)/.test(text);
+}
+
+/**
+ * Splits `rest` (the URL after `scheme://`) into userinfo and the part from the host on. The userinfo ends at the last
+ * '@' that is followed by a well-formed host[:port] and preceded by something that can be a userinfo, so a password
+ * may hold '@', ':', '/', '?' and '#' unescaped (percent-encoded works too). The price: an '@' in the path of a URL
+ * whose authority has a ':' (a port) must be written as %40, or it is taken for the end of a password.
+ */
+function splitUserinfo(rest: string): { userinfo?: string; hostPart: string } {
+  for (let at = rest.lastIndexOf('@'); at >= 0; at = at > 0 ? rest.lastIndexOf('@', at - 1) : -1) {
+    const userinfo = rest.slice(0, at);
+    if (couldBeUserinfo(userinfo) && startsWithAuthority(rest.slice(at + 1))) return { userinfo, hostPart: rest.slice(at + 1) };
+  }
+  return { hostPart: rest };
 }
 
 function urlError(code: string, message: string, url: string): never {
@@ -81,27 +103,23 @@ export function percentDecode(s: string): string {
 
 /**
  * Parses `rtsp://[user[:password]@]host[:port][/path][?query]` (also rtsps://, IPv6 hosts in brackets).
- * The userinfo ends at the last '@' before the first '/' after the host part starts, so '@', '#' and '?' in a
- * password need not be escaped; '/' must be (as %2F). Throws {@link RtspUrlError}; errors never show the password.
+ * The userinfo ends at the last '@' before the host, so '@', ':', '/', '#' and '?' in a password need not be escaped
+ * (see splitUserinfo for the one ambiguity this leaves). Throws {@link RtspUrlError}; errors never show the password.
  */
 export function parseRtspUrl(url: string): RtspUrl {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url);
   if (!m) urlError('BAD_URL', 'not an absolute URL ("rtsp://host/path")', url);
   const scheme = m[1].toLowerCase();
   if (scheme !== 'rtsp' && scheme !== 'rtsps') urlError('BAD_URL_SCHEME', `unsupported scheme "${scheme}" (want rtsp or rtsps)`, url);
-  const rest = url.slice(m[0].length);
-  const slash = rest.indexOf('/');
-  const at = (slash < 0 ? rest : rest.slice(0, slash)).lastIndexOf('@');
+  const { userinfo, hostPart } = splitUserinfo(url.slice(m[0].length));
   let credentials: RtspCredentials | undefined;
-  let hostPart = rest;
-  if (at >= 0) {
-    const userinfo = rest.slice(0, at);
+  if (userinfo !== undefined) {
+    // The user name ends at the first ':'; the password is the rest (it may contain ':').
     const colon = userinfo.indexOf(':');
     credentials = {
       username: percentDecode(colon < 0 ? userinfo : userinfo.slice(0, colon)),
       password: percentDecode(colon < 0 ? '' : userinfo.slice(colon + 1)),
     };
-    hostPart = rest.slice(at + 1);
   }
   // The authority ends at the first '/', '?' or '#'.
   const endMatch = /[/?#]/.exec(hostPart);

@@ -11,7 +11,7 @@
 
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { isIPv6 } from 'node:net';
+import { isIPv6, type LookupFunction } from 'node:net';
 import { hostname } from 'node:os';
 import type { Core } from '../../core/core.js';
 import type { InterleavedDemuxer } from '../../core/demuxer.js';
@@ -25,16 +25,17 @@ import { controlBase, parseRtspUrl, redactUrl, resolveControl, type RtspUrl } fr
 import { StreamStatistics, type DropReason, type StreamStats } from '../../core/stats.js';
 import { createCore } from '../core.js';
 import { RtspAuthenticator } from './auth.js';
-import { RtspConnection, unmapIPv4, type ConnectionStats } from './connection.js';
+import { RtspConnection, unmapIPv4, type ConnectionStats, type RtspTlsOptions } from './connection.js';
 import { RtspError } from './errors.js';
+import { checkPoolLimit, coreBytesFor, DEFAULT_POOL_LIMIT_BYTES, frameReserveBytes, type CoreSizing } from './memory.js';
 import { RtpPacket, type RetainedPacket } from './packet.js';
 import {
   DEFAULT_RETAINED_FRAME_BYTES, Frame, frameCodecOf, StreamFrames, type FrameModeOptions, type FrameStats, type RetainBudget,
   type RetainedFrame,
 } from './frames.js';
+import { MAX_REORDER_DEPTH, ReorderBuffer, type ReorderOptions } from './reorder.js';
 
-/** Default packet pool per client: 64 slabs of 64 KiB. */
-export const DEFAULT_POOL_LIMIT_BYTES = 4 * 1024 * 1024;
+export { DEFAULT_POOL_LIMIT_BYTES };
 /** Default timeout of one request/reply exchange. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** RFC 3550 §6.2: the minimum interval between RTCP reports. */
@@ -43,6 +44,10 @@ export const RECEIVER_REPORT_INTERVAL_MS = 5_000;
 export const TEARDOWN_TIMEOUT_MS = 2_000;
 /** Kernel receive buffer asked for each UDP RTP socket (raw video can burst tens of thousands of packets a second). */
 export const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Default of `udpTimeoutMs`: no UDP packet at all this long after PLAY means UDP is blocked (rtspsrc waits 5 s). */
+export const DEFAULT_UDP_TIMEOUT_MS = 5_000;
+/** Longest period of the media watchdog's check (shorter timeouts are checked four times per timeout). */
+const WATCHDOG_MAX_PERIOD_MS = 1_000;
 /** Largest UDP datagram accepted (bigger ones are dropped as 'oversized'). */
 const MAX_DATAGRAM_BYTES = 65536;
 const USER_AGENT = 'wasm-rtsp/0.1';
@@ -80,8 +85,35 @@ export interface RtspClientOptions {
   onFrame?: (frame: Frame) => void;
   /** Emit a 'stats' event with `stats()` this often (off by default). */
   statsIntervalMs?: number;
-  /** Closes the client when aborted. */
+  /**
+   * Closes the client when aborted: DNS lookup, TCP connect and every request waiting for a reply end at once, and
+   * connect()/play() reject with RtspError('ABORTED').
+   */
   signal?: AbortSignal;
+  /**
+   * While playing, a stream that receives no RTP packet for this long fails the client with RtspError('MEDIA_TIMEOUT')
+   * (emitted as 'error', then the client closes; `closeReason` tells). Default 0: off (RtspCamera turns it on).
+   */
+  mediaTimeoutMs?: number;
+  /**
+   * UDP only: no packet at all on any stream this long after PLAY fails the client with RtspError('UDP_TIMEOUT') (a
+   * firewall or NAT dropping the datagrams; RtspCamera then falls back to TCP). Default DEFAULT_UDP_TIMEOUT_MS; 0: off.
+   */
+  udpTimeoutMs?: number;
+  /** Kernel receive buffer (SO_RCVBUF) of each UDP RTP socket; default UDP_RECEIVE_BUFFER_BYTES. */
+  udpReceiveBufferBytes?: number;
+  /** Host name resolver (as net.connect's `lookup`); default dns.lookup. close() ends a lookup in progress too. */
+  lookup?: LookupFunction;
+  /**
+   * UDP reorder buffer per stream (reorder.ts): packets that arrive ahead are held in their pool slots and handed on
+   * in sequence order. Default on for UDP ({ depth: 16, latencyMs: 50 }); false turns it off. TCP never reorders.
+   */
+  reorder?: ReorderOptions | false;
+  /**
+   * TLS of rtsps:// URLs (default port 322): certificates are checked by default (chain and name); `ca` adds trusted
+   * roots, `fingerprint256` pins one (self-signed) certificate. Decrypted bytes land in wasm memory directly.
+   */
+  tls?: RtspTlsOptions;
 }
 
 /** One set-up medium: what the SDP said, how it is transported and its statistics. */
@@ -132,6 +164,8 @@ export interface ClientStats {
   keepAliveFailures: number;
   receiverReportsSent: number;
   senderReportsReceived: number;
+  /** TEARDOWNs sent on a new connection because the session's own connection had dropped. */
+  teardownsOnFreshConnection: number;
 }
 
 type State = 'new' | 'connecting' | 'ready' | 'playing' | 'closing' | 'closed';
@@ -174,34 +208,74 @@ export class RtspClient extends EventEmitter {
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   private reportTimer: ReturnType<typeof setInterval> | undefined;
   private closePromise: Promise<void> | undefined;
+  /** close() was called (or the signal aborted), as opposed to the client closing itself after a failure. */
+  private closedByUser = false;
   private finalStats: ClientStats | undefined;
   private readonly localSsrc = (Math.random() * 0x1_0000_0000) >>> 0;
   private readonly cname = `wasm-rtsp@${hostname()}`;
   private rtcpBuffer = new Uint8Array(8 + 31 * 24 + 300);
-  private counters = { unattributedDrops: 0, keepAlivesSent: 0, keepAliveFailures: 0, receiverReportsSent: 0, senderReportsReceived: 0 };
+  private counters = {
+    unattributedDrops: 0, keepAlivesSent: 0, keepAliveFailures: 0, receiverReportsSent: 0, senderReportsReceived: 0,
+    teardownsOnFreshConnection: 0,
+  };
+  private watchdogTimer: ReturnType<typeof setInterval> | undefined;
+  private playStartedAt = 0;
+  private failure: RtspError | undefined;
+  private readonly poolLimitBytes: number;
+  /** UDP reorder buffers and their latency timers, by stream id. */
+  private readonly reorderBuffers = new Map<number, { buffer: ReorderBuffer; timer: ReturnType<typeof setTimeout> | undefined }>();
 
   constructor(url: string, options: RtspClientOptions = {}) {
     super();
     this.target = parseRtspUrl(url);
     this.url = this.target.toString();
-    if (this.target.scheme === 'rtsps') {
-      throw new RtspError('UNSUPPORTED', `rtsps:// (RTSP over TLS) is not supported yet: ${this.url}`);
-    }
     this.options = options;
     this.transportKind = options.transport ?? 'tcp';
     if (this.transportKind !== 'tcp' && this.transportKind !== 'udp') {
       throw new RtspError('BAD_OPTION', `transport must be 'tcp' or 'udp', not ${String(options.transport)}`);
     }
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    if (this.target.credentials) this.auth = new RtspAuthenticator(this.target.credentials);
+    this.poolLimitBytes = options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES;
+    checkPoolLimit(this.poolLimitBytes);
+    for (const name of ['mediaTimeoutMs', 'udpTimeoutMs', 'udpReceiveBufferBytes', 'requestTimeoutMs', 'connectTimeoutMs', 'keepAliveIntervalMs'] as const) {
+      const v = options[name];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+        throw new RtspError('BAD_OPTION', `${name} must be a finite number ≥ 0, not ${String(v)}`, { context: { [name]: v } });
+      }
+    }
+    const reorder = options.reorder;
+    if (reorder !== undefined && reorder !== false) {
+      if (typeof reorder !== 'object' || reorder === null
+        || (reorder.depth !== undefined && (!Number.isInteger(reorder.depth) || reorder.depth < 1 || reorder.depth > MAX_REORDER_DEPTH))
+        || (reorder.latencyMs !== undefined && (typeof reorder.latencyMs !== 'number' || !Number.isFinite(reorder.latencyMs) || reorder.latencyMs < 0))) {
+        throw new RtspError('BAD_OPTION', `reorder must be false or { depth: 1…${MAX_REORDER_DEPTH}, latencyMs ≥ 0 }`, { context: { reorder } });
+      }
+    }
+    const pin = options.tls?.fingerprint256;
+    if (pin !== undefined && (typeof pin !== 'string' || !/^([0-9a-f]{2}[:\s-]?){31}[0-9a-f]{2}$/i.test(pin.trim()))) {
+      throw new RtspError('BAD_OPTION', 'tls.fingerprint256 must be a SHA-256 fingerprint: 32 hex octets, colons allowed', { context: { fingerprint256: pin } });
+    }
     this.frameOptions = typeof options.frames === 'object' && options.frames !== null ? options.frames : {};
     this.frameMode = options.frames !== undefined && options.frames !== false || options.onFrame !== undefined;
     this.retainBudget = { used: 0, limit: this.frameOptions.retainedBytesLimit ?? DEFAULT_RETAINED_FRAME_BYTES };
+    // Checked now, so a pool limit beyond what a core can hold fails here rather than at connect().
+    if (!options.core) coreBytesFor(this.coreSizing());
+    if (this.target.credentials) this.auth = new RtspAuthenticator(this.target.credentials);
     // A 'frame' listener turns frame mode on (depayloaders are made when a stream's first packet arrives).
     this.on('newListener', (event: string | symbol) => {
       if (event === 'frame') this.frameMode = true;
     });
-    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+    if (options.signal?.aborted) void this.close();
+    else options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  /**
+   * Why the client closed itself, when it did: the connection dropped (CONNECTION_CLOSED), a stream went silent
+   * (MEDIA_TIMEOUT, UDP_TIMEOUT), the server forgot the session (SESSION_NOT_FOUND), … Undefined while it runs and
+   * after a close() of the caller's.
+   */
+  get closeReason(): RtspError | undefined {
+    return this.failure;
   }
 
   /** Connects, describes, sets up and plays: the whole start of a session. */
@@ -215,6 +289,11 @@ export class RtspClient extends EventEmitter {
       throw e;
     }
     return client;
+  }
+
+  /** What a core of this client's own must hold: its pool and, with its frame options, frame mode's buffers. */
+  coreSizing(): CoreSizing {
+    return { cameras: 1, poolLimitBytes: this.poolLimitBytes, frameAssemblyBytes: frameReserveBytes(this.frameOptions) };
   }
 
   /** The streams set up (empty before connect()). */
@@ -232,14 +311,35 @@ export class RtspClient extends EventEmitter {
     return this.core;
   }
 
-  /** OPTIONS, DESCRIBE (following redirects) and SETUP of each selected medium. */
+  /**
+   * OPTIONS, DESCRIBE (following redirects) and SETUP of each selected medium. close() (or the `signal`) while this
+   * runs makes it reject with RtspError('ABORTED') at once, whatever step it was in.
+   */
   async connect(): Promise<readonly MediaStream[]> {
-    if (this.state !== 'new') throw new RtspError('CLOSED', `connect() called in state ${this.state}`);
+    if (this.state !== 'new') {
+      if (this.options.signal?.aborted) throw new RtspError('ABORTED', 'the signal was aborted before connect()');
+      throw new RtspError('CLOSED', `connect() called in state ${this.state}`);
+    }
     this.state = 'connecting';
+    try {
+      return await this.doConnect();
+    } catch (e) {
+      throw this.abortedIfClosing(e, 'connecting');
+    }
+  }
+
+  /** An error that surfaced after close() was called is reported as ABORTED (its cause kept), whatever it was. */
+  private abortedIfClosing(e: unknown, what: string): unknown {
+    if (!this.closedByUser) return e;
+    if (e instanceof RtspError && e.code === 'ABORTED') return e;
+    return new RtspError('ABORTED', `the client was closed while it was ${what}`, { cause: e });
+  }
+
+  private async doConnect(): Promise<readonly MediaStream[]> {
     // A core of its own unless one is shared; it is garbage-collected with the client.
-    this.core = this.options.core ?? await createCore({ memoryBytes: (this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES) + (4 << 20) });
+    this.core = this.options.core ?? await createCore({ memoryBytes: coreBytesFor(this.coreSizing()) });
     this.assertState('connecting');
-    this.pool = this.core.createPool({ limitBytes: this.options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES, name: this.url });
+    this.pool = this.core.createPool({ limitBytes: this.poolLimitBytes, name: this.url });
     this.packet = new RtpPacket(this.core, this.pool);
     this.frame = new Frame(this.core, this.retainBudget);
     this.udpRecordPtr = this.core.alloc(RTP_RECORD_BYTES, 'RTP record');
@@ -273,10 +373,15 @@ export class RtspClient extends EventEmitter {
     return this.mediaStreams;
   }
 
-  /** PLAY from now on; starts keep-alives and receiver reports. */
+  /** PLAY from now on; starts keep-alives and receiver reports. close() while it waits rejects it with ABORTED. */
   async play(): Promise<void> {
     if (this.state !== 'ready') throw new RtspError('CLOSED', `play() called in state ${this.state}`);
-    const res = await this.send('PLAY', this.baseUrl, { Range: 'npt=0.000-' });
+    let res: RtspMessage;
+    try {
+      res = await this.send('PLAY', this.baseUrl, { Range: 'npt=0.000-' });
+    } catch (e) {
+      throw this.abortedIfClosing(e, 'starting to play');
+    }
     this.assertState('ready');
     this.expectOk(res, 'PLAY');
     const rtpInfo = res.headers.get('rtp-info');
@@ -287,6 +392,7 @@ export class RtspClient extends EventEmitter {
       }
     }
     this.state = 'playing';
+    this.playStartedAt = Date.now();
     this.startTimers();
   }
 
@@ -379,7 +485,13 @@ export class RtspClient extends EventEmitter {
    * the pool. Idempotent: every call returns the same promise.
    */
   close(options: { signal?: AbortSignal } = {}): Promise<void> {
-    this.closePromise ??= this.doClose(options.signal);
+    if (!this.closePromise) this.closedByUser = true;
+    return this.closeInternal(options.signal);
+  }
+
+  /** close() for the client's own reasons (the connection ended): start-up errors keep their own code. */
+  private closeInternal(signal?: AbortSignal): Promise<void> {
+    this.closePromise ??= this.doClose(signal);
     return this.closePromise;
   }
 
@@ -387,8 +499,14 @@ export class RtspClient extends EventEmitter {
     const wasOpen = this.state !== 'new' && this.state !== 'closed';
     this.state = 'closing';
     this.stopTimers();
-    if (this.sessionId !== undefined && this.connection && !this.connection.isClosed) {
-      const teardown = this.send('TEARDOWN', this.baseUrl || this.url, {}, TEARDOWN_TIMEOUT_MS).catch(() => undefined);
+    // Whatever start-up or keep-alive request still waits fails now (ABORTED): nothing waits for its timeout.
+    this.connection?.abortPending();
+    if (this.sessionId !== undefined) {
+      // Every session that was set up is torn down: on its own connection, or on a fresh one when that one dropped
+      // (a UDP session would otherwise stream on until the server's timeout).
+      const teardown: Promise<unknown> = this.connection && !this.connection.isClosed
+        ? this.send('TEARDOWN', this.baseUrl || this.url, {}, TEARDOWN_TIMEOUT_MS).catch(() => undefined)
+        : this.teardownOnFreshConnection(signal);
       await raceAbort(teardown, signal);
     }
     this.connection?.close();
@@ -397,6 +515,9 @@ export class RtspClient extends EventEmitter {
     }
     this.udpSockets.length = 0;
     this.rtcpSockets.clear();
+    // Packets still held for reordering are never handed on: their slots go back, their timers stop.
+    for (const { buffer } of this.reorderBuffers.values()) buffer.clear((h) => this.pool?.releaseHandle(h));
+    this.reorderBuffers.clear();
     if (this.core && this.udpRecordPtr) this.core.free(this.udpRecordPtr);
     this.udpRecordPtr = 0;
     // Kept so stats() still answers after close (the pool and demuxer live in wasm memory that is freed below).
@@ -407,6 +528,38 @@ export class RtspClient extends EventEmitter {
     this.pool?.destroy({ force: true });
     this.state = 'closed';
     if (wasOpen) this.emit('close');
+  }
+
+  /**
+   * TEARDOWN of the session over a new connection (RFC 2326 allows a session's requests on any connection), bounded
+   * by TEARDOWN_TIMEOUT_MS and `signal`; any failure is ignored (a server that is gone has no session to end).
+   */
+  private async teardownOnFreshConnection(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.core || !this.pool || signal?.aborted) return;
+    this.counters.teardownsOnFreshConnection++;
+    this.dropConnection();
+    const demuxer = this.core.createDemuxer({ maxHeaderBytes: 16384, maxBodyBytes: 32768, maxEvents: 128 });
+    this.demuxer = demuxer;
+    const conn = new RtspConnection(this.core, this.pool, demuxer, {
+      onFrame: () => undefined, // media of the old session, if any: dropped
+      onServerRequest: () => undefined,
+      onClose: () => undefined,
+      onPoolExhausted: () => undefined,
+    });
+    this.connection = conn;
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const deadline = setTimeout(() => conn.close(), TEARDOWN_TIMEOUT_MS);
+    try {
+      await conn.connect(this.target.host, this.target.port, TEARDOWN_TIMEOUT_MS, ac.signal, this.options.lookup, this.tlsOptions());
+      await this.send('TEARDOWN', this.baseUrl || this.url, {}, TEARDOWN_TIMEOUT_MS);
+    } catch {
+      // gone: nothing to tear down
+    } finally {
+      clearTimeout(deadline);
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -426,7 +579,13 @@ export class RtspClient extends EventEmitter {
       onPoolExhausted: () => this.emit('poolExhausted'),
     });
     this.connection = conn;
-    await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs, this.options.signal);
+    await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs,
+      this.options.signal, this.options.lookup, this.tlsOptions());
+  }
+
+  /** TLS settings for the current target: rtsps:// only. */
+  private tlsOptions(): RtspTlsOptions | undefined {
+    return this.target.scheme === 'rtsps' ? this.options.tls ?? {} : undefined;
   }
 
   /** Closes the current connection (and its demuxer) without ending the session: for redirects. */
@@ -498,7 +657,7 @@ export class RtspClient extends EventEmitter {
     if (this.transportKind === 'tcp') {
       transportHeader = `RTP/AVP/TCP;unicast;interleaved=${id * 2}-${id * 2 + 1}`;
     } else {
-      sockets = await bindPortPair(isIPv6(this.connection?.remoteAddress ?? '') ? 'udp6' : 'udp4');
+      sockets = await bindPortPair(isIPv6(this.connection?.remoteAddress ?? '') ? 'udp6' : 'udp4', this.options.udpReceiveBufferBytes ?? UDP_RECEIVE_BUFFER_BYTES);
       this.udpSockets.push(sockets.rtp, sockets.rtcp);
       transportHeader = `RTP/AVP;unicast;client_port=${sockets.ports.rtp}-${sockets.ports.rtcp}`;
     }
@@ -616,7 +775,7 @@ export class RtspClient extends EventEmitter {
     if (frames === undefined) {
       if (stream.framesUnsupported) return;
       const codec = frameCodecOf(stream.encodingName);
-      if (codec === undefined) {
+      if (codec === undefined || this.frameOptions.streams?.(stream) === false) {
         stream.framesUnsupported = true;
         return;
       }
@@ -680,6 +839,7 @@ export class RtspClient extends EventEmitter {
     const server = this.connection?.remoteAddress ?? this.target.host;
     const core = this.core!;
     const pool = this.pool!;
+    const reorder = this.createReorderBuffer(stream);
     rtp.on('message', (msg, rinfo) => {
       if (unmapIPv4(rinfo.address) !== server) {
         this.counters.unattributedDrops++;
@@ -695,13 +855,56 @@ export class RtspClient extends EventEmitter {
         return;
       }
       const ptr = pool.lastPtr;
-      core.u8.set(msg, ptr); // the one copy UDP needs: dgram hands over its own Buffer
+      const u8 = core.u8;
+      u8.set(msg, ptr); // the one copy UDP needs: dgram hands over its own Buffer
       const status = core.exports.rtp_parse(ptr, msg.length, this.udpRecordPtr);
+      if (reorder !== undefined && status === 0) {
+        const seq = (u8[ptr + 2] << 8) | u8[ptr + 3];
+        if (!reorder.inOrder(seq)) {
+          reorder.push(seq, h, ptr, msg.length, Date.now()); // held in its slot, or handed on, or dropped
+          return;
+        }
+        reorder.passed(seq);
+      }
       this.deliver(stream, h, ptr, msg.length, this.udpRecordPtr, status);
       pool.releaseHandle(h);
     });
     rtcp.on('message', (msg) => this.onRtcp(stream, msg));
     for (const s of [rtp, rtcp]) s.on('error', (e) => this.emit('error', new RtspError('CONNECTION_CLOSED', `UDP socket error: ${e.message}`, { cause: e })));
+  }
+
+  /** The stream's UDP reorder buffer (undefined when `reorder: false`). */
+  private createReorderBuffer(stream: MediaStream): ReorderBuffer | undefined {
+    if (this.options.reorder === false) return undefined;
+    const core = this.core!;
+    const pool = this.pool!;
+    const entry: { buffer: ReorderBuffer; timer: ReturnType<typeof setTimeout> | undefined } = { buffer: undefined!, timer: undefined };
+    entry.buffer = new ReorderBuffer(this.options.reorder ?? {}, {
+      emit: (handle, ptr, length, held) => {
+        // A packet handed on from the buffer: parse it again into the record (it was overwritten meanwhile).
+        const status = core.exports.rtp_parse(ptr, length, this.udpRecordPtr);
+        if (held) stream.statistics.reordered++;
+        this.deliver(stream, handle, ptr, length, this.udpRecordPtr, status);
+        pool.releaseHandle(handle);
+      },
+      discard: (handle, reason) => {
+        this.drop(stream, reason);
+        pool.releaseHandle(handle);
+      },
+      schedule: (ms) => {
+        if (entry.timer) clearTimeout(entry.timer);
+        entry.timer = undefined;
+        if (ms > 0 && this.state !== 'closing' && this.state !== 'closed') {
+          entry.timer = setTimeout(() => {
+            entry.timer = undefined;
+            entry.buffer.expire(Date.now());
+          }, ms);
+          entry.timer.unref?.();
+        }
+      },
+    });
+    this.reorderBuffers.set(stream.id, entry);
+    return entry.buffer;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -722,25 +925,72 @@ export class RtspClient extends EventEmitter {
       this.statsTimer = setInterval(() => this.emit('stats', this.stats()), statsEvery);
       this.statsTimer.unref?.();
     }
+    const media = this.options.mediaTimeoutMs ?? 0;
+    const udp = this.transportKind === 'udp' ? this.options.udpTimeoutMs ?? DEFAULT_UDP_TIMEOUT_MS : 0;
+    const shortest = Math.min(media || Infinity, udp || Infinity);
+    if (shortest !== Infinity) {
+      this.watchdogTimer = setInterval(() => this.checkMedia(media, udp), Math.max(10, Math.min(WATCHDOG_MAX_PERIOD_MS, shortest / 4)));
+      this.watchdogTimer.unref?.();
+    }
   }
 
   private stopTimers(): void {
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     if (this.reportTimer) clearInterval(this.reportTimer);
     if (this.statsTimer) clearInterval(this.statsTimer);
-    this.keepAliveTimer = this.reportTimer = this.statsTimer = undefined;
+    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
+    this.keepAliveTimer = this.reportTimer = this.watchdogTimer = this.statsTimer = undefined;
+  }
+
+  /** The media watchdog: UDP_TIMEOUT when no datagram ever came, MEDIA_TIMEOUT when a stream went silent. */
+  private checkMedia(mediaTimeoutMs: number, udpTimeoutMs: number): void {
+    if (this.state !== 'playing') return;
+    const now = Date.now();
+    if (udpTimeoutMs > 0 && now - this.playStartedAt >= udpTimeoutMs && this.mediaStreams.every((s) => s.statistics.packets === 0)) {
+      this.fail(new RtspError('UDP_TIMEOUT', `no UDP packet arrived within ${udpTimeoutMs} ms after PLAY (blocked on the way?)`, {
+        context: { udpTimeoutMs, streams: this.mediaStreams.length },
+      }));
+      return;
+    }
+    if (mediaTimeoutMs <= 0) return;
+    for (const s of this.mediaStreams) {
+      const last = s.statistics.packets > 0 ? s.statistics.lastArrivalMs : this.playStartedAt;
+      if (now - last >= mediaTimeoutMs) {
+        this.fail(new RtspError('MEDIA_TIMEOUT', `stream ${s.id} (${s.type} ${s.encodingName}) received no RTP packet for ${now - last} ms`, {
+          context: { streamId: s.id, mediaTimeoutMs, silentMs: now - last, packets: s.statistics.packets },
+        }));
+        return;
+      }
+    }
+  }
+
+  /** The client fails on its own: 'error' (when someone listens), then close (TEARDOWN tried); closeReason tells. */
+  private fail(error: RtspError): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.failure = error;
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    void this.closeInternal();
   }
 
   /** GET_PARAMETER when the server lists it in Public (RFC 2326 §10.8), otherwise OPTIONS. */
   private async sendKeepAlive(): Promise<void> {
     if (this.state !== 'playing') return;
     const method = this.publicMethods.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS';
+    let res: RtspMessage;
     try {
       this.counters.keepAlivesSent++;
-      const res = await this.send(method, this.baseUrl, {});
-      // A refusal is a failed keep-alive too: 454 Session Not Found means the server has dropped the session.
-      if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) this.counters.keepAliveFailures++;
+      res = await this.send(method, this.baseUrl, {});
     } catch {
+      this.counters.keepAliveFailures++;
+      return;
+    }
+    if (res.statusCode === 454) {
+      // RFC 2326 §11.3.5: the server no longer knows the session (it expired or restarted): this one is over.
+      this.counters.keepAliveFailures++;
+      this.fail(new RtspError('SESSION_NOT_FOUND', `${method} keep-alive: 454 Session Not Found: the server dropped the session`, {
+        statusCode: 454, context: { method },
+      }));
+    } else if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) {
       this.counters.keepAliveFailures++;
     }
   }
@@ -786,8 +1036,10 @@ export class RtspClient extends EventEmitter {
 
   private onConnectionClose(error: Error | undefined): void {
     if (this.state === 'closing' || this.state === 'closed') return;
+    this.failure = error instanceof RtspError ? error
+      : new RtspError('CONNECTION_CLOSED', 'the connection closed', { cause: error });
     if (error && this.listenerCount('error') > 0) this.emit('error', error);
-    void this.close();
+    void this.closeInternal();
   }
 }
 
@@ -817,10 +1069,10 @@ async function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 /** Binds an even RTP port and the next odd one for RTCP (RFC 3550 §11), retrying on collisions. */
-async function bindPortPair(type: 'udp4' | 'udp6'): Promise<{ rtp: dgram.Socket; rtcp: dgram.Socket; ports: { rtp: number; rtcp: number } }> {
+async function bindPortPair(type: 'udp4' | 'udp6', recvBufferSize: number): Promise<{ rtp: dgram.Socket; rtcp: dgram.Socket; ports: { rtp: number; rtcp: number } }> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 20000 + 2 * Math.floor(Math.random() * 20000);
-    const rtp = dgram.createSocket({ type, recvBufferSize: UDP_RECEIVE_BUFFER_BYTES });
+    const rtp = dgram.createSocket({ type, recvBufferSize: recvBufferSize > 0 ? recvBufferSize : undefined });
     const rtcp = dgram.createSocket(type);
     try {
       await bind(rtp, port);

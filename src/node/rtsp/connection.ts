@@ -6,8 +6,12 @@
 // are never copied. When the read slot runs out of room, the partial item at its end moves once to the start of a
 // fresh slot (or of the same slot, when no packet still references it). RTSP messages are rare (a few per session)
 // and are copied out before they leave the read callback, so a reply can be read after the slot is reused.
+//
+// RTSPS (TLS) takes the same path: tls.connect honours `onread` too (Node ≥ 15), so OpenSSL decrypts straight into
+// the read slot — no extra copy over plain TCP.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Core } from '../../core/core.js';
 import type { InterleavedDemuxer } from '../../core/demuxer.js';
 import type { PacketPool } from '../../core/pool.js';
@@ -32,6 +36,25 @@ const TARGET_SPILL = 2;
 /** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 peers) as plain `a.b.c.d`. */
 export function unmapIPv4(address: string): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** TLS settings of an rtsps:// connection (RtspClientOptions.tls). */
+export interface RtspTlsOptions {
+  /** Trusted CA certificate(s), PEM; default: Node's bundled roots. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Verify the server's certificate chain and name (default true). false accepts any certificate: tests only. */
+  rejectUnauthorized?: boolean;
+  /**
+   * Pin one certificate by its SHA-256 fingerprint (hex, colons and case free: as `openssl x509 -fingerprint
+   * -sha256` prints it): that certificate is accepted even self-signed, and any other one is refused (TLS error),
+   * even a valid one. Checked when the handshake completes, before any request is sent.
+   */
+  fingerprint256?: string;
+}
+
+/** A fingerprint as uppercase hex without separators. */
+export function normalizeFingerprint(f: string): string {
+  return f.replace(/[^0-9a-f]/gi, '').toUpperCase();
 }
 
 /** What the connection hands to its owner. All calls are synchronous, from the socket's read callback. */
@@ -79,6 +102,8 @@ export class RtspConnection {
   private readonly pending = new Map<number, Pending>();
   private closed = false;
   private closeError: Error | undefined;
+  /** Fails the connect() in progress, if any (close() during connect rejects it at once with ABORTED). */
+  private failConnect: ((e: Error) => void) | undefined;
   // Large-frame mode: a frame longer than a read slot can hold with its header goes to a slot of its own.
   private largeHandle = 0;
   private largePtr = 0;
@@ -102,8 +127,11 @@ export class RtspConnection {
     private readonly handlers: ConnectionHandlers,
   ) {}
 
-  /** Opens the TCP connection; rejects with RtspError('CONNECT_FAILED' | 'TIMEOUT' | 'ABORTED'). */
-  connect(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Opens the TCP connection (TLS when `tlsOptions` is given: rtsps://); rejects with RtspError('CONNECT_FAILED' |
+   * 'TIMEOUT' | 'ABORTED' | 'TLS').
+   */
+  connect(host: string, port: number, timeoutMs: number, signal?: AbortSignal, lookup?: net.LookupFunction, tlsOptions?: RtspTlsOptions): Promise<void> {
     const h = this.pool.acquireHandle(READ_SLOT_BYTES);
     if (h < 0) {
       return Promise.reject(new RtspError('CONNECT_FAILED', `no read buffer: the packet pool is exhausted (${statusName(h)})`));
@@ -113,12 +141,21 @@ export class RtspConnection {
     this.largeRecord = this.core.alloc(RTP_RECORD_BYTES + MIN_READ_BYTES, 'RTP record and spill area');
     this.spillPtr = this.largeRecord + RTP_RECORD_BYTES;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({
-        host,
-        port,
-        noDelay: true,
-        onread: { buffer: () => this.nextReadBuffer(), callback: (n: number) => this.onRead(n) },
-      });
+      const onread = { buffer: () => this.nextReadBuffer(), callback: (n: number) => this.onRead(n) };
+      const pin = tlsOptions?.fingerprint256 === undefined ? undefined : normalizeFingerprint(tlsOptions.fingerprint256);
+      const socket: net.Socket = tlsOptions
+        ? tls.connect({
+          host,
+          port,
+          servername: net.isIP(host) ? undefined : host,
+          ca: tlsOptions.ca,
+          // A pinned certificate is checked below instead (Node verifies the chain before checkServerIdentity, so a
+          // self-signed one never reaches it).
+          rejectUnauthorized: pin === undefined ? tlsOptions.rejectUnauthorized !== false : false,
+          lookup,
+          onread,
+        } as tls.ConnectionOptions)
+        : net.connect({ host, port, noDelay: true, lookup, onread });
       this.socket = socket;
       const timer = setTimeout(() => fail(new RtspError('TIMEOUT', `connecting to ${host}:${port} timed out after ${timeoutMs} ms`)), timeoutMs);
       const onAbort = () => fail(new RtspError('ABORTED', 'connect aborted'));
@@ -126,20 +163,43 @@ export class RtspConnection {
       const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        this.failConnect = undefined;
       };
       const fail = (e: Error) => {
         done();
         socket.destroy();
         reject(e);
       };
-      socket.once('connect', () => {
+      this.failConnect = fail;
+      if (signal?.aborted) onAbort();
+      socket.once(tlsOptions ? 'secureConnect' : 'connect', () => {
+        if (tlsOptions) {
+          const tlsSocket = socket as tls.TLSSocket;
+          if (pin !== undefined) {
+            const got = tlsSocket.getPeerCertificate().fingerprint256 ?? '';
+            if (normalizeFingerprint(got) !== pin) {
+              fail(new RtspError('TLS', `the server's certificate is not the pinned one (SHA-256 ${got || 'none'})`, {
+                context: { host, port, fingerprint256: got },
+              }));
+              return;
+            }
+          }
+          socket.setNoDelay(true);
+        }
         done();
         socket.removeListener('error', onConnectError);
         socket.on('error', (e) => this.shutdown(new RtspError('CONNECTION_CLOSED', `connection error: ${e.message}`, { cause: e })));
         socket.on('close', () => this.shutdown(this.closed ? undefined : new RtspError('CONNECTION_CLOSED', 'the server closed the connection')));
         resolve();
       });
-      const onConnectError = (e: Error) => fail(new RtspError('CONNECT_FAILED', `cannot connect to ${host}:${port}: ${e.message}`, { cause: e, context: { host, port } }));
+      const onConnectError = (e: Error) => {
+        const code = (e as { code?: string }).code ?? '';
+        if (tlsOptions && (/CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME|^ERR_TLS|^ERR_SSL/.test(code) || e.message.includes('SSL'))) {
+          fail(new RtspError('TLS', `TLS with ${host}:${port} failed: ${e.message}`, { cause: e, context: { host, port, reason: code } }));
+          return;
+        }
+        fail(new RtspError('CONNECT_FAILED', `cannot connect to ${host}:${port}: ${e.message}`, { cause: e, context: { host, port } }));
+      };
       socket.once('error', onConnectError);
     });
   }
@@ -164,6 +224,19 @@ export class RtspConnection {
     if (!this.closed && this.socket) this.socket.write(bytes);
   }
 
+  /**
+   * Fails a connect() in progress and every request waiting for its reply with RtspError('ABORTED'), at once; the
+   * connection stays open (a TEARDOWN can still be sent on it). A late reply to an aborted request is dropped.
+   */
+  abortPending(): void {
+    this.failConnect?.(new RtspError('ABORTED', 'connect aborted: the client is closing'));
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new RtspError('ABORTED', `${p.method} aborted: the client is closing`, { context: { method: p.method } }));
+    }
+    this.pending.clear();
+  }
+
   /** Closes the socket and releases the read slot. Idempotent. */
   close(): void {
     this.shutdown(undefined);
@@ -179,14 +252,19 @@ export class RtspConnection {
     return this.closed;
   }
 
+  /**
+   * Ends the connection. `error` undefined means closed by us: a connect() in progress and every request waiting for
+   * its reply fail at once with ABORTED (no timer is left to run out); later requests fail with CLOSED.
+   */
   private shutdown(error: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
     this.closeError = error ?? new RtspError('CLOSED', 'the connection is closed');
+    this.failConnect?.(error ?? new RtspError('ABORTED', 'connect aborted: the connection was closed'));
     this.socket?.destroy();
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(error ?? new RtspError('CLOSED', `the connection closed before the ${p.method} reply`));
+      p.reject(error ?? new RtspError('ABORTED', `${p.method} aborted: the connection was closed before its reply`, { context: { method: p.method } }));
     }
     this.pending.clear();
     if (this.readHandle > 0) this.pool.releaseHandle(this.readHandle);

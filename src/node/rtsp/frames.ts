@@ -24,12 +24,14 @@ export interface FrameModeOptions {
   waitForKeyframe?: boolean;
   /** Largest access unit accepted (bigger ones are dropped and counted). Default: per codec, see src/core/depay.ts. */
   maxFrameBytes?: number;
-  /** Bytes of core memory that retained frames may hold at once, per client; beyond it retain() throws. Default 16 MiB. */
+  /** Which streams to depayload (default: every stream whose codec frame mode knows); the others stay packets-only. */
+  streams?: (stream: MediaStream) => boolean;
+  /** Bytes of core memory that retained frames may hold at once, per client; beyond it retain() throws. Default 4 MiB. */
   retainedBytesLimit?: number;
 }
 
 /** Default budget of retained frames per client. */
-export const DEFAULT_RETAINED_FRAME_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_RETAINED_FRAME_BYTES = 4 * 1024 * 1024;
 
 /** How a stream's frames are to be decoded: what a decoder (WebCodecs, GStreamer, a muxer) needs before the first frame. */
 export interface CodecConfig {

@@ -42,7 +42,7 @@ function headerJson(h) {
 /** A caught error as JSON, with what instanceof says about the library's classes. */
 function errorJson(e) {
   return {
-    name: e?.name, code: e?.code, message: String(e?.message),
+    name: e?.name, code: e?.code, message: String(e?.message), url: e?.context?.url,
     isRtpParseError: e instanceof RtpParseError, isLeaseReleasedError: e instanceof LeaseReleasedError,
     isWasmRtspError: e instanceof WasmRtspError,
   };
@@ -124,13 +124,29 @@ const checks = {
     } catch (e) {
       missing = errorJson(e);
     }
+    let missingUrl;
+    try {
+      await createCore({ wasm: new URL('/build/no-such-either.wasm', location.href) });
+    } catch (e) {
+      missingUrl = errorJson(e);
+    }
     return {
       response: smoke(fromResponse), buffer: smoke(fromBuffer), view: smoke(fromView), module: smoke(fromModule),
       moduleIsShared: fromModule.module === module && shared.module === module,
       separateMemories: fromModule.memory !== shared.memory,
       wasmBytes: bytes.byteLength,
-      missing,
+      missing, missingUrl,
     };
+  },
+
+  /** createCore from a URL where nothing listens: the fetch itself rejects. */
+  async loadUnreachable(url) {
+    try {
+      await createCore({ wasm: url });
+      return { ok: true };
+    } catch (e) {
+      return errorJson(e);
+    }
   },
 
   /** parseRtpHeader on a full-featured packet, and on a truncated one. */

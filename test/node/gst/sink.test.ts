@@ -14,6 +14,8 @@ import { startRtspServer, type RtspTestServer } from '../../server/harness.js';
 const available = GstSink.available();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+/** How long freePoolThreads() keeps counting until the count is the expected one. */
+const FREE_THREADS_WAIT_MS = 10_000;
 
 let server: RtspTestServer;
 let dir: string;
@@ -193,7 +195,7 @@ describe.skipIf(!available.ok)('GstSink', () => {
   });
 
   it('plays 6 branches from 3 cameras in one pipeline that holds one libuv pool thread, and none after close', async () => {
-    expect(await freePoolThreads()).toBe(POOL_SIZE);
+    expect(await freePoolThreads(POOL_SIZE)).toBe(POOL_SIZE);
     const clients = await Promise.all(['/h264', '/h265', '/raw', '/h264', '/h265', '/raw'].map(async (path, i) => {
       const client = new RtspClient(server.url(path), { transport: i % 2 ? 'udp' : 'tcp' });
       await client.connect();
@@ -205,40 +207,50 @@ describe.skipIf(!available.ok)('GstSink', () => {
     sink.start();
     clients.forEach((client, index) => client.on('packet', (p: RtpPacket) => sink.push(index, p)));
     await Promise.all(clients.map((c) => c.play()));
-    await sleep(1500);
-    expect(await freePoolThreads()).toBe(POOL_SIZE - 1);
+    // Every branch is flowing (bounded wait, not a fixed sleep: the machine may be loaded).
+    for (let i = 0; i < 500 && !sink.stats().branches.every((b) => (b.sinkBuffers ?? 0) > 20); i++) await sleep(20);
+    expect(await freePoolThreads(POOL_SIZE - 1)).toBe(POOL_SIZE - 1);
     await Promise.all(clients.map((c) => c.close()));
     await sink.close();
     const stats: GstSinkStats = sink.stats();
     expect(errors).toEqual([]);
     stats.branches.forEach((b, i) => {
-      expect(b.pushedPackets, `branch ${i}`).toBe(clients[i]!.stats().streams[0]!.packets);
+      // Every packet is accounted for: pushed, or counted as dropped at the queue bound (a loaded machine decodes
+      // raw 640x480 slower than it arrives).
+      expect(b.pushedPackets + b.queueDroppedPackets + b.rejectedPackets, `branch ${i}`).toBe(clients[i]!.stats().streams[0]!.packets);
+      expect(b.pushedPackets, `branch ${i}`).toBeGreaterThan(0);
       expect(b.sinkBuffers, `branch ${i}`).toBeGreaterThan(20);
     });
-    expect(await freePoolThreads()).toBe(POOL_SIZE);
+    expect(await freePoolThreads(POOL_SIZE)).toBe(POOL_SIZE);
   });
 });
 
 /**
- * How many libuv pool threads are free right now. Opening a FIFO for reading blocks the pool thread that runs it in
- * the kernel's wait_for_partner until a writer opens it. Queue POOL_SIZE such opens, let them start, and count the
- * threads of this process waiting there: that many were free. Then open the writers to let every reader finish.
+ * How many libuv pool threads are free. Opening a FIFO for reading blocks the pool thread that runs it in the kernel's
+ * wait_for_partner until a writer opens it. Queue POOL_SIZE such opens once, then count the threads of this process
+ * waiting there, again and again while they wait (a loaded machine may start them late, or a pool thread may be busy
+ * with something else for a moment), until the count is `expected` or FREE_THREADS_WAIT_MS pass: the count last read
+ * is returned. Then open the writers to let every reader finish.
  */
-async function freePoolThreads(): Promise<number> {
+async function freePoolThreads(expected: number): Promise<number> {
   const fifoDir = mkdtempSync(join(dir, 'fifo-'));
   const fifos = Array.from({ length: POOL_SIZE }, (_, i) => join(fifoDir, `f${i}`));
   for (const f of fifos) execFileSync('mkfifo', [f]);
   const readers = fifos.map((f) => open(f, 'r'));
-  await sleep(300);
-  const free = readdirSync('/proc/self/task').filter((tid) => {
+  const countWaiting = () => readdirSync('/proc/self/task').filter((tid) => {
     try {
       return readFileSync(`/proc/self/task/${tid}/wchan`, 'utf8').trim() === 'wait_for_partner';
     } catch {
       return false; // the thread ended meanwhile
     }
   }).length;
+  let free = countWaiting();
+  for (const end = Date.now() + FREE_THREADS_WAIT_MS; free !== expected && Date.now() < end;) {
+    await sleep(20);
+    free = countWaiting();
+  }
   const writers = new Map<number, number>();
-  for (let round = 0; round < 200 && writers.size < fifos.length; round++) {
+  for (let round = 0; round < 1000 && writers.size < fifos.length; round++) {
     fifos.forEach((f, i) => {
       if (writers.has(i)) return;
       try {

@@ -1,7 +1,7 @@
 // Frame mode of the RTSP client against GStreamer's RTSP server: access units depayloaded in wasm, with timestamps,
 // keyframes and the decoder configuration; frames() and retained frames; frames beside packets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtspClient, type Frame } from '../../../src/node/index.js';
+import { RtspClient, type Frame, type RetainedFrame } from '../../../src/node/index.js';
 import { startRtspServer, type RtspTestServer } from '../../server/harness.js';
 
 let server: RtspTestServer;
@@ -89,7 +89,7 @@ describe('frame mode against gst-rtsp-server', () => {
     const client = new RtspClient(server.url('/h264'), { transport: 'tcp' });
     await client.connect();
     await client.play();
-    const kept = [];
+    const kept: RetainedFrame[] = [];
     for await (const f of client.frames({ maxQueued: 16 })) {
       kept.push(f);
       if (kept.length === 10) break;

@@ -365,3 +365,8 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number, what: st
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** `n` sequence numbers from `from`, wrapping at 16 bits. */
+export function range(from: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => (from + i) & 0xffff);
+}

@@ -329,7 +329,10 @@ describe('a connection dropped mid-frame', () => {
       await client.close();
       const stats = client.stats();
       expect(stats.pool!.inUse).toBe(0);
-      expect(server.methods()).not.toContain('TEARDOWN');
+      // The session is still torn down: on a fresh connection, since its own one is gone.
+      const teardowns = server.requests.filter((r) => r.method === 'TEARDOWN');
+      expect(teardowns.map((r) => [r.connection, r.headers.get('session')])).toEqual([[1, 'ABCDEF0123']]);
+      expect(stats.teardownsOnFreshConnection).toBe(1);
     });
   }
 });
@@ -577,44 +580,42 @@ describe('close', () => {
 });
 
 describe('close during start-up', () => {
-  it('makes a pending connect() fail (ABORTED or CLOSED), never half-open, with every slot back', async () => {
-    const server = await serve({
-      onRequest: async (req, _conn, next) => {
-        if (req.method === 'DESCRIBE') await new Promise((r) => setTimeout(r, 400));
-        await next();
-      },
+  // The server holds back its reply to one request; the client is closed once the server has that request (no timer
+  // race): the pending connect()/play() must fail with ABORTED at once, long before the 3 s request timeout.
+  for (const held of ['OPTIONS', 'DESCRIBE', 'SETUP', 'PLAY'] as const) {
+    it(`makes a pending ${held === 'PLAY' ? 'play()' : 'connect()'} fail with ABORTED when closed while ${held} waits, with every slot back`, async () => {
+      const server = await serve({
+        onRequest: async (req, _conn, next) => {
+          if (req.method !== held) await next(); // the held request is never answered
+        },
+      });
+      const client = new RtspClient(server.url(), QUIET);
+      clients.push(client);
+      const starting = held === 'PLAY' ? client.connect().then(() => client.play()) : client.connect();
+      const failed = starting.then(() => undefined, (e) => e);
+      await waitUntil(() => server.methods().includes(held), 10_000, `the ${held} request`);
+      const t0 = Date.now();
+      const closing = client.close();
+      const err = await failed;
+      const waitedMs = Date.now() - t0;
+      await closing;
+      expect(err).toMatchObject({ code: 'ABORTED' });
+      expect(waitedMs).toBeLessThan(QUIET.requestTimeoutMs!);
+      expect(client.stats().pool!.inUse).toBe(0);
+      await expect(client.play()).rejects.toMatchObject({ code: 'CLOSED' });
+      // A session that was set up is torn down even when start-up was cut short.
+      if (held === 'PLAY') expect(server.methods()).toContain('TEARDOWN');
     });
+  }
+
+  it('makes connect() fail with ABORTED when closed right after it was called (before any request)', async () => {
+    const server = await serve();
     const client = new RtspClient(server.url(), QUIET);
-    const connecting = client.connect();
-    setTimeout(() => void client.close(), 100);
-    const err = await connecting.catch((e) => e);
-    expect(['ABORTED', 'CLOSED']).toContain(err.code);
+    clients.push(client);
+    const failed = client.connect().then(() => undefined, (e) => e);
     await client.close();
-    expect(client.stats().pool!.inUse).toBe(0);
-    await expect(client.play()).rejects.toMatchObject({ code: 'CLOSED' });
-  });
-});
-
-describe('unsupported', () => {
-  it('refuses rtsps:// with UNSUPPORTED instead of speaking plain TCP to a TLS port', () => {
-    expect(() => new RtspClient('rtsps://user:secret@127.0.0.1/x')).toThrowError(expect.objectContaining({ code: 'UNSUPPORTED' }));
-    try {
-      new RtspClient('rtsps://user:secret@127.0.0.1/x');
-    } catch (e) {
-      expect((e as Error).message).not.toContain('secret');
-    }
-  });
-});
-
-describe('keep-alive refused', () => {
-  it('regression (soak): a 454 answer to a keep-alive counts as a keep-alive failure', async () => {
-    // send() resolves with any status, so a keep-alive answered 454 Session Not Found was counted as a success.
-    const server = await serve({ onRequest: (req, conn, next) => (req.method === 'GET_PARAMETER' ? conn.reply(req, 454) : next()) });
-    const { client } = await start(server.url(), { keepAlive: true, keepAliveIntervalMs: 40 });
-    await waitUntil(() => client.stats().keepAliveFailures >= 2, 5000, 'two refused keep-alives counted');
-    const stats = client.stats();
-    expect(stats.keepAliveFailures).toBeLessThanOrEqual(stats.keepAlivesSent);
-    expect(server.methods().filter((m) => m === 'GET_PARAMETER').length).toBeGreaterThanOrEqual(2);
+    expect(await failed).toMatchObject({ code: 'ABORTED' });
+    expect(server.methods()).toEqual([]);
   });
 });
 
