@@ -5,7 +5,10 @@
 
 import { WasmRtspError } from './errors.js';
 
-/** A parameter set or fmtp value that cannot be decoded. `code`: BAD_BASE64, BAD_SPS, BAD_FRAME, MISSING_SPS. */
+/**
+ * A parameter set or fmtp value that cannot be decoded. `code`: BAD_BASE64, BAD_SPS, BAD_FRAME, MISSING_SPS, or
+ * TOO_LARGE (a count, length or value that a configuration record's field cannot hold: refused, never truncated).
+ */
 export class CodecError extends WasmRtspError {}
 
 /** H.264 parameter sets (NAL units without start codes or length prefixes). */
@@ -144,6 +147,10 @@ export function parseH264Sps(sps: Uint8Array): H264SpsInfo {
     if (chromaFormatIdc === 3) r.skip(1); // separate_colour_plane_flag
     bitDepthLuma = r.ue() + 8;
     bitDepthChroma = r.ue() + 8;
+    // §7.4.2.1.1: chroma_format_idc 0..3, bit_depth_*_minus8 0..6. Out of range they would not fit 'avcC' either.
+    if (chromaFormatIdc > 3 || bitDepthLuma > 14 || bitDepthChroma > 14) {
+      throw new CodecError('BAD_SPS', 'H.264 SPS chroma_format_idc or bit depth out of range', { context: { chromaFormatIdc, bitDepthLuma, bitDepthChroma } });
+    }
   }
   return { profileIdc, constraintFlags, levelIdc, chromaFormatIdc, bitDepthLuma, bitDepthChroma };
 }
@@ -167,6 +174,8 @@ export function parseH265Sps(sps: Uint8Array): H265SpsInfo {
   const r = new BitReader(nalToRbsp(sps, 2));
   r.skip(4); // sps_video_parameter_set_id
   const maxSubLayersMinus1 = r.u(3);
+  // §7.4.3.2.1: 0..6 (7 would also overflow hvcC's 3-bit numTemporalLayers).
+  if (maxSubLayersMinus1 > 6) throw new CodecError('BAD_SPS', 'H.265 SPS sps_max_sub_layers_minus1 is 7', { context: { maxSubLayersMinus1 } });
   const temporalIdNesting = r.u(1);
   const profileSpace = r.u(2);
   const tierFlag = r.u(1);
@@ -194,6 +203,10 @@ export function parseH265Sps(sps: Uint8Array): H265SpsInfo {
   if (r.u(1)) for (let i = 0; i < 4; i++) r.ue(); // conformance window offsets
   const bitDepthLuma = r.ue() + 8;
   const bitDepthChroma = r.ue() + 8;
+  // §7.4.3.2.1: chroma_format_idc 0..3, bit_depth_*_minus8 0..8.
+  if (chromaFormatIdc > 3 || bitDepthLuma > 16 || bitDepthChroma > 16) {
+    throw new CodecError('BAD_SPS', 'H.265 SPS chroma_format_idc or bit depth out of range', { context: { chromaFormatIdc, bitDepthLuma, bitDepthChroma } });
+  }
   return {
     profileSpace, tierFlag, profileIdc, compatibilityFlags, constraintFlags, levelIdc, maxSubLayersMinus1,
     temporalIdNesting, chromaFormatIdc, bitDepthLuma, bitDepthChroma, width, height,
@@ -216,6 +229,11 @@ function u16(n: number): number[] {
   return [(n >> 8) & 0xff, n & 0xff];
 }
 
+/** Refuses a count or length that a record field of `max` cannot hold (it would be written wrapped). */
+function fits(what: string, value: number, max: number): void {
+  if (value > max) throw new CodecError('TOO_LARGE', `${what} (${value}) does not fit its configuration record field (at most ${max})`, { context: { value, max } });
+}
+
 /**
  * The AVCDecoderConfigurationRecord ('avcC', ISO/IEC 14496-15 §5.3.3.1) with lengthSizeMinusOne = 3 (the frames'
  * 4-octet lengths). For the High profiles it carries chroma_format and bit depths from the SPS, and no SPS extensions.
@@ -223,6 +241,9 @@ function u16(n: number): number[] {
 export function avcDecoderConfigurationRecord(c: H264Config): Uint8Array {
   if (c.sps.length === 0) throw new CodecError('MISSING_SPS', 'an avcC record needs at least one SPS');
   const info = parseH264Sps(c.sps[0]);
+  fits('number of SPS', c.sps.length, 31);
+  fits('number of PPS', c.pps.length, 255);
+  for (const n of [...c.sps, ...c.pps]) fits('parameter set length', n.length, 0xffff);
   const parts: Array<Uint8Array | number[]> = [
     [1, info.profileIdc, info.constraintFlags, info.levelIdc, 0xfc | 3, 0xe0 | c.sps.length],
   ];
@@ -245,6 +266,11 @@ export function hevcDecoderConfigurationRecord(c: H265Config): Uint8Array {
   const s = parseH265Sps(c.sps[0]);
   const f = s.compatibilityFlags;
   const arrays = [{ type: 32, nals: c.vps }, { type: 33, nals: c.sps }, { type: 34, nals: c.pps }].filter((a) => a.nals.length > 0);
+  fits('bit depth', Math.max(s.bitDepthLuma, s.bitDepthChroma), 15); // bitDepth*Minus8 is 3 bits: 16-bit video has no hvcC
+  for (const a of arrays) {
+    fits('number of parameter sets of one type', a.nals.length, 0xffff);
+    for (const n of a.nals) fits('parameter set length', n.length, 0xffff);
+  }
   const parts: Array<Uint8Array | number[]> = [[
     1,
     (s.profileSpace << 6) | (s.tierFlag << 5) | s.profileIdc,

@@ -111,13 +111,28 @@ export interface ReportBlock {
   delaySinceLastSr: number;
 }
 
+/** Longest text of an SDES item: its length is one octet (RFC 3550 §6.5). */
+const SDES_MAX_TEXT_BYTES = 255;
+
+/**
+ * UTF-8 of an SDES item's text, cut to SDES_MAX_TEXT_BYTES octets at a character boundary. (Cutting the string to 255
+ * characters instead let a non-ASCII CNAME reach 765 octets, and its length octet wrapped around.)
+ */
+function sdesText(text: string): Uint8Array {
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length <= SDES_MAX_TEXT_BYTES) return bytes;
+  let end = SDES_MAX_TEXT_BYTES;
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--; // bytes[end] continues a sequence begun before it
+  return bytes.subarray(0, end);
+}
+
 /**
  * Writes a compound RTCP packet — RR with `blocks` (at most 31) followed by SDES with one CNAME — into `out` and returns
- * its length. `out` must have room: 8 + 24 × blocks + 12 + cname rounded up to 4.
+ * its length. `out` must have room: 8 + 24 × blocks + 12 + cname (UTF-8, at most 255 octets) rounded up to 4.
  */
 export function writeReceiverReport(out: Uint8Array, senderSsrc: number, blocks: ReportBlock[], cname: string): number {
   if (blocks.length > 31) throw new RangeError('at most 31 report blocks per RR');
-  const cn = new TextEncoder().encode(cname.slice(0, 255));
+  const cn = sdesText(cname);
   const rrLen = 8 + 24 * blocks.length;
   const sdesLen = (8 + 2 + cn.length + 1 + 3) & ~3; // header + SSRC + (type, len, text) + END + pad to 32 bits
   if (out.length < rrLen + sdesLen) throw new RangeError(`RTCP buffer too small: need ${rrLen + sdesLen}`);

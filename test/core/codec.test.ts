@@ -195,6 +195,29 @@ describe('fmtp and in-band parameter sets', () => {
     expect(() => avcDecoderConfigurationRecord({ sps: [], pps: [] })).toThrowError(expect.objectContaining({ code: 'MISSING_SPS' }));
   });
 
+  it('regression (fuzz): an H.264 SPS with chroma_format_idc 4 is refused, not written into avcC as 0', () => {
+    // High profile, level 3.1, sps id 0, chroma_format_idc 4 (ue 00101), bit depths 8: 0xfc | 4 wrote chroma 0 before.
+    const sps = Uint8Array.of(0x67, 0x64, 0x00, 0x1f, 0x97, 0x80);
+    expect(() => avcDecoderConfigurationRecord({ sps: [sps], pps: [] })).toThrowError(expect.objectContaining({ code: 'BAD_SPS' }));
+    expect(() => codecString('H264', { sps: [sps], pps: [] })).toThrowError(expect.objectContaining({ code: 'BAD_SPS' }));
+  });
+
+  it('regression (fuzz): avcC with 32 SPS is refused (its 5-bit count wrapped to 0), and so is a set longer than 65535', () => {
+    const sps = Array.from({ length: 32 }, () => gst.sps[0]);
+    expect(() => avcDecoderConfigurationRecord({ sps, pps: [gst.pps[0]] })).toThrowError(expect.objectContaining({ code: 'TOO_LARGE' }));
+    expect(readAvcC(avcDecoderConfigurationRecord({ sps: sps.slice(0, 31), pps: [gst.pps[0]] })).sps).toHaveLength(31);
+    const long = new Uint8Array(65536);
+    long[0] = 0x68;
+    expect(() => avcDecoderConfigurationRecord({ sps: [gst.sps[0]], pps: [long] })).toThrowError(expect.objectContaining({ code: 'TOO_LARGE' }));
+  });
+
+  it('regression (fuzz): a 16-bit H.265 SPS (valid) is refused by hvcC, whose bitDepthLumaMinus8 has 3 bits, not written as 8-bit', () => {
+    // Main, level 93, 4:2:0, 64x64, bit_depth_luma_minus8 = bit_depth_chroma_minus8 = 8.
+    const sps = fromHex('4201010160000003000003000003000003005da0208104244c');
+    expect(parseH265Sps(sps)).toMatchObject({ bitDepthLuma: 16, bitDepthChroma: 16, width: 64, height: 64 });
+    expect(() => hevcDecoderConfigurationRecord({ vps: [], sps: [sps], pps: [] })).toThrowError(expect.objectContaining({ code: 'TOO_LARGE' }));
+  });
+
   it('AAC config hex (RFC 3640 §4.1)', () => {
     expect(hex(aacAudioSpecificConfig({ config: '1190' })!)).toBe('1190');
     expect(aacAudioSpecificConfig({ config: '11z0' })).toBeUndefined();

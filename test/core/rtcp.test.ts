@@ -54,6 +54,21 @@ describe('writeReceiverReport', () => {
     expect(new TextDecoder().decode(out.subarray(32 + 10, 32 + 10 + 14))).toBe('wasm-rtsp@host');
   });
 
+  it('regression (fuzz): a non-ASCII CNAME longer than 255 octets is cut at a character boundary, its length octet exact', () => {
+    // The CNAME was cut to 255 characters, not octets: 100 × '€' (300 octets) wrote a length octet of 300 & 0xff = 44.
+    const out = new Uint8Array(8 + 12 + 255 + 4);
+    const n = writeReceiverReport(out, 1, [], '€'.repeat(100));
+    const [, sdes] = parseRtcp(out.subarray(0, n));
+    const len = out[sdes.offset + 9];
+    expect(len).toBe(255); // 85 whole '€' of 3 octets
+    expect(new TextDecoder('utf-8', { fatal: true }).decode(out.subarray(sdes.offset + 10, sdes.offset + 10 + len))).toBe('€'.repeat(85));
+    expect(out[sdes.offset + 10 + len]).toBe(0); // END
+    // A 4-octet character straddling octet 255 is left out whole.
+    const m = writeReceiverReport(out, 1, [], 'a'.repeat(253) + '\u{1F600}');
+    const [, s2] = parseRtcp(out.subarray(0, m));
+    expect(out[s2.offset + 9]).toBe(253);
+  });
+
   it('refuses a buffer that is too small', () => {
     expect(() => writeReceiverReport(new Uint8Array(10), 1, [], 'x')).toThrow(RangeError);
   });

@@ -63,7 +63,7 @@ function contentLength(text: string, maxBody: number): { status: number; value: 
   let first: number | undefined;
   for (let line of text.split('\n')) {
     if (line.endsWith('\r')) line = line.slice(0, -1);
-    const m = /^content-length[ \t]*:(.*)$/i.exec(line);
+    const m = /^content-length[ \t]*:(.*)$/is.exec(line); // s: a bare CR inside the value is part of it, not a line end
     if (!m) continue;
     const v = /^[ \t]*([0-9]+)[ \t]*$/.exec(m[1]);
     if (!v) return { status: STATUS.BAD_CONTENT_LENGTH, value: 0 };

@@ -783,8 +783,9 @@ export class RtspClient extends EventEmitter {
         frames = stream.frames = new StreamFrames(this.core!, stream, codec, this.frameOptions);
       } catch (e) {
         // A stream the depayloader refuses (e.g. raw video in a sampling it does not handle) stays packets-only.
+        // Reported to 'error' listeners only: without one, emit('error') would throw out of the socket's read callback.
         stream.framesUnsupported = true;
-        this.emit('error', e);
+        if (this.listenerCount('error') > 0) this.emit('error', e);
         return;
       }
     }

@@ -217,7 +217,13 @@ export class StreamFrames {
   private finalStats: DepayStats | undefined;
 
   constructor(private readonly core: Core, readonly stream: MediaStream, codec: FrameCodec, options: FrameModeOptions) {
-    this.config = codecConfigFromSdp(stream);
+    try {
+      this.config = codecConfigFromSdp(stream);
+    } catch {
+      // Unreadable sprop-* in the SDP (bad base64, a broken SPS): start without a configuration, as for unreadable
+      // in-band sets; in-band parameter sets may still bring one. The frames themselves are unaffected.
+      this.badParameterSets++;
+    }
     this.depay = new Depayloader(core, {
       codec,
       fmtp: stream.fmtp,

@@ -109,6 +109,12 @@ describe('parseRtspUrl', () => {
     expect(redactUrl('rtsp://a:pa/ss@[::1/s')).toBe('rtsp://***@[::1/s');
   });
 
+  it('regression (fuzz): a URL pasted twice shows neither password', () => {
+    const url = 'rtsp://admin:topsecret@rtsp://admin:topsecret@cam/stream';
+    expect(redactUrl(url)).not.toContain('topsecret');
+    expect(String(parseRtspUrl(url))).not.toContain('topsecret');
+  });
+
   it('percentDecode leaves malformed escapes alone', () => {
     expect(percentDecode('a%2')).toBe('a%2');
     expect(percentDecode('%zz%41')).toBe('%zzA');

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtspClient, type RetainedPacket, type RtpPacket, type RtspClientOptions } from '../../../src/node/index.js';
 import {
-  concat, interleaved, payloadBytes, rtpFrames, rtpPacket, ScriptedServer, waitUntil,
+  concat, h264Sdp, interleaved, payloadBytes, rtpFrames, rtpPacket, ScriptedServer, waitUntil,
   type ReceivedMessage, type ScriptedServerOptions,
 } from './scripted-server.js';
 
@@ -616,5 +616,30 @@ describe('close during start-up', () => {
     await client.close();
     expect(await failed).toMatchObject({ code: 'ABORTED' });
     expect(server.methods()).toEqual([]);
+  });
+});
+
+describe('frame mode faults', () => {
+  it('regression (soak): a malformed sprop-parameter-sets neither throws out of the socket callback nor stops frames', async () => {
+    // The SDP's sprop made StreamFrames throw CodecError BAD_BASE64; the client turned frames off for the stream and
+    // emitted 'error' — which, with no 'error' listener, threw out of the read callback and took the process down.
+    const idr = (seq: number) => interleaved(0, rtpPacket({ seq, timestamp: seq * 3000, marker: true, payload: Uint8Array.of(0x65, 1, 2, 3) }));
+    const server = await serve({
+      onRequest: (req, conn, next) => (req.method === 'DESCRIBE'
+        ? conn.reply(req, 200, [['Content-Type', 'application/sdp'], ['Content-Base', `${server.url()}/`]],
+          h264Sdp().replace(/sprop-parameter-sets=[^\r\n;]*/, 'sprop-parameter-sets=Z*==,aM4xsg=='))
+        : next()),
+      onPlay: (conn) => conn.send(concat([0, 1, 2].map(idr))),
+    });
+    const client = new RtspClient(server.url(), { ...QUIET, frames: true });
+    clients.push(client);
+    let frames = 0;
+    client.on('frame', () => frames++); // and deliberately no 'error' listener
+    await client.connect();
+    await client.play();
+    await waitUntil(() => frames === 3, 10_000, '3 frames');
+    const st = client.stats().streams[0].frames!;
+    expect(st.badParameterSets).toBe(1);
+    expect(st.keyframes).toBe(3);
   });
 });
