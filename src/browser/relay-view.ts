@@ -256,7 +256,7 @@ class CameraView {
     const core = this.core;
     const ptr = e.data.byteOffset;
     // The demuxer reported the packet's place; one wasm call parses its header into the page's record.
-    if (core.exports.rtp_parse(ptr, e.data.length, core.recordPtr) !== 0) {
+    if (core.parseRtpAt(ptr, e.data.length, core.recordPtr) !== 0) {
       countDrop(this.counters, 'badRtp');
       return;
     }

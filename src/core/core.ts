@@ -222,6 +222,15 @@ export class Core {
     return parseRtpHeader(this, bytes);
   }
 
+  /**
+   * Parses the RTP packet at `ptr` (`length` octets already in this core's memory) into the RTP record at
+   * `recordPtr`, in place and without allocating: the hot-path form of parseRtpHeader for transports. Returns the
+   * status: 0, or a negative RTP_* code (statusName names it). Read the record with RtpRecordView.
+   */
+  parseRtpAt(ptr: number, length: number, recordPtr: number): number {
+    return this.exports.rtp_parse(ptr, length, recordPtr);
+  }
+
   /** A packet pool with its own byte limit, carved out of this core's memory. */
   createPool(options: PoolOptions): PacketPool {
     return new PacketPool(this, options);

@@ -106,7 +106,7 @@ def element_exists(name):
 
 
 def mount_launch_lines(args):
-    """The gst-launch lines of the mount points, by path; /h265 only when x265enc and rtph265pay exist."""
+    """The gst-launch lines of the mount points, by path; /h265 and /aac only when their encoder and payloader exist."""
     video_caps = 'video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1' % (
         args.width, args.height, args.framerate)
     # ultrafast + zerolatency leave CPU to the test itself; key-int-max keeps the first picture close.
@@ -119,6 +119,10 @@ def mount_launch_lines(args):
                  '! rtpvrawpay name=pay0 pt=96 )') % (
                      args.raw_format, args.raw_width, args.raw_height, args.raw_framerate),
     }
+    if element_exists('voaacenc') and element_exists('rtpmp4gpay'):
+        # AAC-hbr (RFC 3640) at 44.1 kHz mono: 43 access units a second.
+        mounts['/aac'] = ('( audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=44100,channels=1 ! voaacenc '
+                          '! rtpmp4gpay name=pay0 pt=97 )')
     if element_exists('x265enc') and element_exists('rtph265pay'):
         mounts['/h265'] = ('( videotestsrc is-live=true ! %s ! x265enc tune=zerolatency speed-preset=ultrafast '
                            'key-int-max=%d%s ! rtph265pay name=pay0 pt=96 config-interval=1 )') % (

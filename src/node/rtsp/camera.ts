@@ -356,7 +356,7 @@ export class RtspCamera extends EventEmitter {
   private isFatal(e: RtspError): boolean {
     if (ALWAYS_FATAL.has(e.code)) return true;
     const codes = this.options.fatalStatusCodes ?? [];
-    return e.statusCode !== undefined && (e.code === 'STATUS' || e.code === 'UNAUTHORIZED') && codes.includes(e.statusCode);
+    return e.statusCode !== undefined && codes.includes(e.statusCode);
   }
 
   /** Same SDP → same stream ids: a consumer keeps feeding the same branches. A changed shape is fatal (SDP_CHANGED). */

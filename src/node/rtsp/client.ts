@@ -25,8 +25,8 @@ import { controlBase, parseRtspUrl, redactUrl, resolveControl, type RtspUrl } fr
 import { StreamStatistics, type DropReason, type StreamStats } from '../../core/stats.js';
 import { createCore } from '../core.js';
 import { RtspAuthenticator } from './auth.js';
-import { RtspConnection, unmapIPv4, type ConnectionStats, type RtspTlsOptions } from './connection.js';
-import { RtspError } from './errors.js';
+import { receivedPacket, RtspConnection, unmapIPv4, type ReceivedPacket, type ConnectionStats, type RtspTlsOptions } from './connection.js';
+import { RtspError, statusError } from './errors.js';
 import { checkPoolLimit, coreBytesFor, DEFAULT_POOL_LIMIT_BYTES, frameReserveBytes, type CoreSizing } from './memory.js';
 import { RtpPacket, type RetainedPacket } from './packet.js';
 import {
@@ -205,6 +205,8 @@ export class RtspClient extends EventEmitter {
   private readonly frameQueueDrops: number[] = [];
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private udpRecordPtr = 0;
+  /** The value deliver() gets for each UDP packet, refilled each time. */
+  private readonly udpReceived = receivedPacket();
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   private reportTimer: ReturnType<typeof setInterval> | undefined;
   private closePromise: Promise<void> | undefined;
@@ -570,7 +572,7 @@ export class RtspClient extends EventEmitter {
     const core = this.core!;
     this.demuxer = core.createDemuxer({ maxHeaderBytes: 16384, maxBodyBytes: 32768, maxEvents: 128 });
     const conn: RtspConnection = new RtspConnection(core, this.pool!, this.demuxer, {
-      onFrame: (channel, handle, ptr, length, recordPtr, status) => this.onFrame(channel, handle, ptr, length, recordPtr, status),
+      onFrame: (packet) => this.onInterleaved(packet),
       onServerRequest: (m) => this.onServerRequest(m),
       // Only the current connection's end ends the session (a redirect closes the old one on purpose).
       onClose: (error) => {
@@ -610,26 +612,22 @@ export class RtspClient extends EventEmitter {
       if (res.statusCode !== 401) return res;
       const challenges = res.headers.getAll('www-authenticate');
       if (!this.auth) {
-        throw new RtspError('UNAUTHORIZED', `${method} ${this.url}: the server asks for credentials and the URL has none`, { statusCode: 401 });
+        throw statusError(method, this.url, res, 'the server asks for credentials and the URL has none');
       }
       let outcome;
       try {
         outcome = this.auth.handleChallenge(challenges);
       } catch (cause) {
-        throw new RtspError('UNAUTHORIZED', `${method} ${this.url}: ${(cause as Error).message}`, { statusCode: 401, cause });
+        throw statusError(method, this.url, res, (cause as Error).message, { cause });
       }
       // A first challenge, or a stale nonce (RFC 7616 §3.3), is answered; a refusal of credentials we sent is final.
       if (!outcome.credentialsRejected && attempt < 3) continue;
-      throw new RtspError('UNAUTHORIZED', `${method} ${this.url}: the server refused the credentials`, { statusCode: 401, context: { method, scheme: outcome.scheme } });
+      throw statusError(method, this.url, res, 'the server refused the credentials', { context: { scheme: outcome.scheme } });
     }
   }
 
   private expectOk(res: RtspMessage, method: string): void {
-    if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) {
-      throw new RtspError('STATUS', `${method} ${this.url}: ${res.statusCode} ${res.reason ?? ''}`.trim(), {
-        statusCode: res.statusCode, context: { method },
-      });
-    }
+    if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) throw statusError(method, this.url, res);
   }
 
   /** Follows a 3xx: returns true to retry against the Location. */
@@ -717,8 +715,8 @@ export class RtspClient extends EventEmitter {
   // ---------------------------------------------------------------------------------------------------------------
   // Packets
 
-  private onFrame(channel: number, handle: number, ptr: number, length: number, recordPtr: number, status: number): void {
-    const code = this.channelMap[channel];
+  private onInterleaved(packet: ReceivedPacket): void {
+    const code = this.channelMap[packet.channel];
     if (code < 0) {
       this.counters.unattributedDrops++;
       return;
@@ -729,14 +727,16 @@ export class RtspClient extends EventEmitter {
       return;
     }
     if (code & 1) {
-      this.onRtcp(stream, this.core!.u8.subarray(ptr, ptr + length));
+      this.onRtcp(stream, this.core!.u8.subarray(packet.ptr, packet.ptr + packet.length));
       return;
     }
-    this.deliver(stream, handle, ptr, length, recordPtr, status);
+    this.deliver(stream, packet);
   }
 
-  private deliver(stream: MediaStream, handle: number, ptr: number, length: number, recordPtr: number, status: number): void {
-    if (status !== 0) {
+  /** One packet of `stream` to the consumer: statistics, the packet handlers, then (frame mode) the depayloader. */
+  private deliver(stream: MediaStream, packet: ReceivedPacket): void {
+    const { handle, ptr, length, recordPtr } = packet;
+    if (packet.status !== 0) {
       this.drop(stream, 'parseError');
       return;
     }
@@ -766,11 +766,11 @@ export class RtspClient extends EventEmitter {
     } finally {
       p.live = false;
     }
-    if (this.frameMode) this.depayload(stream, ptr, length, recordPtr);
+    if (this.frameMode) this.depayload(stream, packet);
   }
 
   /** Frame mode: one wasm call per packet; each access unit it completes goes to the frame handlers. */
-  private depayload(stream: MediaStream, ptr: number, length: number, recordPtr: number): void {
+  private depayload(stream: MediaStream, packet: ReceivedPacket): void {
     let frames = stream.frames;
     if (frames === undefined) {
       if (stream.framesUnsupported) return;
@@ -789,7 +789,7 @@ export class RtspClient extends EventEmitter {
         return;
       }
     }
-    const n = frames.depay.push(ptr, length, recordPtr);
+    const n = frames.depay.push(packet.ptr, packet.length, packet.recordPtr);
     if (n <= 0) return;
     const f = this.frame!;
     for (let i = 0; i < n; i++) {
@@ -857,8 +857,8 @@ export class RtspClient extends EventEmitter {
       const ptr = pool.lastPtr;
       const u8 = core.u8;
       u8.set(msg, ptr); // the one copy UDP needs: dgram hands over its own Buffer
-      const status = core.exports.rtp_parse(ptr, msg.length, this.udpRecordPtr);
-      if (reorder !== undefined && status === 0) {
+      const received = this.udpPacket(h, ptr, msg.length);
+      if (reorder !== undefined && received.status === 0) {
         const seq = (u8[ptr + 2] << 8) | u8[ptr + 3];
         if (!reorder.inOrder(seq)) {
           reorder.push(seq, h, ptr, msg.length, Date.now()); // held in its slot, or handed on, or dropped
@@ -866,25 +866,35 @@ export class RtspClient extends EventEmitter {
         }
         reorder.passed(seq);
       }
-      this.deliver(stream, h, ptr, msg.length, this.udpRecordPtr, status);
+      this.deliver(stream, received);
       pool.releaseHandle(h);
     });
     rtcp.on('message', (msg) => this.onRtcp(stream, msg));
     for (const s of [rtp, rtcp]) s.on('error', (e) => this.emit('error', new RtspError('CONNECTION_CLOSED', `UDP socket error: ${e.message}`, { cause: e })));
   }
 
+  /** Parses a datagram copied into slot `handle` into the UDP record: the reused ReceivedPacket that describes it. */
+  private udpPacket(handle: number, ptr: number, length: number): ReceivedPacket {
+    const r = this.udpReceived;
+    r.handle = handle;
+    r.ptr = ptr;
+    r.length = length;
+    r.recordPtr = this.udpRecordPtr;
+    r.status = this.core!.parseRtpAt(ptr, length, this.udpRecordPtr);
+    return r;
+  }
+
   /** The stream's UDP reorder buffer (undefined when `reorder: false`). */
   private createReorderBuffer(stream: MediaStream): ReorderBuffer | undefined {
     if (this.options.reorder === false) return undefined;
-    const core = this.core!;
     const pool = this.pool!;
     const entry: { buffer: ReorderBuffer; timer: ReturnType<typeof setTimeout> | undefined } = { buffer: undefined!, timer: undefined };
     entry.buffer = new ReorderBuffer(this.options.reorder ?? {}, {
       emit: (handle, ptr, length, held) => {
         // A packet handed on from the buffer: parse it again into the record (it was overwritten meanwhile).
-        const status = core.exports.rtp_parse(ptr, length, this.udpRecordPtr);
+        const received = this.udpPacket(handle, ptr, length);
         if (held) stream.statistics.reordered++;
-        this.deliver(stream, handle, ptr, length, this.udpRecordPtr, status);
+        this.deliver(stream, received);
         pool.releaseHandle(handle);
       },
       discard: (handle, reason) => {
@@ -987,9 +997,7 @@ export class RtspClient extends EventEmitter {
     if (res.statusCode === 454) {
       // RFC 2326 §11.3.5: the server no longer knows the session (it expired or restarted): this one is over.
       this.counters.keepAliveFailures++;
-      this.fail(new RtspError('SESSION_NOT_FOUND', `${method} keep-alive: 454 Session Not Found: the server dropped the session`, {
-        statusCode: 454, context: { method },
-      }));
+      this.fail(statusError(method, this.url, res, 'the keep-alive found the session gone: the server dropped it'));
     } else if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) {
       this.counters.keepAliveFailures++;
     }

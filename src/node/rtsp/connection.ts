@@ -57,14 +57,33 @@ export function normalizeFingerprint(f: string): string {
   return f.replace(/[^0-9a-f]/gi, '').toUpperCase();
 }
 
+/**
+ * Where a received packet lies in core memory, as its transport found it: one value from the socket to the consumer,
+ * reused for every packet (valid during the call that hands it over).
+ */
+export interface ReceivedPacket {
+  /** Interleaved channel (TCP); -1 for a UDP datagram. */
+  channel: number;
+  /** The pool slot holding the bytes: retain it to keep the packet past the call. */
+  handle: number;
+  /** Address and length of the packet in core memory. */
+  ptr: number;
+  length: number;
+  /** The packet's RTP record when it was parsed as RTP (0 when not). */
+  recordPtr: number;
+  /** RTP parse status: 0 = valid, < 0 = an RTP_* error, 1 = not parsed (an RTCP channel). */
+  status: number;
+}
+
+/** A ReceivedPacket with every field 0 (-1 for the channel), to be filled and reused. */
+export function receivedPacket(): ReceivedPacket {
+  return { channel: -1, handle: 0, ptr: 0, length: 0, recordPtr: 0, status: 1 };
+}
+
 /** What the connection hands to its owner. All calls are synchronous, from the socket's read callback. */
 export interface ConnectionHandlers {
-  /**
-   * An interleaved frame: `handle` is the pool slot holding it (retain it to keep the packet past this call), `ptr`
-   * and `length` locate it in core memory, `recordPtr` is its RTP record when the channel is parsed as RTP (status in
-   * `status`: 0 = valid, < 0 = RTP error, 1 = not parsed).
-   */
-  onFrame(channel: number, handle: number, ptr: number, length: number, recordPtr: number, status: number): void;
+  /** An interleaved frame (one reused value: see ReceivedPacket). */
+  onFrame(packet: ReceivedPacket): void;
   /** A request sent by the server (GET_PARAMETER, OPTIONS, ANNOUNCE, …). */
   onServerRequest(message: RtspMessage): void;
   /** The connection ended (error set when it was not closed by us). */
@@ -116,6 +135,8 @@ export class RtspConnection {
   private target = TARGET_SLOT;
   private spillPtr = 0;
   private spillFill = 0;
+  /** The value every onFrame call hands over, refilled for each frame. */
+  private readonly received = receivedPacket();
   readonly stats: ConnectionStats = {
     bytesRead: 0, readCalls: 0, slotRotations: 0, bytesMoved: 0, largeFrames: 0, protocolErrors: 0, exhaustedPauses: 0,
   };
@@ -336,7 +357,14 @@ export class RtspConnection {
       for (let i = 0; i < n && !this.closed; i++) {
         const kind = d.kind(i);
         if (kind === EV_KIND_FRAME) {
-          this.handlers.onFrame(d.channel(i), this.readHandle, base + d.start(i), d.length(i), d.recordPtr(i), d.status(i));
+          const r = this.received;
+          r.channel = d.channel(i);
+          r.handle = this.readHandle;
+          r.ptr = base + d.start(i);
+          r.length = d.length(i);
+          r.recordPtr = d.recordPtr(i);
+          r.status = d.status(i);
+          this.handlers.onFrame(r);
         } else if (kind === EV_KIND_MESSAGE) {
           const start = base + d.start(i);
           this.onMessage(this.core.u8.slice(start, start + d.length(i) + d.body(i)));
@@ -455,9 +483,15 @@ export class RtspConnection {
   private finishLargeFrame(): void {
     const h = this.largeHandle;
     const rtp = this.demuxer.isRtpChannel(this.largeChannel);
-    const status = rtp ? this.core.exports.rtp_parse(this.largePtr, this.largeLength, this.largeRecord) : 1;
+    const r = this.received;
+    r.channel = this.largeChannel;
+    r.handle = h;
+    r.ptr = this.largePtr;
+    r.length = this.largeLength;
+    r.recordPtr = rtp ? this.largeRecord : 0;
+    r.status = rtp ? this.core.parseRtpAt(this.largePtr, this.largeLength, this.largeRecord) : 1;
     this.largeHandle = 0;
-    this.handlers.onFrame(this.largeChannel, h, this.largePtr, this.largeLength, rtp ? this.largeRecord : 0, status);
+    this.handlers.onFrame(r);
     this.pool.releaseHandle(h);
     if (!this.closed && !this.makeRoom()) this.pauseForPool();
   }

@@ -91,6 +91,15 @@ describe.skipIf(!available.ok)('GstSink frame branches', () => {
     expect(r.sink.branches[0]!.sinkBuffers).toBe(r.pushed);
   });
 
+  it('decodes AAC access units pushed as audio/mpeg, stream-format=raw with the AudioSpecificConfig', async () => {
+    const r = await run('/aac', 60, (b) => b);
+    expect(r.errors).toEqual([]);
+    expect(r.launch).toContain('audio/mpeg, mpegversion=(int)4, stream-format=(string)raw, rate=(int)44100, channels=(int)1, codec_data=(buffer)');
+    expect(r.launch).toContain('! avdec_aac ! fakesink');
+    expect(r.sink.branches[0]!.pushedFrames).toBe(r.pushed);
+    expect(r.sink.branches[0]!.sinkBuffers).toBe(r.pushed);
+  });
+
   for (const path of ['/h264', '/h265']) {
     it(`records ${path} frames into an MP4 with the right duration, frame count and keyframes`, async () => {
       const file = join(dir, `frames${path.slice(1)}.mp4`);

@@ -107,7 +107,7 @@ describe('RtspCamera against gst-rtsp-server', () => {
     await waitUntil(() => log.reconnecting.length >= 5, 15_000, 'five retries');
     expect(log.reconnecting.map((e) => e.delayMs).slice(0, 5)).toEqual([50, 100, 200, 400, 400]);
     expect(log.reconnecting.map((e) => e.attempt).slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
-    expect(log.reconnecting[0]!.reason).toMatchObject({ code: 'STATUS', statusCode: 404 });
+    expect(log.reconnecting[0]!.reason).toMatchObject({ code: 'NOT_FOUND', statusCode: 404 });
     expect(cam.stats().failures).toBeGreaterThanOrEqual(5);
     await cam.close();
     await expect(started).rejects.toMatchObject({ code: 'ABORTED' });
@@ -118,15 +118,15 @@ describe('RtspCamera against gst-rtsp-server', () => {
     const server = await startRtspServer();
     servers.push(server);
     const fatal = camera(server.url('/nope'), { fatalStatusCodes: [404] });
-    await expect(fatal.cam.start()).rejects.toMatchObject({ code: 'STATUS', statusCode: 404 });
+    await expect(fatal.cam.start()).rejects.toMatchObject({ code: 'NOT_FOUND', statusCode: 404 });
     expect(fatal.log.reconnecting).toEqual([]);
     expect(fatal.log.closed).toHaveLength(1);
-    expect(fatal.log.closed[0]).toMatchObject({ code: 'STATUS', statusCode: 404 });
+    expect(fatal.log.closed[0]).toMatchObject({ code: 'NOT_FOUND', statusCode: 404 });
     expect(fatal.cam.currentState).toBe('closed');
 
     const limited = camera(server.url('/nope'), { maxAttempts: 3, initialDelayMs: 10 });
     const err = await limited.cam.start().catch((e) => e);
-    expect(err).toMatchObject({ code: 'STATUS', statusCode: 404, context: { attempts: 3 } });
+    expect(err).toMatchObject({ code: 'NOT_FOUND', statusCode: 404, context: { attempts: 3 } });
     expect(limited.log.reconnecting).toHaveLength(2);
     expect(limited.log.closed).toHaveLength(1);
   });

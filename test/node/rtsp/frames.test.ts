@@ -137,3 +137,28 @@ describe('frame mode against gst-rtsp-server', () => {
     expect(client.stats().streams[0]!.frames).toBeUndefined();
   });
 });
+
+describe('frame mode: AAC (RFC 3640)', () => {
+  it('assembles AAC-hbr access units of 1024 samples each, with the AudioSpecificConfig from the SDP', async () => {
+    expect(server.mounts).toContain('/aac');
+    const client = new RtspClient(server.url('/aac'), { transport: 'tcp', frames: true });
+    const seen: Array<{ timestamp: number; length: number }> = [];
+    let config: Frame['config'];
+    client.on('frame', (f: Frame) => {
+      config ??= f.config;
+      seen.push({ timestamp: f.timestamp, length: f.data.length });
+    });
+    await client.connect();
+    expect(client.streams[0]).toMatchObject({ type: 'audio', encodingName: 'MPEG4-GENERIC', clockRate: 44100 });
+    await client.play();
+    await until(() => seen.length >= 50);
+    const stats = client.stats();
+    await client.close();
+    expect(config?.codec).toBe('AAC');
+    expect(config?.codecString).toBe('mp4a.40.2'); // AAC LC
+    expect(config?.description?.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.timestamp - seen[i - 1]!.timestamp).toBe(1024);
+    expect(seen.every((f) => f.length > 0 && f.length < 2048)).toBe(true);
+    expect(Object.values(stats.streams[0]!.frames!.dropped).every((n) => n === 0)).toBe(true);
+  });
+});
