@@ -39,6 +39,8 @@ export interface RtspServerOptions {
   width?: number;
   height?: number;
   framerate?: number;
+  /** Target bitrate of /h264 and /h265 in kbit/s (x264enc/x265enc `bitrate`; default the encoder's own, 2048). */
+  bitrate?: number;
   /** Size, rate and pixel format of /raw (default 320x240 at 30 fps, UYVY); 1280x720 gives ~40 k packets/s. */
   rawWidth?: number;
   rawHeight?: number;
@@ -67,6 +69,8 @@ export interface RtspServerEvent {
 export interface RtspTestServer {
   /** The TCP port it listens on (loopback). */
   readonly port: number;
+  /** The server's process id (benchmarks read its CPU and open files from /proc). */
+  readonly pid: number;
   /** Mount points it serves, e.g. ['/h264', '/raw', '/h265']. */
   readonly mounts: readonly string[];
   /** Every event received so far, in order (the ready event first). */
@@ -125,6 +129,7 @@ function commandLine(options: RtspServerOptions): string[] {
     ['width', '--width'],
     ['height', '--height'],
     ['framerate', '--framerate'],
+    ['bitrate', '--bitrate'],
     ['rawWidth', '--raw-width'],
     ['rawHeight', '--raw-height'],
     ['rawFramerate', '--raw-framerate'],
@@ -261,6 +266,7 @@ export async function startRtspServer(options: RtspServerOptions = {}): Promise<
   const mounts = Array.isArray(ready.mounts) ? (ready.mounts as string[]) : [];
   return {
     port,
+    pid: child.pid ?? -1,
     mounts,
     events,
     url(path = '/h264', credentials) {

@@ -88,6 +88,8 @@ def parse_args(argv):
     parser.add_argument('--height', type=int, default=240, help='encoded streams height')
     parser.add_argument('--framerate', type=int, default=30, help='encoded streams frames per second')
     parser.add_argument('--key-int', type=int, default=30, help='encoded streams keyframe interval in frames')
+    parser.add_argument('--bitrate', type=int, default=0,
+                        help='encoded streams target bitrate in kbit/s (x264enc/x265enc bitrate; default: the encoder\'s)')
     parser.add_argument('--raw-width', type=int, default=320, help='/raw width (1280 for the 720p stress)')
     parser.add_argument('--raw-height', type=int, default=240, help='/raw height')
     parser.add_argument('--raw-framerate', type=int, default=30, help='/raw frames per second')
@@ -108,17 +110,19 @@ def mount_launch_lines(args):
     video_caps = 'video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1' % (
         args.width, args.height, args.framerate)
     # ultrafast + zerolatency leave CPU to the test itself; key-int-max keeps the first picture close.
+    bitrate = ' bitrate=%d' % args.bitrate if args.bitrate > 0 else ''
     mounts = {
         '/h264': ('( videotestsrc is-live=true ! %s ! x264enc tune=zerolatency speed-preset=ultrafast '
-                  'key-int-max=%d ! rtph264pay name=pay0 pt=96 config-interval=1 )') % (video_caps, args.key_int),
+                  'key-int-max=%d%s ! rtph264pay name=pay0 pt=96 config-interval=1 )') % (
+                      video_caps, args.key_int, bitrate),
         '/raw': ('( videotestsrc is-live=true ! video/x-raw,format=%s,width=%d,height=%d,framerate=%d/1 '
                  '! rtpvrawpay name=pay0 pt=96 )') % (
                      args.raw_format, args.raw_width, args.raw_height, args.raw_framerate),
     }
     if element_exists('x265enc') and element_exists('rtph265pay'):
         mounts['/h265'] = ('( videotestsrc is-live=true ! %s ! x265enc tune=zerolatency speed-preset=ultrafast '
-                           'key-int-max=%d ! rtph265pay name=pay0 pt=96 config-interval=1 )') % (
-                               video_caps, args.key_int)
+                           'key-int-max=%d%s ! rtph265pay name=pay0 pt=96 config-interval=1 )') % (
+                               video_caps, args.key_int, bitrate)
     return mounts
 
 

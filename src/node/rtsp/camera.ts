@@ -134,6 +134,11 @@ export class RtspCamera extends EventEmitter {
   private readonly counters = { sessions: 0, reconnects: 0, failures: 0, fallbacks: 0, attempt: 0 };
   private lastError: RtspError | undefined;
   private readonly totals = new Map<number, { packets: number; bytes: number; lost: number; dropped: number }>();
+  /**
+   * Forwarders of client events that someone listens to on the camera, by event name: attached to every client from
+   * then on. Only those: a client may do work only when its event has listeners (frame assembly for 'frame').
+   */
+  private readonly forwarders = new Map<string, (arg: unknown) => void>();
 
   constructor(url: string, options: RtspCameraOptions = {}) {
     super();
@@ -156,6 +161,13 @@ export class RtspCamera extends EventEmitter {
     const promise = new Promise<readonly MediaStream[]>((res, rej) => { resolve = res; reject = rej; });
     promise.catch(() => undefined); // start() callers see the rejection; nobody else must
     this.started = { promise, resolve, reject, settled: false };
+    this.on('newListener', (name: string | symbol) => {
+      if (typeof name !== 'string' || this.forwarders.has(name) || !(FORWARDED_EVENTS as readonly string[]).includes(name)) return;
+      // One argument each (no rest array on the per-packet path).
+      const forward = (arg: unknown) => this.emit(name, arg);
+      this.forwarders.set(name, forward);
+      this.client?.on(name, forward);
+    });
     if (options.signal?.aborted) void this.close();
     else options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
@@ -250,8 +262,7 @@ export class RtspCamera extends EventEmitter {
     while (!this.closed) {
       const client = new RtspClient(this.rawUrl, this.clientOptions(this.transport));
       this.client = client;
-      // One argument each (no rest array on the per-packet path).
-      for (const name of FORWARDED_EVENTS) client.on(name, (arg: unknown) => this.emit(name, arg));
+      for (const [name, forward] of this.forwarders) client.on(name, forward);
       client.on('error', (e: unknown) => {
         if (this.listenerCount('error') > 0) this.emit('error', e);
       });

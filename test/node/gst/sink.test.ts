@@ -75,8 +75,10 @@ describe.skipIf(!available.ok)('GstSink', () => {
     for (const path of ['/h265', '/raw']) {
       const r = await run(path, 'tcp', 1500, (b) => b);
       expect(r.errors).toEqual([]);
-      expect(r.sink.branches[0]!.pushedPackets).toBe(r.client.streams[0]!.packets);
-      expect(r.sink.branches[0]!.sinkBuffers, path).toBeGreaterThan(25);
+      // Every packet pushed, or counted as dropped for a full queue (a loaded machine decodes slower than it receives).
+      const b = r.sink.branches[0]!;
+      expect(b.pushedPackets + b.queueDroppedPackets).toBe(r.client.streams[0]!.packets);
+      expect(b.sinkBuffers, path).toBeGreaterThan(25);
     }
   });
 
@@ -168,7 +170,11 @@ describe.skipIf(!available.ok)('GstSink', () => {
     const client = new RtspClient(server.url('/h264'));
     await client.connect();
     await client.close();
-    const sink = createGstSink({ branches: [{ stream: client.streams[0]!, tail: 'record' }], record: { location: join(dir, 'no-such-dir', 'x.mp4') } });
+    // A long close timeout: an EOS wait would take all of it, so a close well under it proves there was none (a bound
+    // far from both ends, not a tight one a loaded machine could miss).
+    const sink = createGstSink({
+      branches: [{ stream: client.streams[0]!, tail: 'record' }], record: { location: join(dir, 'no-such-dir', 'x.mp4') }, closeTimeoutMs: 20_000,
+    });
     const error = new Promise<GstError>((resolve) => sink.once('error', resolve));
     sink.start();
     const e = await error;
@@ -180,7 +186,7 @@ describe.skipIf(!available.ok)('GstSink', () => {
     expect(sink.pushBytes(0, new Uint8Array(12))).toBe(false);
     const t = Date.now();
     await sink.close();
-    expect(Date.now() - t).toBeLessThan(1000); // no EOS wait on a failed pipeline
+    expect(Date.now() - t).toBeLessThan(10_000); // no EOS wait on a failed pipeline
   });
 
   it('refuses a pipeline GStreamer cannot build with GST_LAUNCH, quoting the launch text', () => {

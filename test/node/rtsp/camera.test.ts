@@ -168,7 +168,10 @@ describe('RtspCamera against scripted faults', () => {
     const server = await scripted({ onPlay: (conn) => conn.send(rtpFrames(range(0, 5))) });
     const { cam, log } = camera(server.url(), { mediaTimeoutMs: 400, keepAlive: false });
     await cam.start();
-    await waitUntil(() => log.reconnected.length >= 1, 10_000, 'a new session after the silence');
+    // A listener added later gets the next sessions' packets too (forwarders follow the client).
+    let late = 0;
+    cam.on('packet', () => { late++; });
+    await waitUntil(() => log.reconnected.length >= 1 && late >= 5, 10_000, 'a new session after the silence');
     expect(log.reconnecting[0]!.reason).toMatchObject({ code: 'MEDIA_TIMEOUT', context: { streamId: 0 } });
     expect(log.errors.some((e) => e.code === 'MEDIA_TIMEOUT')).toBe(true);
     const methods = server.methods();
@@ -204,6 +207,36 @@ describe('RtspCamera against scripted faults', () => {
     expect(setups[1]).toContain('RTP/AVP/TCP');
     expect(server.methods().indexOf('TEARDOWN')).toBeLessThan(server.methods().lastIndexOf('SETUP'));
   });
+
+  it('survives 20 dropped sessions in a row without leaking wasm memory, handles or listeners', async () => {
+    const server = await scripted({
+      onPlay: async (conn) => {
+        await conn.send(rtpFrames(range(0, 3)));
+        await conn.drop();
+      },
+    });
+    const { cam, log } = camera(server.url(), { initialDelayMs: 5, maxDelayMs: 5, mediaTimeoutMs: 0, keepAlive: false });
+    const reserved: number[] = [];
+    const listeners: number[] = [];
+    const cores = new Set<unknown>();
+    cam.on('reconnected', () => {
+      // Read at the same point of every session (it may drop right after: the server hangs up after 3 packets).
+      const core = cam.currentClient!.wasmCore!;
+      cores.add(core);
+      reserved.push(core.reservedBytes);
+      listeners.push(cam.listenerCount('packet'));
+    });
+    await cam.start();
+    await waitUntil(() => log.reconnected.length >= 20, 30_000, '20 reconnects');
+    // One core for the camera's life, the same bytes reserved at every session, nothing piling up.
+    expect(cores.size).toBe(1);
+    expect(new Set(reserved).size).toBe(1);
+    expect(new Set(listeners).size).toBe(1);
+    expect(log.reconnecting.every((e) => e.reason.code === 'CONNECTION_CLOSED')).toBe(true);
+    // Every session got its TEARDOWN (on a fresh connection, its own having dropped).
+    await waitUntil(() => server.methods().filter((m) => m === 'TEARDOWN').length >= 20, 10_000, 'the TEARDOWNs');
+    expect(cam.stats().totals[0]!.packets).toBe(log.packets);
+  }, 60_000);
 
   it('ends with SDP_CHANGED when the camera comes back with streams of another shape', async () => {
     let describes = 0;

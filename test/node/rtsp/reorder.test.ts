@@ -133,6 +133,19 @@ describe('UDP reorder buffer', () => {
     expect(out).toEqual([3, 1, 2, 4]);
   });
 
+  it('refuses a bad udpReceiveBufferBytes with BAD_OPTION naming it', () => {
+    for (const udpReceiveBufferBytes of [-1, Number.NaN, Infinity]) {
+      expect(() => new RtspClient('rtsp://127.0.0.1/x', { udpReceiveBufferBytes }))
+        .toThrowError(expect.objectContaining({ code: 'BAD_OPTION', message: expect.stringContaining('udpReceiveBufferBytes') }));
+    }
+  });
+
+  it('plays with a small udpReceiveBufferBytes too', async () => {
+    const { send, seen } = await play({ udpReceiveBufferBytes: 64 * 1024 });
+    await send([0, 1, 2]);
+    await waitUntil(() => seen.length === 3, 5000, 'three packets');
+  });
+
   it('refuses a bad reorder option with BAD_OPTION', () => {
     for (const reorder of [{ depth: 0 }, { depth: 1.5 }, { depth: 5000 }, { latencyMs: -1 }]) {
       expect(() => new RtspClient('rtsp://127.0.0.1/x', { reorder })).toThrowError(expect.objectContaining({ code: 'BAD_OPTION' }));
