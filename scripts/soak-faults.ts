@@ -8,7 +8,8 @@
 // 454 on keep-alive, endless replies (headers without end, a body past the limits), oversized interleaved lengths,
 // an SSRC change mid-stream, sequence and timestamp wrap-around, garbage between frames, and a reset in the middle of
 // an access unit in frame mode (the depayloader must be freed with the client), and a malformed sprop-parameter-sets in
-// frame mode with no 'error' listener. An exception that escapes to the process fails the scenario it happened in. A scenario survives when
+// frame mode with no 'error' listener, and UDP datagrams scrambled across the sequence wrap through a reorder buffer
+// whose depth does not divide 65536. An exception that escapes to the process fails the scenario it happened in. A scenario survives when
 // the client either fails with a typed error (WasmRtspError with a code) or keeps going, as the scenario expects, within
 // its time bound; a scenario that does not finish within HANG_MS is a hang.
 //
@@ -22,6 +23,7 @@
 // A table is printed at the end; the exit code is 1 if anything leaked, hung or did not survive, 2 on bad usage.
 // --inject-leak adds a scenario that leaks on purpose (a kept packet, core memory, a timer): the run must then fail.
 import { createHook } from 'node:async_hooks';
+import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { createCore } from '../src/node/core.js';
 import type { Core } from '../src/core/core.js';
@@ -29,7 +31,7 @@ import { WasmRtspError } from '../src/core/errors.js';
 import { RtspClient, type RtspClientOptions } from '../src/node/rtsp/client.js';
 import type { RtpPacket } from '../src/node/rtsp/packet.js';
 import {
-  concat, h264Sdp, interleaved, payloadBytes, rtpFrames, rtpPacket, ScriptedServer, waitUntil,
+  concat, h264Sdp, interleaved, payloadBytes, rtpFrames, rtpPacket, ScriptedServer, SESSION_ID, waitUntil,
   type ScriptedConnection, type ScriptedServerOptions,
 } from '../test/node/rtsp/scripted-server.js';
 
@@ -396,6 +398,45 @@ const SCENARIOS: Scenario[] = [
         return { survived: ok, detail: `${frames} frames, badParameterSets ${st.frames?.badParameterSets}`, poolInUse: await finish(s) };
       } catch (e) {
         return { survived: false, detail: `threw ${String(e)}`, poolInUse: await finish(s) };
+      }
+    },
+  },
+  {
+    name: 'udp-reorder-wrap',
+    expect: 'UDP, reorder depth 3: datagrams scrambled across the sequence wrap come out in order, the late one dropped and counted',
+    async run(core) {
+      const socket = dgram.createSocket('udp4');
+      await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+      let clientPort = 0;
+      const s = await session(core, {
+        onRequest: (req, conn, next) => {
+          if (req.method !== 'SETUP') return next();
+          const m = /client_port=(\d+)-(\d+)/.exec(req.headers.get('transport') ?? '');
+          clientPort = Number(m?.[1]);
+          const port = socket.address().port;
+          return conn.reply(req, 200, [
+            ['Transport', `RTP/AVP;unicast;client_port=${m?.[1]}-${m?.[2]};server_port=${port}-${port + 1}`],
+            ['Session', `${SESSION_ID};timeout=60`],
+          ]);
+        },
+      }, { transport: 'udp', reorder: { depth: 3, latencyMs: 20 } } as RtspClientOptions);
+      try {
+        await s.client.connect();
+        await s.client.play();
+        // 65534 is late: it comes after 65535, 0 and 1 made the window move past it.
+        const order = [65532, 65533, 65535, 0, 1, 65534, 3, 2, 4, 6, 5, 7];
+        for (const seq of order) {
+          await new Promise<void>((resolve, reject) => socket.send(rtpPacket({ seq }), clientPort, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+        }
+        await waitUntil(() => s.seqs.length >= 11 || s.closed, 5000, '11 packets');
+        const st = s.client.stats().streams[0] as { dropped: Record<string, number>; reordered: number };
+        const want = [65532, 65533, 65535, 0, 1, 2, 3, 4, 5, 6, 7];
+        const ok = s.seqs.join() === want.join() && s.corrupt === 0 && (st.dropped.late ?? 0) === 1;
+        return { survived: ok, detail: `out ${s.seqs.join(',')}, late ${st.dropped.late}, reordered ${st.reordered}`, poolInUse: await finish(s) };
+      } catch (e) {
+        return { survived: false, detail: `threw ${String(e)}`, poolInUse: await finish(s) };
+      } finally {
+        await new Promise<void>((r) => socket.close(() => r()));
       }
     },
   },

@@ -41,7 +41,7 @@ describe('soak:faults', () => {
     expect(report.rounds).toBeGreaterThanOrEqual(1);
     expect(report.scenarios.map((r) => r.name)).toEqual(expect.arrayContaining([
       'reset-mid-frame', 'stalled-describe', 'stalled-stream', '454-on-keepalive', 'endless-headers', 'endless-body',
-      'oversized-lengths', 'ssrc-change', 'seq-ts-wrap', 'garbage-between-frames', 'frames-reset-mid-unit', 'frames-bad-sprop',
+      'oversized-lengths', 'ssrc-change', 'seq-ts-wrap', 'garbage-between-frames', 'frames-reset-mid-unit', 'frames-bad-sprop', 'udp-reorder-wrap',
     ]));
     for (const r of report.scenarios) expect(r.runs, r.name).toBeGreaterThanOrEqual(1);
   }, RUN_TIMEOUT_MS + 10_000);

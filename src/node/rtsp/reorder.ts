@@ -5,7 +5,10 @@
 // A packet older than the last one handed on is late: dropped and counted ('late'); a far jump either way is a
 // restart of the sender and resets the buffer. In-order packets (the usual case) pass straight through.
 //
-// Sequence arithmetic is modulo 2^16 (RFC 3550). Positions in the buffer are seq % depth.
+// Sequence arithmetic is modulo 2^16 (RFC 3550). Positions in the buffer are seq & mask, over the smallest power of two
+// ≥ depth: it divides 2^16, so the sequence numbers of a window never share a slot, across the wrap too (seq % depth
+// did not when depth does not divide 65536: a held packet was overwritten, its slot never released, and `held` stayed
+// above the packets really held, so skipping to the next held one never ended).
 
 /** Default reorder buffer of a UDP stream: a few packets, a short wait. */
 export const DEFAULT_REORDER_DEPTH = 16;
@@ -44,6 +47,8 @@ export class ReorderBuffer {
   reordered = 0;
   /** Packets held right now. */
   held = 0;
+  /** Slots − 1: the slot count is the smallest power of two ≥ depth. */
+  private readonly mask: number;
   private readonly handles: Int32Array;
   private readonly ptrs: Uint32Array;
   private readonly lengths: Uint32Array;
@@ -54,11 +59,13 @@ export class ReorderBuffer {
   constructor(options: ReorderOptions, private readonly sink: ReorderSink) {
     this.depth = options.depth ?? DEFAULT_REORDER_DEPTH;
     this.latencyMs = options.latencyMs ?? DEFAULT_REORDER_LATENCY_MS;
-    this.handles = new Int32Array(this.depth);
-    this.ptrs = new Uint32Array(this.depth);
-    this.lengths = new Uint32Array(this.depth);
-    this.seqs = new Int32Array(this.depth).fill(-1);
-    this.arrivals = new Float64Array(this.depth);
+    const slots = 2 ** Math.ceil(Math.log2(Math.max(1, this.depth)));
+    this.mask = slots - 1;
+    this.handles = new Int32Array(slots);
+    this.ptrs = new Uint32Array(slots);
+    this.lengths = new Uint32Array(slots);
+    this.seqs = new Int32Array(slots).fill(-1);
+    this.arrivals = new Float64Array(slots);
   }
 
   /**
@@ -102,7 +109,7 @@ export class ReorderBuffer {
       this.next = seq;
       d = 0;
     }
-    const at = seq % this.depth;
+    const at = seq & this.mask;
     if (this.seqs[at] === seq) {
       this.sink.discard(handle, 'duplicate');
       return;
@@ -137,7 +144,7 @@ export class ReorderBuffer {
 
   /** Drops every held packet (releasing its slot through discard is wrong: they are neither late nor duplicates). */
   clear(release: (handle: number) => void): void {
-    for (let i = 0; i < this.depth; i++) {
+    for (let i = 0; i < this.seqs.length; i++) {
       if (this.seqs[i] >= 0) release(this.handles[i]);
       this.seqs[i] = -1;
     }
@@ -147,7 +154,7 @@ export class ReorderBuffer {
 
   /** Gives up on the expected packet: moves past it (it stays lost) and hands on what follows in order. */
   private skip(): void {
-    const at = this.next % this.depth;
+    const at = this.next & this.mask;
     if (this.seqs[at] === this.next) {
       this.take(at);
     } else {
@@ -158,7 +165,7 @@ export class ReorderBuffer {
 
   private drain(): void {
     while (this.held > 0) {
-      const at = this.next % this.depth;
+      const at = this.next & this.mask;
       if (this.seqs[at] !== this.next) return;
       this.take(at);
     }
@@ -175,7 +182,7 @@ export class ReorderBuffer {
 
   private oldestArrival(): number {
     let oldest = Infinity;
-    for (let i = 0; i < this.depth; i++) if (this.seqs[i] >= 0 && this.arrivals[i] < oldest) oldest = this.arrivals[i];
+    for (let i = 0; i < this.seqs.length; i++) if (this.seqs[i] >= 0 && this.arrivals[i] < oldest) oldest = this.arrivals[i];
     return oldest;
   }
 

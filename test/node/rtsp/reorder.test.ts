@@ -5,6 +5,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtspClient, type RtpPacket, type RtspClientOptions } from '../../../src/node/index.js';
+import { ReorderBuffer } from '../../../src/node/rtsp/reorder.js';
 import { payloadBytes, rtpPacket, ScriptedServer, SESSION_ID, waitUntil } from './scripted-server.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -115,6 +116,21 @@ describe('UDP reorder buffer', () => {
     await waitUntil(() => seen.length === 4, 5000, 'every packet');
     expect(seen).toEqual([0, 2, 1, 3]);
     expect(stream()).toMatchObject({ lost: 0, reordered: 1 });
+  });
+
+  it('regression (fuzz): a depth that does not divide 65536 keeps every packet across the sequence wrap', () => {
+    // Slots were seq % depth: with depth 3, 65535 and 0 shared slot 0, so 0 overwrote the held 65535 (its pool slot
+    // never released) and `held` counted a packet no slot had: skipping to it (a wide gap, a last expire) never ended.
+    const out: number[] = [];
+    const buf = new ReorderBuffer({ depth: 3, latencyMs: 10 }, { emit: (h) => out.push(h), discard: () => expect.unreachable(), schedule: () => undefined });
+    buf.passed(65533);
+    buf.push(65535, 1, 0, 0, 0);
+    buf.push(0, 2, 0, 0, 0);
+    buf.push(65534, 3, 0, 0, 0);
+    expect(out).toEqual([3, 1, 2]);
+    expect(buf.held).toBe(0);
+    buf.push(100, 4, 0, 0, 0); // a gap wider than the depth: moves on at once
+    expect(out).toEqual([3, 1, 2, 4]);
   });
 
   it('refuses a bad udpReceiveBufferBytes with BAD_OPTION naming it', () => {
