@@ -8,7 +8,7 @@ import {
   h264ConfigFromFmtp, h265ConfigFromFmtp, hevcDecoderConfigurationRecord, parameterSetsIn,
   type Core, type H264Config, type H265Config, type RtpRecordView,
 } from './index.js';
-import { countDrop, type CameraCounters, type RelayStreamInfo, type VideoSink } from './relay-view.js';
+import { countDrop, depayloadPacket, type CameraCounters, type RelayStreamInfo, type VideoSink } from './relay-view.js';
 
 /** Chunks waiting in the decoder (about a second at 30 fps) before the page drops frames up to the next keyframe. */
 const MAX_DECODE_QUEUE = 30;
@@ -71,14 +71,7 @@ class WebCodecsSink implements VideoSink {
   }
 
   push(ptr: number, length: number, record: RtpRecordView): void {
-    let n: number;
-    try {
-      n = this.depay.push(ptr, length, record.recordPtr);
-    } catch (e) {
-      countDrop(this.counters, 'depayloader');
-      this.counters.lastError = (e as Error).message;
-      return;
-    }
+    const n = depayloadPacket(this.depay, ptr, length, record, this.counters);
     for (let i = 0; i < n; i++) this.frame(i);
   }
 

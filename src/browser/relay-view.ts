@@ -60,6 +60,17 @@ export function countDrop(c: CameraCounters, reason: string): void {
   c.droppedBy[reason] = (c.droppedBy[reason] ?? 0) + 1;
 }
 
+/** Feeds one packet to `depay`: the number of frames it completed, or 0 after counting a refusal as 'depayloader'. */
+export function depayloadPacket(depay: Depayloader, ptr: number, length: number, record: RtpRecordView, counters: CameraCounters): number {
+  try {
+    return depay.push(ptr, length, record.recordPtr);
+  } catch (e) {
+    countDrop(counters, 'depayloader');
+    counters.lastError = (e as Error).message;
+    return 0;
+  }
+}
+
 /** What a video path does with each RTP packet (already parsed into `record`, bytes in core memory). */
 export interface VideoSink {
   readonly mode: string;
@@ -106,14 +117,7 @@ export class RawVideoSink implements VideoSink {
   }
 
   push(ptr: number, length: number, record: RtpRecordView): void {
-    let n: number;
-    try {
-      n = this.depay.push(ptr, length, record.recordPtr);
-    } catch (e) {
-      countDrop(this.counters, 'depayloader');
-      this.counters.lastError = (e as Error).message;
-      return;
-    }
+    const n = depayloadPacket(this.depay, ptr, length, record, this.counters);
     for (let i = 0; i < n; i++) this.draw(this.depay.frameView(i));
   }
 

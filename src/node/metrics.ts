@@ -72,35 +72,22 @@ export function createMetrics(sources: MetricsSources): Registry {
   perStream('packets_reordered_total', 'RTP packets that arrived out of order', (s) => s.reordered);
   perStream('frames_total', 'Frames (access units) delivered in frame mode', (s) => s.frames?.delivered);
   perStream('keyframes_total', 'Keyframes delivered in frame mode', (s) => s.frames?.keyframes);
-  new Counter({
-    name: p + 'packets_dropped_total', help: 'RTP packets dropped before the consumer, by reason',
-    labelNames: [...streamLabels, 'reason'], registers: [registry],
-    collect() {
-      fresh();
-      this.reset();
-      for (const c of snapshot) {
-        for (const s of c.stats.streams) {
-          for (const [reason, n] of Object.entries(s.dropped)) this.labels(c.camera, String(s.id), s.encodingName, reason).inc(n);
+  const perStreamReason = (name: string, help: string, read: (s: ClientStats['streams'][number]) => Iterable<[string, number]>) =>
+    new Counter({
+      name: p + name, help, labelNames: [...streamLabels, 'reason'], registers: [registry],
+      collect() {
+        fresh();
+        this.reset();
+        for (const c of snapshot) {
+          for (const s of c.stats.streams) {
+            for (const [reason, n] of read(s)) this.labels(c.camera, String(s.id), s.encodingName, reason).inc(n);
+          }
         }
-      }
-    },
-  });
-  new Counter({
-    name: p + 'frames_dropped_total', help: 'Frames dropped in frame mode, by reason',
-    labelNames: [...streamLabels, 'reason'], registers: [registry],
-    collect() {
-      fresh();
-      this.reset();
-      for (const c of snapshot) {
-        for (const s of c.stats.streams) {
-          if (!s.frames) continue;
-          const labels = [c.camera, String(s.id), s.encodingName] as const;
-          for (const [reason, n] of Object.entries(s.frames.dropped)) this.labels(...labels, reason).inc(n);
-          this.labels(...labels, 'queueFull').inc(s.frames.queueFull);
-        }
-      }
-    },
-  });
+      },
+    });
+  perStreamReason('packets_dropped_total', 'RTP packets dropped before the consumer, by reason', (s) => Object.entries(s.dropped));
+  perStreamReason('frames_dropped_total', 'Frames dropped in frame mode, by reason',
+    (s) => (s.frames ? [...Object.entries(s.frames.dropped), ['queueFull', s.frames.queueFull]] : []));
   new Gauge({
     name: p + 'jitter_seconds', help: 'Interarrival jitter (RFC 3550 A.8)', labelNames: streamLabels, registers: [registry],
     collect() {
@@ -131,28 +118,19 @@ export function createMetrics(sources: MetricsSources): Registry {
       for (const c of snapshot) if (c.reconnects !== undefined) this.labels(c.camera).set(c.reconnects);
     },
   });
-  new Counter({
-    name: p + 'sink_buffers_pushed_total', help: 'Buffers pushed into the GStreamer appsrc of each branch',
-    labelNames: ['pipeline', 'branch', 'encoding'], registers: [registry],
-    collect() {
-      fresh();
-      this.reset();
-      sinkSnapshot.forEach((sink, p) => {
-        for (const b of sink.branches) this.labels(String(p), String(b.index), b.encodingName).inc(b.pushedPackets + b.pushedFrames);
-      });
-    },
-  });
-  new Counter({
-    name: p + 'sink_queue_dropped_total', help: 'Buffers not pushed because the appsrc queue was near its bound',
-    labelNames: ['pipeline', 'branch', 'encoding'], registers: [registry],
-    collect() {
-      fresh();
-      this.reset();
-      sinkSnapshot.forEach((sink, p) => {
-        for (const b of sink.branches) this.labels(String(p), String(b.index), b.encodingName).inc(b.queueDroppedPackets);
-      });
-    },
-  });
+  const perBranch = (name: string, help: string, read: (b: GstSinkStats['branches'][number]) => number) =>
+    new Counter({
+      name: p + name, help, labelNames: ['pipeline', 'branch', 'encoding'], registers: [registry],
+      collect() {
+        fresh();
+        this.reset();
+        sinkSnapshot.forEach((sink, i) => {
+          for (const b of sink.branches) this.labels(String(i), String(b.index), b.encodingName).inc(read(b));
+        });
+      },
+    });
+  perBranch('sink_buffers_pushed_total', 'Buffers pushed into the GStreamer appsrc of each branch', (b) => b.pushedPackets + b.pushedFrames);
+  perBranch('sink_queue_dropped_total', 'Buffers not pushed because the appsrc queue was near its bound', (b) => b.queueDroppedPackets);
   if (sources.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });
   return registry;
 }

@@ -2,29 +2,16 @@
 // dist/browser/index.js as plain ES modules (no import map) from a static server on 127.0.0.1 and runs the core there (page side:
 // test/browser/page/checks.js). Needs `npm run build` first and /usr/bin/chromium (scripts/setup.sh installs it).
 // No skip: without a browser this test fails, saying why.
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, createReadStream } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { launchChromium, LAUNCH_TIMEOUT_MS, PAGE_TIMEOUT_MS, startStaticServer, type Browser, type Served, type StaticServer } from './chromium.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Debian's chromium (scripts/setup.sh); CHROMIUM_PATH overrides it on other machines. */
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** Bound of the browser's start, of one navigation and of one page.evaluate. */
-const LAUNCH_TIMEOUT_MS = 30_000;
-const PAGE_TIMEOUT_MS = 15_000;
-/**
- * The flags the machine doc gives for headless Chromium on a closed network: without the background-networking ones,
- * Chromium keeps trying to reach Google's hosts. playwright adds --headless and the --user-data-dir it is given.
- */
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
-];
 
 /** URL prefix → folder of the repo it serves. Nothing else is reachable. */
 const ROUTES: Array<[string, string]> = [
@@ -33,48 +20,12 @@ const ROUTES: Array<[string, string]> = [
   ['/build/', join(ROOT, 'build')],
 ];
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
-
-interface Served { method: string; path: string; status: number; type: string }
-
-/** A static server of ROUTES on 127.0.0.1 that logs every request (no caching, so every fetch reaches it). */
-function startServer(log: Served[]): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
-    const reply = (status: number, type: string) => {
-      log.push({ method: req.method ?? '', path, status, type });
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-    };
-    const route = ROUTES.find(([prefix]) => path.startsWith(prefix));
-    const file = route ? resolve(route[1], path.slice(route[0].length)) : undefined;
-    const type = file ? CONTENT_TYPES[extname(file)] : undefined;
-    if (req.method !== 'GET' || !route || !file || !type || !file.startsWith(route[1] + sep)
-      || !existsSync(file) || !statSync(file).isFile()) {
-      reply(404, 'text/plain');
-      res.end('not found');
-      return;
-    }
-    reply(200, type);
-    createReadStream(file).pipe(res);
-  });
-  return new Promise((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => ok(server));
-  });
-}
-
-const served: Served[] = [];
-const pageErrors: string[] = [];
-let server: Server | undefined;
-let context: BrowserContext | undefined;
+let statics: StaticServer | undefined;
+let browser: Browser | undefined;
 let page: Page;
-let userDataDir: string | undefined;
+/** Every request the static server answered (its log), and the page's errors. */
+let served: Served[] = [];
+let pageErrors: string[] = [];
 
 /** Runs one check of page/checks.js in the page and returns its JSON result. */
 function check<T = any>(name: string): Promise<T> {
@@ -89,27 +40,12 @@ async function setUp(): Promise<void> {
   for (const f of ['dist/browser/index.js', 'dist/browser/wasm-rtsp.wasm', 'build/release.wasm']) {
     if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run \`npm run build\` before this test`);
   }
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`no Chromium at ${CHROMIUM_PATH}: install Debian's chromium (bash scripts/setup.sh does) or set CHROMIUM_PATH`);
-  }
-  server = await startServer(served);
-  userDataDir = mkdtempSync(join(tmpdir(), 'wasm-rtsp-chromium-'));
-  try {
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: LAUNCH_TIMEOUT_MS,
-    });
-  } catch (e) {
-    throw new Error(`Chromium (${CHROMIUM_PATH}) could not start: ${(e as Error).message}`, { cause: e });
-  }
-  page = context.pages()[0] ?? await context.newPage();
-  page.setDefaultTimeout(PAGE_TIMEOUT_MS);
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()} (${msg.location().url})`);
-  });
-  page.on('pageerror', (e) => pageErrors.push(`uncaught: ${e.message}`));
-  page.on('requestfailed', (r) => pageErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  const { port } = server.address() as AddressInfo;
-  await page.goto(`http://127.0.0.1:${port}/page/index.html`);
+  statics = await startStaticServer(ROUTES);
+  served = statics.served;
+  browser = await launchChromium();
+  pageErrors = browser.pageErrors;
+  page = await browser.newPage();
+  await page.goto(`${statics.origin}/page/index.html`);
   try {
     await page.waitForFunction('window.wasmRtspChecks !== undefined');
   } catch (e) {
@@ -132,9 +68,8 @@ beforeEach(() => {
 });
 
 afterAll(async () => {
-  await context?.close();
-  await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
+  await statics?.close();
 });
 
 afterEach(() => {
@@ -179,7 +114,7 @@ describe('the browser entry in headless Chromium', () => {
     expect(r.missing).toMatchObject({ name: 'CoreError', code: 'LOAD_FAILED', isWasmRtspError: true });
     expect(r.missing.message).toContain('HTTP 404');
     // The error names the URL it tried, in the message and in context.url, for a Response and for a URL.
-    const origin = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+    const origin = statics!.origin;
     expect(r.missing.url).toBe(`${origin}/build/no-such.wasm`);
     expect(r.missing.message).toContain(`${origin}/build/no-such.wasm`);
     expect(r.missingUrl).toMatchObject({ name: 'CoreError', code: 'LOAD_FAILED', url: `${origin}/build/no-such-either.wasm` });

@@ -3,7 +3,8 @@
 // reading, not for speed: one step per rule, DataView for every multi-octet field.
 
 import { Status } from '../../src/core/status.js';
-import { parseRtpHeader, RtpParseError, type RtpHeader, type RtpHeaderExtension } from '../../src/core/rtp.js';
+import { parseRtpHeader, readRtpRecord, RtpParseError, RtpRecordView, type RtpHeader, type RtpHeaderExtension } from '../../src/core/rtp.js';
+import { BATCH_DESC_BYTES, RTP_RECORD_BYTES } from '../../src/core/layout.js';
 import type { Core } from '../../src/core/core.js';
 
 /** Outcome of the reference parse: a status, and the header when the status is OK. */
@@ -121,5 +122,41 @@ export function wasmParse(core: Core, bytes: Uint8Array): ReferenceResult {
   } catch (e) {
     if (e instanceof RtpParseError) return { status: e.status };
     throw e;
+  }
+}
+
+/**
+ * The wasm batch parser (rtp_parse_batch) over `packets` laid out in core memory: its return value and, per packet,
+ * the status and (when valid) the comparableHeader of its record, read before the memory is freed again.
+ */
+export function wasmParseBatch(core: Core, packets: Uint8Array[]): { ok: number; results: Array<{ status: number; comparable?: unknown }> } {
+  const total = packets.reduce((n, p) => n + p.length, 0);
+  const data = core.alloc(total + 1);
+  const descs = core.alloc(Math.max(1, packets.length) * BATCH_DESC_BYTES);
+  const records = core.alloc(Math.max(1, packets.length) * RTP_RECORD_BYTES);
+  try {
+    const starts: number[] = [];
+    let at = data;
+    packets.forEach((p, i) => {
+      core.u8.set(p, at);
+      starts.push(at);
+      core.u32[(descs >> 2) + 2 * i] = at;
+      core.u32[(descs >> 2) + 2 * i + 1] = p.length;
+      at += p.length;
+    });
+    const ok = core.guard(() => core.exports.rtp_parse_batch(descs, packets.length, records));
+    const view = new RtpRecordView(core);
+    const results = packets.map((p, i) => {
+      const record = records + i * RTP_RECORD_BYTES;
+      const status = view.at(record).status;
+      if (status !== Status.OK) return { status };
+      const inCore = core.u8.subarray(starts[i]!, starts[i]! + p.length);
+      return { status, comparable: comparableHeader(readRtpRecord(core, record, inCore), inCore) };
+    });
+    return { ok, results };
+  } finally {
+    core.free(records);
+    core.free(descs);
+    core.free(data);
   }
 }
