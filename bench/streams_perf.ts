@@ -11,6 +11,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { startRtspServer, type RtspTestServer } from '../test/server/harness.js';
+import { RtspClient } from '../src/node/rtsp/client.js';
 import type { StreamsChildArgs } from './streams_child.js';
 import { bundleChildren, procCpuUs, startChild } from './lib/proc.js';
 import { fmt, machine, QUICK, table, verdict, writeResults } from './lib/report.js';
@@ -121,7 +122,10 @@ async function main(): Promise<void> {
   const script = scripts['bench/streams_child.ts']!;
   console.log(`streams_perf${QUICK ? ' (BENCH_QUICK=1: smoke run, figures not quotable)' : ''}: ${COUNTS.join(', ')} streams of one ` +
     `${WIDTH}x${HEIGHT} ${FPS} fps H.264 encode at ${BITRATE_KBPS} kbit/s, ${WARMUP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s window`);
-  const server = await startRtspServer({ width: WIDTH, height: HEIGHT, framerate: FPS, bitrate: BITRATE_KBPS, shared: true, sessionTimeout: 600 });
+  // A fresh server for every run: gst-rtsp-server's shared media was seen to abort (gst_rtsp_media_get_rates:
+  // assertion failed) when hundreds of sessions of one run were torn down and the next run's came in.
+  const startServer = () => startRtspServer({ width: WIDTH, height: HEIGHT, framerate: FPS, bitrate: BITRATE_KBPS, shared: true, sessionTimeout: 600 });
+  let server = await startServer();
   const runs: Run[] = [];
   const preflight: Record<string, unknown> = {};
   try {
@@ -144,7 +148,18 @@ async function main(): Promise<void> {
       }
       for (const sink of SINKS) {
         if (!(await serverIdle(server))) console.log('warning: the server still holds sessions of the previous run');
-        const r = await run(script, server, count, sink);
+        await server.stop();
+        server = await startServer();
+        // One session of the driver's own prepares the shared media before the measured ones come in at once (a
+        // fresh server reset most of 8 simultaneous first sessions while it prepared the media).
+        const anchor = await RtspClient.open(server.url('/h264'), { transport: 'tcp', receiverReports: false });
+        let r: Run;
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          r = await run(script, server, count, sink);
+        } finally {
+          await anchor.close();
+        }
         runs.push(r);
         if ('error' in r) console.log(`${count} streams → ${sink}: error: ${r.error}`);
         else console.log(`${count} streams → ${sink}: ${r.played} played${r.failedSessions ? ` (${r.failedSessions} failed: ${r.firstFailure})` : ''}, ` +
