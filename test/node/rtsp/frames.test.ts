@@ -128,6 +128,29 @@ describe('frame mode against gst-rtsp-server', () => {
     expect(() => stale!.data).toThrow(/after its handler/);
   });
 
+  it('gives frames the sender\'s wall-clock time once an RTCP sender report arrived', async () => {
+    const client = new RtspClient(server.url('/h264'), { transport: 'tcp', frames: true });
+    let withWallClock = 0;
+    let worstSkewMs = 0;
+    let lastWallClock = 0;
+    let backwards = 0;
+    client.on('frame', (f: Frame) => {
+      if (f.wallClockTimeMs === undefined) return;
+      withWallClock++;
+      // The sender's clock is this machine's: on loopback a frame's mapped time is close to now.
+      worstSkewMs = Math.max(worstSkewMs, Math.abs(f.wallClockTimeMs - Date.now()));
+      if (f.wallClockTimeMs < lastWallClock) backwards++;
+      lastWallClock = f.wallClockTimeMs;
+    });
+    await client.connect();
+    await client.play();
+    // Sender reports come every ~5 s: wait for frames mapped by one (bounded), not a fixed time.
+    await until(() => withWallClock > 10, 25_000);
+    await client.close();
+    expect(worstSkewMs).toBeLessThan(1000);
+    expect(backwards).toBe(0);
+  }, 40_000);
+
   it('packets only, no depayloader, unless frame mode is asked for', async () => {
     const client = await RtspClient.open(server.url('/h264'), { transport: 'tcp' });
     let packets = 0;
