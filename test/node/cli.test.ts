@@ -140,19 +140,21 @@ describe('wasm-rtsp command', () => {
 
   it('exits 0 on Ctrl-C (SIGINT) after a TEARDOWN the server sees', async () => {
     const from = server.events.length;
-    const child = spawn(process.execPath, [CLI, server.url('/h264'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, server.url('/h264'), '--json', '--json-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
-    await server.waitFor((e) => e.event === 'request' && e.method === 'PLAY', 20_000, from);
-    await new Promise((r) => setTimeout(r, 1000));
+    const lines = () => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; packets?: number });
+    // Ctrl-C once packets are flowing (the progress lines say so; bounded), not after a fixed sleep.
+    const end = Date.now() + 20_000;
+    while (!lines().some((l) => l.type === 'progress' && (l.packets ?? 0) > 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     expect(code).toBe(0);
     await server.waitFor((e) => e.event === 'teardown', 5000, from);
-    const summary = JSON.parse(stdout);
+    const summary = lines().find((l) => l.type === 'summary') as unknown as { exitReason: string; streams: SummaryStream[] };
     expect(summary.exitReason).toBe('SIGINT');
-    expect(summary.streams[0].received).toBeGreaterThan(0);
-    expect(balanced(summary.streams[0])).toBe(true);
+    expect(summary.streams[0]!.packets).toBeGreaterThan(0);
+    expect(balanced(summary.streams[0]!)).toBe(true);
   });
 
   it('plays several URLs in one process, each with its own pool, into one pipeline', async () => {
