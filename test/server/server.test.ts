@@ -361,8 +361,9 @@ describe.concurrent('request-based session timeout', () => {
       expect(response.status).toBe(200);
     }
     expect(server.events.some((e) => e.event === 'session-timeout')).toBe(false);
+    // Still streaming: more frames arrive (bounded wait, not one sample after a fixed sleep).
     const framesBefore = client.interleavedFrames;
-    await sleep(300);
+    for (let i = 0; i < 100 && client.interleavedFrames <= framesBefore; i++) await sleep(50);
     expect(client.interleavedFrames).toBeGreaterThan(framesBefore);
     expect((await client.request('TEARDOWN', playUrl, { Session: session })).status).toBe(200);
     await server.waitFor((e) => e.event === 'session-removed' && e.session === session && e.reason === 'teardown', 2_000);
