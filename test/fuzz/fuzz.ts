@@ -39,8 +39,13 @@ export function fuzz<Ts extends [unknown, ...unknown[]]>(
     numRuns: planned,
     plugins: [fc.interruptAfterTimeLimit(FUZZ_TIME_MS)],
   } as fc.Parameters<Ts>);
+  return settle(name, s, planned, details);
+}
+
+/** Fails on a counterexample, records the run, and checks it got anywhere in its time limit. */
+function settle<Ts>(name: string, seed: number, planned: number, details: fc.RunDetails<Ts>): FuzzReport {
   if (details.failed) throw new Error(`${name}: ${fc.defaultReportMessage(details) ?? 'failed'}`);
-  const report = { name, seed: s, runs: details.numRuns, planned, interrupted: details.interrupted };
+  const report = { name, seed, runs: details.numRuns, planned, interrupted: details.interrupted };
   reports.push(report);
   // Even a badly loaded machine gets through a handful of runs in the time limit; none at all means a hang.
   expect(details.numRuns, `${name}: runs done`).toBeGreaterThanOrEqual(Math.min(planned, 5));
@@ -61,11 +66,7 @@ export async function fuzzAsync<Ts extends [unknown, ...unknown[]]>(
     numRuns: planned,
     plugins: [fc.interruptAfterTimeLimit(FUZZ_TIME_MS)],
   } as fc.Parameters<Ts>);
-  if (details.failed) throw new Error(`${name}: ${fc.defaultReportMessage(details) ?? 'failed'}`);
-  const report = { name, seed: s, runs: details.numRuns, planned, interrupted: details.interrupted };
-  reports.push(report);
-  expect(details.numRuns, `${name}: runs done`).toBeGreaterThanOrEqual(Math.min(planned, 5));
-  return report;
+  return settle(name, s, planned, details);
 }
 
 /**

@@ -757,16 +757,21 @@ export class RtspClient extends EventEmitter {
     const sr = stream.lastSenderReport;
     p.wallClockTimeMs = sr === undefined ? undefined
       : sr.wallClockMs + (((header.timestamp - sr.rtpTimestamp) | 0) * 1000) / stream.clockRate;
-    p.live = true;
+    this.dispatch('packet', p, this.options.onPacket);
+    if (this.frameMode) this.depayload(stream, packet);
+  }
+
+  /** Hands the reused packet or frame to its handler option, then to the listeners; it is live only during the call. */
+  private dispatch<T extends { live: boolean }>(event: 'packet' | 'frame', item: T, handler: ((item: T) => void) | undefined): void {
+    item.live = true;
     try {
-      this.options.onPacket?.(p);
-      this.emit('packet', p);
+      handler?.(item);
+      this.emit(event, item);
     } catch (e) {
       this.emit('error', e);
     } finally {
-      p.live = false;
+      item.live = false;
     }
-    if (this.frameMode) this.depayload(stream, packet);
   }
 
   /** Frame mode: one wasm call per packet; each access unit it completes goes to the frame handlers. */
@@ -794,15 +799,7 @@ export class RtspClient extends EventEmitter {
     const f = this.frame!;
     for (let i = 0; i < n; i++) {
       frames.fill(f, i);
-      f.live = true;
-      try {
-        this.options.onFrame?.(f);
-        this.emit('frame', f);
-      } catch (e) {
-        this.emit('error', e);
-      } finally {
-        f.live = false;
-      }
+      this.dispatch('frame', f, this.options.onFrame);
     }
   }
 
