@@ -20,7 +20,7 @@
 // its own, sized the same way, and keeps it across reconnects (each session's pool is freed when it ends, so packets
 // retained from a session become invalid when it is replaced).
 //
-// Events: 'packet', 'frame', 'rtcp', 'poolExhausted' (forwarded from the current client), 'error', 'reconnecting'
+// Events: 'packet', 'frame', 'rtcp', 'stats', 'poolExhausted' (forwarded from the current client), 'error', 'reconnecting'
 // ({ reason, attempt, delayMs }), 'reconnected' ({ attempts, downtimeMs, streams }), 'fallback' ({ from, to, reason }:
 // UDP got nothing, TCP from now on), 'close' (reason: the fatal RtspError, or undefined after close()).
 
@@ -43,7 +43,7 @@ export const DEFAULT_JITTER = 0.2;
 /** Default media timeout of a camera's sessions (no RTP on a stream for this long → reconnect). */
 export const DEFAULT_MEDIA_TIMEOUT_MS = 10_000;
 /** Events of the client passed on unchanged (the hot 'packet' path included). */
-const FORWARDED_EVENTS = ['packet', 'frame', 'rtcp', 'poolExhausted'] as const;
+const FORWARDED_EVENTS = ['packet', 'frame', 'rtcp', 'stats', 'poolExhausted'] as const;
 /** Codes that no retry can fix. */
 const ALWAYS_FATAL = new Set(['BAD_OPTION', 'UNSUPPORTED', 'SDP_CHANGED']);
 
