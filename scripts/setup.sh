@@ -27,5 +27,8 @@ fi
 node -e 'const [maj] = process.versions.node.split(".").map(Number); if (maj < 20) { console.error(`setup: Node >= 20 needed, found ${process.version}`); process.exit(1); }'
 
 npm ci --no-audit --no-fund
+# gstreamer-superficial 1.7.4 leaks the GValue of every property read (GstSink reads appsrc's queue level every few
+# pushes): mend it and rebuild the addon (scripts/patch-gst-binding.mjs says how).
+node scripts/patch-gst-binding.mjs
 npm run build
 echo "setup: done"
