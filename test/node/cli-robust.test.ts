@@ -18,20 +18,21 @@ import { POOL_MAX_LIMIT_BYTES } from '../../src/core/pool.js';
 
 const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
 const PASSWORD = 'pa/ss@w:rd';
-let shared: RtspTestServer;
+let common: RtspTestServer;
 let authed: RtspTestServer;
 const tmp = mkdtempSync(join(tmpdir(), 'wasm-rtsp-cli-robust-'));
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
-  [shared, authed] = await Promise.all([
-    // One pipeline per mount shared by every client: 24 cameras cost one encoder.
-    startRtspServer({ shared: true, width: 160, height: 120, framerate: 15, sessionTimeout: 10 }),
+  [common, authed] = await Promise.all([
+    // A pipeline per client (not --shared): gst-rtsp-server's shared media was seen to reset simultaneous first
+    // sessions and to abort in gst_rtsp_media_get_rates, taking every later test down; 24 tiny encoders are cheap.
+    startRtspServer({ width: 160, height: 120, framerate: 15, sessionTimeout: 10 }),
     startRtspServer({ auth: 'basic', user: 'cam', password: PASSWORD, width: 160, height: 120, sessionTimeout: 10 }),
   ]);
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([shared?.stop(), authed?.stop()]);
+  await Promise.all([common?.stop(), authed?.stop()]);
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -107,7 +108,7 @@ describe('memory sizing (unit)', () => {
 
 describe('wasm-rtsp with many and bad cameras', () => {
   it('starts 24 cameras at default settings (issue 8: OUT_OF_MEMORY before any traffic)', async () => {
-    const urls = Array.from({ length: 24 }, () => shared.url('/h264'));
+    const urls = Array.from({ length: 24 }, () => common.url('/h264'));
     const r = await cli([...urls, '--duration', '4', '--json'], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/OUT_OF_MEMORY/);
@@ -119,7 +120,7 @@ describe('wasm-rtsp with many and bad cameras', () => {
   });
 
   it('plays one camera at --pool-limit 256, the documented maximum (issue 8: BAD_OPTION)', async () => {
-    const r = await cli([shared.url('/h264'), '--pool-limit', '256', '--duration', '2', '--json']);
+    const r = await cli([common.url('/h264'), '--pool-limit', '256', '--duration', '2', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary.pools[0].limitBytes).toBe(POOL_MAX_LIMIT_BYTES);
@@ -159,15 +160,15 @@ describe('wasm-rtsp with many and bad cameras', () => {
   });
 
   it('--json carries the error, the camera and the exit code (issue 8: exitReason "done", no error)', async () => {
-    const r = await cli([shared.url('/nope'), '--duration', '2', '--json']);
+    const r = await cli([common.url('/nope'), '--duration', '2', '--json']);
     expect(r.code).toBe(3);
     const summary = JSON.parse(r.stdout);
     expect(summary.exitCode).toBe(3);
     expect(summary.exitReason).not.toBe('done');
-    expect(summary.error.camera).toBe(shared.url('/nope'));
+    expect(summary.error.camera).toBe(common.url('/nope'));
     expect(summary.error.message).toMatch(/404/);
     expect(typeof summary.error.code).toBe('string');
-    expect(r.stderr).toMatch(new RegExp(`wasm-rtsp: ${shared.url('/nope').replace(/[/.]/g, '\\$&')}: .*404`));
+    expect(r.stderr).toMatch(new RegExp(`wasm-rtsp: ${common.url('/nope').replace(/[/.]/g, '\\$&')}: .*404`));
   });
 
   it('--version prints the version; no arguments print the usage and exit 2', async () => {
@@ -207,8 +208,8 @@ describe('wasm-rtsp with many and bad cameras', () => {
   it('three cameras, one 404 and one killed and restarted mid-run: the others play on, the killed one comes back, every session is torn down', async () => {
     const killable = await startRtspServer({ width: 160, height: 120, sessionTimeout: 10 });
     let restarted: RtspTestServer | undefined;
-    const fromShared = shared.events.length;
-    const urls = [shared.url('/h264'), shared.url('/nope'), killable.url('/h264')];
+    const fromCommon = common.events.length;
+    const urls = [common.url('/h264'), common.url('/nope'), killable.url('/h264')];
     const child = spawn(process.execPath, [CLI, ...urls, '--json', '--json-progress', '--retry-delay', '0.2', '--retry-max-delay', '1',
       '--timeout', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exit = exitOf(child);
@@ -250,7 +251,7 @@ describe('wasm-rtsp with many and bad cameras', () => {
           await server.waitFor((e: RtspServerEvent) => e.event === 'teardown' && e.session === session, 10_000, from);
         }
       };
-      await tornDown(shared, fromShared);
+      await tornDown(common, fromCommon);
       await tornDown(restarted, 0);
     } finally {
       child.kill('SIGKILL');
@@ -283,19 +284,19 @@ describe('wasm-rtsp with many and bad cameras', () => {
 
   it('a GStreamer error names the camera and its cause (issue 8: only "Internal data stream error.")', async () => {
     // A tail that cannot take H.264 RTP: caps negotiation fails at the camera's appsrc.
-    const r = await cli([shared.url('/h264'), '--pipeline', 'capsfilter caps=audio/x-raw ! fakesink name=sink0', '--duration', '5', '--json']);
+    const r = await cli([common.url('/h264'), '--pipeline', 'capsfilter caps=audio/x-raw ! fakesink name=sink0', '--duration', '5', '--json']);
     expect(r.code).toBe(4);
     const line = r.stderr.split('\n').find((l) => l.includes('GStreamer error'));
-    expect(line, r.stderr).toContain(shared.url('/h264'));
+    expect(line, r.stderr).toContain(common.url('/h264'));
     expect(line).toMatch(/not-negotiated/);
     const summary = JSON.parse(r.stdout);
     expect(summary.exitCode).toBe(4);
-    expect(summary.error).toMatchObject({ code: 'GST_PIPELINE_ERROR', camera: shared.url('/h264') });
+    expect(summary.error).toMatchObject({ code: 'GST_PIPELINE_ERROR', camera: common.url('/h264') });
     expect(summary.error.message).toMatch(/not-negotiated/);
   });
 
   it('ends on its own, exit 3, when every camera gave up (--retries 0)', async () => {
-    const r = await cli([shared.url('/nope'), 'rtsp://127.0.0.1:1/x', '--retries', '0', '--json']);
+    const r = await cli([common.url('/nope'), 'rtsp://127.0.0.1:1/x', '--retries', '0', '--json']);
     expect(r.code).toBe(3);
     const summary = JSON.parse(r.stdout);
     expect(summary.exitReason).toBe('cameras-ended');
@@ -311,7 +312,7 @@ describe('wasm-rtsp with many and bad cameras', () => {
     await new Promise((r) => probe.close(r));
     const lateUrl = `rtsp://127.0.0.1:${port}/h264`;
     let late: RtspTestServer | undefined;
-    const child = spawn(process.execPath, [CLI, shared.url('/h264'), lateUrl, '--timeout', '1', '--retry-delay', '0.2',
+    const child = spawn(process.execPath, [CLI, common.url('/h264'), lateUrl, '--timeout', '1', '--retry-delay', '0.2',
       '--retry-max-delay', '0.5', '--json', '--json-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exit = exitOf(child);
     let stdout = '';
