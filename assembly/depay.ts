@@ -168,6 +168,26 @@ function reserve(s: usize, n: u32): usize {
   return type >= H265_VPS && type <= H265_PPS ? FRAME_PARAMETER_SETS : 0;
 }
 
+/**
+ * An aggregation packet — H.264 STAP-A (RFC 6184 §5.7.1, 1-octet header) or H.265 AP (RFC 7798 §4.4.2, 2 octets):
+ * NAL units each after a 16-bit size, appended with their flags. A size shorter than `minNal` or running past the
+ * packet breaks the unit (malformed).
+ */
+function appendAggregate(s: usize, p: usize, n: u32, headerBytes: u32, minNal: u32, h265: bool): void {
+  let i = headerBytes;
+  if (i >= n) { markBroken(s, DEPAY_DROPPED_MALFORMED); return; }
+  while (i < n) {
+    if (n - i < 2) { markBroken(s, DEPAY_DROPPED_MALFORMED); return; }
+    const size = be16(p + i);
+    i += 2;
+    if (size < minNal || size > n - i) { markBroken(s, DEPAY_DROPPED_MALFORMED); return; }
+    appendNal(s, p + i, size);
+    const b = <u32>load<u8>(p + i);
+    orFlags(s, h265 ? flags265((b >> H265_TYPE_SHIFT) & H265_TYPE_MASK) : flags264(b & H264_TYPE_MASK));
+    i += size;
+  }
+}
+
 function startUnit(s: usize, ts: u32): void {
   store<u32>(s + P_AU_ACTIVE, 1);
   store<u32>(s + P_AU_TS, ts);
@@ -255,17 +275,7 @@ function payload264(s: usize, p: usize, n: u32): void {
     return;
   }
   if (type == H264_STAP_A) {
-    let i: u32 = 1;
-    if (i >= n) { markBroken(s, DEPAY_DROPPED_MALFORMED); return; }
-    while (i < n) {
-      if (n - i < 2) { markBroken(s, DEPAY_DROPPED_MALFORMED); return; }
-      const size = be16(p + i);
-      i += 2;
-      if (size == 0 || size > n - i) { markBroken(s, DEPAY_DROPPED_MALFORMED); return; }
-      appendNal(s, p + i, size);
-      orFlags(s, flags264(<u32>load<u8>(p + i) & H264_TYPE_MASK));
-      i += size;
-    }
+    appendAggregate(s, p, n, 1, 1, false);
     return;
   }
   if (type == H264_FU_A) {
@@ -329,17 +339,7 @@ function payload265(s: usize, p: usize, n: u32): void {
     return;
   }
   if (type == H265_AP) {
-    let i: u32 = 2;
-    if (i >= n) { markBroken(s, DEPAY_DROPPED_MALFORMED); return; }
-    while (i < n) {
-      if (n - i < 2) { markBroken(s, DEPAY_DROPPED_MALFORMED); return; }
-      const size = be16(p + i);
-      i += 2;
-      if (size < 2 || size > n - i) { markBroken(s, DEPAY_DROPPED_MALFORMED); return; }
-      appendNal(s, p + i, size);
-      orFlags(s, flags265((<u32>load<u8>(p + i) >> H265_TYPE_SHIFT) & H265_TYPE_MASK));
-      i += size;
-    }
+    appendAggregate(s, p, n, 2, 2, true);
     return;
   }
   if (type == H265_FU) {
