@@ -140,6 +140,17 @@ function typedCode(e: unknown): string | undefined {
   return e instanceof WasmRtspError && typeof e.code === 'string' && e.code !== '' ? e.code : undefined;
 }
 
+/**
+ * A session flooded by an endless reply: connect() must fail with PROTOCOL having read near the client's limits (16 KiB
+ * of head, 32 KiB of body), not the whole flood.
+ */
+async function floodOutcome(s: Session) {
+  const r = await failingConnect(s);
+  const read = s.client.stats().connection.bytesRead;
+  const ok = r.code === 'PROTOCOL' && read < READ_BOUND_BYTES;
+  return { survived: ok, detail: `${r.code ?? String(r.error)} after ${r.ms.toFixed(0)} ms, ${read} octets read`, poolInUse: await finish(s) };
+}
+
 /** Runs connect() expecting it to fail; returns the failure and how long it took. */
 async function failingConnect(s: Session): Promise<{ code: string | undefined; error: unknown; ms: number }> {
   const t0 = performance.now();
@@ -257,11 +268,7 @@ const SCENARIOS: Scenario[] = [
           ? flood(c, `RTSP/1.0 200 OK\r\nCSeq: ${req.cseq}\r\n`, 'X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n', 1 << 20)
           : next()),
       });
-      const r = await failingConnect(s);
-      // The client must stop reading near its limit (16 KiB of head, 32 KiB of body), not take in the whole flood.
-      const read = s.client.stats().connection.bytesRead;
-      const ok = r.code === 'PROTOCOL' && read < READ_BOUND_BYTES;
-      return { survived: ok, detail: `${r.code ?? String(r.error)} after ${r.ms.toFixed(0)} ms, ${read} octets read`, poolInUse: await finish(s) };
+      return floodOutcome(s);
     },
   },
   {
@@ -273,11 +280,7 @@ const SCENARIOS: Scenario[] = [
           ? flood(c, `RTSP/1.0 200 OK\r\nCSeq: ${req.cseq}\r\nContent-Type: application/sdp\r\nContent-Length: 100000000\r\n\r\n`, 'v=0\r\n', 1 << 20)
           : next()),
       });
-      const r = await failingConnect(s);
-      // The client must stop reading near its limit (16 KiB of head, 32 KiB of body), not take in the whole flood.
-      const read = s.client.stats().connection.bytesRead;
-      const ok = r.code === 'PROTOCOL' && read < READ_BOUND_BYTES;
-      return { survived: ok, detail: `${r.code ?? String(r.error)} after ${r.ms.toFixed(0)} ms, ${read} octets read`, poolInUse: await finish(s) };
+      return floodOutcome(s);
     },
   },
   {
