@@ -29,7 +29,7 @@ import { createCore } from '../src/node/core.js';
 import type { Core } from '../src/core/core.js';
 import { WasmRtspError } from '../src/core/errors.js';
 import { RtspClient, type RtspClientOptions } from '../src/node/rtsp/client.js';
-import type { RtpPacket } from '../src/node/rtsp/packet.js';
+import type { RtpPacket } from '../src/core/media/packet.js';
 import {
   concat, h264Sdp, interleaved, payloadBytes, rtpFrames, rtpPacket, ScriptedServer, SESSION_ID, waitUntil,
   type ScriptedConnection, type ScriptedServerOptions,

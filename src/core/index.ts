@@ -12,3 +12,5 @@ export * from './rtcp.js';
 export * from './stats.js';
 export * from './depay.js';
 export * from './codec.js';
+export { RtspError, statusError, statusErrorCode, STATUS_ERROR_CODES } from './rtsp/errors.js';
+export * from './media/index.js';

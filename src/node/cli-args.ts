@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { SLAB_BYTES } from '../core/layout.js';
 import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../core/pool.js';
 import { parseRtspUrl, redactUrl, RtspUrlError } from '../core/rtsp/url.js';
-import { coreBytesFor } from './rtsp/memory.js';
+import { coreBytesFor } from '../core/media/sizing.js';
 import { DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS, DEFAULT_MEDIA_TIMEOUT_MS } from './rtsp/camera.js';
 
 /** Seconds the demo plays. */

@@ -27,8 +27,8 @@ import type { Core } from '../core/core.js';
 import type { ClientStats, MediaStream } from './rtsp/client.js';
 import { RtspCamera, type ReconnectedEvent, type ReconnectingEvent } from './rtsp/camera.js';
 import type { PoolStats } from '../core/pool.js';
-import type { RetainedPacket, RtpPacket } from './rtsp/packet.js';
-import { codecConfigFromSdp, frameCodecOf, type Frame, type FrameStats, type RetainedFrame } from './rtsp/frames.js';
+import type { RetainedPacket, RtpPacket } from '../core/media/packet.js';
+import { codecConfigFromSdp, frameCodecOf, type Frame, type FrameStats, type RetainedFrame } from '../core/media/frames.js';
 import { createGstSink, frameFormat, gstAvailable, type GstBranch, type GstSink, type GstSinkStats } from './gst/index.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import { startDemoServer, type DemoServer } from './demo/server.js';
@@ -162,6 +162,8 @@ class Camera extends EventEmitter {
       core, transport: args.transport, poolLimitBytes: args.poolLimitBytes, signal,
       // Frame mode: depayload in wasm only the streams that go as frames; a branch starts at a keyframe.
       frames: args.rtp ? undefined : { waitForKeyframe: true, streams: (s) => this.usesFrames(s) },
+      // Packets are built and dispatched only for the streams that go as RTP (the others' frames go instead).
+      packets: (s) => !this.usesFrames(s),
       tls: args.tlsFingerprint || args.tlsCaFile ? {
         fingerprint256: args.tlsFingerprint,
         ca: args.tlsCaFile ? readFileSync(args.tlsCaFile, 'utf8') : undefined,
@@ -276,7 +278,6 @@ class Camera extends EventEmitter {
   }
 
   private onPacket(p: RtpPacket): void {
-    if (this.usesFrames(p.stream)) return; // its frames go instead
     if (this.target) {
       this.target.packet(p);
     } else if (this.pending.length < MAX_PENDING_PACKETS) {

@@ -1,4 +1,4 @@
-// Fuzzing the UDP reorder buffer (src/node/rtsp/reorder.ts) against a model: streams of sequence numbers (across the
+// Fuzzing the UDP reorder buffer (src/core/media/reorder.ts) against a model: streams of sequence numbers (across the
 // 16-bit wrap) scrambled locally, with losses, duplicates and late packets, and random arrival times that make the
 // latency timer fire, driven exactly as the client drives it (inOrder → passed, else push; the timer calls expire).
 // Properties: every packet is accounted for exactly once — handed on or discarded, never both, never twice, none
@@ -6,7 +6,7 @@
 // never handed on twice; `held` and `reordered` agree with what happened; sender restarts (far jumps) reset it cleanly.
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ReorderBuffer, MAX_REORDER_DEPTH } from '../../src/node/rtsp/reorder.js';
+import { ReorderBuffer, MAX_REORDER_DEPTH } from '../../src/core/media/reorder.js';
 import { fuzz, FUZZ_TEST_TIMEOUT_MS, summary } from './fuzz.js';
 
 interface Arrival { offset: number; gapMs: number }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRtspServer, type RtspServerEvent, type RtspTestServer } from '../server/harness.js';
 import { rtpFrames, ScriptedServer } from './rtsp/scripted-server.js';
 import { camerasPerCore, parseCommandLine, planCores, poolLimitBytes, UsageError } from '../../src/node/cli-args.js';
-import { coreBytesFor } from '../../src/node/rtsp/memory.js';
+import { coreBytesFor } from '../../src/core/media/sizing.js';
 import { MAX_MEMORY_BYTES } from '../../src/core/core.js';
 import { POOL_MAX_LIMIT_BYTES } from '../../src/core/pool.js';
 

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { RtspError } from '../rtsp/errors.js';
+import { RtspError } from '../../core/rtsp/errors.js';
 
 /** Debian's interpreter: the `python3` on PATH may be another one without `gi`. */
 export const DEMO_PYTHON = '/usr/bin/python3';

@@ -8,7 +8,7 @@
 // `launchQuote` quotes the whole caps once more for a gst_parse_launch string.
 
 import { WasmRtspError } from '../../core/errors.js';
-import type { MediaStream } from '../rtsp/client.js';
+import type { MediaStream } from '../../core/media/stream.js';
 
 /**
  * The GStreamer sink failed. `code` is one of: 'GST_UNAVAILABLE' (gstreamer-superficial cannot be loaded),
@@ -146,7 +146,7 @@ export interface FrameBranchFormat {
   mp4: boolean;
 }
 
-/** The codec configuration a frame branch is built from (see CodecConfig in src/node/rtsp/frames.ts). */
+/** The codec configuration a frame branch is built from (see CodecConfig in src/core/media/frames.ts). */
 export interface FrameCapsConfig {
   codec: 'H264' | 'H265' | 'RAW' | 'AAC';
   description?: Uint8Array;

@@ -22,9 +22,9 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
-import type { MediaStream } from '../rtsp/client.js';
-import type { RtpPacket } from '../rtsp/packet.js';
-import { codecConfigFromSdp, type Frame } from '../rtsp/frames.js';
+import type { MediaStream } from '../../core/media/stream.js';
+import type { RtpPacket } from '../../core/media/packet.js';
+import { codecConfigFromSdp, type Frame } from '../../core/media/frames.js';
 import {
   decodeChain, defaultDepayChain, frameFormat, GstError, launchQuote, mp4Recordable, rtpCaps, type FrameCapsConfig,
 } from './caps.js';

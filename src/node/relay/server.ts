@@ -20,7 +20,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { WasmRtspError } from '../../core/errors.js';
 import { redactUrl } from '../../core/rtsp/url.js';
 import { RtspClient, type MediaStream, type RtspClientOptions } from '../rtsp/client.js';
-import type { RtpPacket } from '../rtsp/packet.js';
+import type { RtpPacket } from '../../core/media/packet.js';
 import { AccessUnitAssembler, DEFAULT_MAX_ACCESS_UNIT_BYTES, type AccessUnit, type AssemblerStats } from './access-unit.js';
 import { relayPageHtml } from './page.js';
 

@@ -29,8 +29,8 @@ import type { Core } from '../../core/core.js';
 import type { StreamStats } from '../../core/stats.js';
 import { createCore } from '../core.js';
 import { RtspClient, type ClientStats, type MediaStream, type RtspClientOptions } from './client.js';
-import { RtspError } from './errors.js';
-import { coreBytesFor, DEFAULT_POOL_LIMIT_BYTES, frameReserveBytes } from './memory.js';
+import { RtspError } from '../../core/rtsp/errors.js';
+import { coreBytesFor, DEFAULT_POOL_LIMIT_BYTES, frameReserveBytes } from '../../core/media/sizing.js';
 
 /** Default first retry delay. */
 export const DEFAULT_INITIAL_DELAY_MS = 1_000;

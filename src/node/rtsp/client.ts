@@ -9,7 +9,7 @@
 //
 // Policy (which media, transports, keep-alive, timeouts) lives here as options; parsing lives in src/core.
 
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIPv6, type LookupFunction } from 'node:net';
 import { hostname } from 'node:os';
@@ -17,39 +17,38 @@ import type { Core } from '../../core/core.js';
 import type { InterleavedDemuxer } from '../../core/demuxer.js';
 import { CHANNEL_ACCEPT, CHANNEL_RTP, RTP_RECORD_BYTES } from '../../core/layout.js';
 import type { PacketPool, PoolStats } from '../../core/pool.js';
-import { parseRtcp, writeReceiverReport, type RtcpPacket, type ReportBlock } from '../../core/rtcp.js';
+import { writeReceiverReport, type ReportBlock } from '../../core/rtcp.js';
 import type { RtspMessage } from '../../core/rtsp/message.js';
 import { parsePublic, parseRtpInfo, parseSession, parseTransport, type RtspTransport } from '../../core/rtsp/header-values.js';
 import { parseSdp, type SdpMedia as MediaDescription, type SessionDescription } from '../../core/rtsp/sdp.js';
 import { controlBase, parseRtspUrl, redactUrl, resolveControl, type RtspUrl } from '../../core/rtsp/url.js';
-import { StreamStatistics, type DropReason, type StreamStats } from '../../core/stats.js';
+import type { StreamStats } from '../../core/stats.js';
 import { createCore } from '../core.js';
 import { RtspAuthenticator } from './auth.js';
-import { receivedPacket, RtspConnection, unmapIPv4, type ReceivedPacket, type ConnectionStats, type RtspTlsOptions } from './connection.js';
-import { RtspError, statusError } from './errors.js';
-import { checkPoolLimit, coreBytesFor, DEFAULT_POOL_LIMIT_BYTES, frameReserveBytes, type CoreSizing } from './memory.js';
-import { RtpPacket, type RetainedPacket } from './packet.js';
+import { RtspConnection, type ConnectionStats, type RtspTlsOptions } from './connection.js';
+import { RtspError, statusError } from '../../core/rtsp/errors.js';
+import { checkPoolLimit, coreBytesFor, DEFAULT_POOL_LIMIT_BYTES, frameReserveBytes, type CoreSizing } from '../../core/media/sizing.js';
+import { RtpPacket, type ReceivedPacket, type RetainedPacket } from '../../core/media/packet.js';
 import {
-  DEFAULT_RETAINED_FRAME_BYTES, Frame, frameCodecOf, StreamFrames, type FrameModeOptions, type FrameStats, type RetainBudget,
-  type RetainedFrame,
-} from './frames.js';
-import { MAX_REORDER_DEPTH, ReorderBuffer, type ReorderOptions } from './reorder.js';
+  DEFAULT_RETAINED_FRAME_BYTES, Frame, type FrameModeOptions, type FrameStats, type RetainBudget, type RetainedFrame,
+} from '../../core/media/frames.js';
+import { MAX_REORDER_DEPTH, type ReorderOptions } from '../../core/media/reorder.js';
+import { StreamReceiver, type ReceiverHost, type RtcpStats } from '../../core/media/receiver.js';
+import type { MediaStream, MediaStreamDescription } from '../../core/media/stream.js';
+import { bindPortPair, UDP_RECEIVE_BUFFER_BYTES, UdpStreamInput, type PortPair } from './udp.js';
 
-export { DEFAULT_POOL_LIMIT_BYTES };
+export { DEFAULT_POOL_LIMIT_BYTES, UDP_RECEIVE_BUFFER_BYTES };
+export type { MediaStream };
 /** Default timeout of one request/reply exchange. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** RFC 3550 §6.2: the minimum interval between RTCP reports. */
 export const RECEIVER_REPORT_INTERVAL_MS = 5_000;
 /** How long close() waits for the TEARDOWN reply. */
 export const TEARDOWN_TIMEOUT_MS = 2_000;
-/** Kernel receive buffer asked for each UDP RTP socket (raw video can burst tens of thousands of packets a second). */
-export const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Default of `udpTimeoutMs`: no UDP packet at all this long after PLAY means UDP is blocked (rtspsrc waits 5 s). */
 export const DEFAULT_UDP_TIMEOUT_MS = 5_000;
 /** Longest period of the media watchdog's check (shorter timeouts are checked four times per timeout). */
 const WATCHDOG_MAX_PERIOD_MS = 1_000;
-/** Largest UDP datagram accepted (bigger ones are dropped as 'oversized'). */
-const MAX_DATAGRAM_BYTES = 65536;
 const USER_AGENT = 'wasm-rtsp/0.1';
 
 /** Options of an RtspClient. */
@@ -76,6 +75,11 @@ export interface RtspClientOptions {
   receiverReports?: boolean;
   /** Handler for every packet, called before 'packet' listeners (the cheapest path). */
   onPacket?: (packet: RtpPacket) => void;
+  /**
+   * Which streams' packets go to the packet handler and listeners (default: every stream). Packets are only built and
+   * dispatched when someone consumes them: a program that wants frames of one stream and packets of another says so.
+   */
+  packets?: (stream: MediaStream) => boolean;
   /**
    * Frame mode: depayload H.264, H.265, raw video and AAC in wasm into access units ('frame' events, `frames()`).
    * Turned on by this option, by `onFrame`, by a 'frame' listener or by `frames()`; packets still flow beside frames.
@@ -116,44 +120,9 @@ export interface RtspClientOptions {
   tls?: RtspTlsOptions;
 }
 
-/** One set-up medium: what the SDP said, how it is transported and its statistics. */
-export interface MediaStream {
-  readonly id: number;
-  /** 'video', 'audio', 'application', … */
-  readonly type: string;
-  /** The stream's control URL (SETUP target), without credentials. */
-  readonly control: string;
-  readonly payloadType: number;
-  /** e.g. 'H264', 'H265', 'RAW', 'PCMU' (upper-cased). */
-  readonly encodingName: string;
-  readonly clockRate: number;
-  readonly channels?: number;
-  /** fmtp parameters of the payload type (sprop-parameter-sets, packetization-mode, profile-level-id, …). */
-  readonly fmtp: Readonly<Record<string, string>>;
-  readonly media: MediaDescription;
-  readonly transport: RtspTransport;
-  /** Interleaved channels (TCP). */
-  readonly interleaved?: { rtp: number; rtcp: number };
-  /** Local and server ports (UDP). */
-  readonly clientPorts?: { rtp: number; rtcp: number };
-  readonly serverPorts?: { rtp: number; rtcp: number };
-  /** From PLAY's RTP-Info: the first sequence number and its RTP time. */
-  rtpInfo?: { seq?: number; rtptime?: number };
-  /** SSRC seen on the stream's packets (or announced in Transport). */
-  ssrc?: number;
-  /** Reception statistics. */
-  readonly statistics: StreamStatistics;
-  /** Frame mode: the depayloader and codec configuration of this stream (undefined until frames flow, or unsupported). */
-  frames?: StreamFrames;
-  /** @internal Frame mode does not handle this stream's encoding: packets only. */
-  framesUnsupported?: boolean;
-  /** Last sender report: RTP time ↔ wall clock. */
-  lastSenderReport?: { rtpTimestamp: number; wallClockMs: number; ntpMiddle: number; receivedAtMs: number };
-}
-
 /** Statistics of a client: per stream, the pool, the connection and the demuxer. */
 export interface ClientStats {
-  streams: Array<{ id: number; type: string; encodingName: string; frames?: FrameStats & { queueFull: number } } & StreamStats>;
+  streams: Array<{ id: number; type: string; encodingName: string; frames?: FrameStats & { queueFull: number }; rtcp: RtcpStats } & StreamStats>;
   /** Undefined before connect(). */
   pool?: PoolStats;
   connection: ConnectionStats;
@@ -189,12 +158,20 @@ export class RtspClient extends EventEmitter {
   private publicMethods = new Set<string>();
   private baseUrl = '';
   private description: SessionDescription | undefined;
-  private readonly mediaStreams: MediaStream[] = [];
+  /** One receiver per set-up stream, by stream id; `streamList` their streams. */
+  private readonly receivers: StreamReceiver[] = [];
+  private readonly streamList: MediaStream[] = [];
+  /** What the receivers share of this client (made at connect()). */
+  private host: ReceiverHost | undefined;
+  /** Packet consumers changed: `packetsWanted` is recomputed at the next packet. */
+  private packetConsumersChanged = true;
+  private packetsWanted = false;
   /** Interleaved channel → stream id × 2 (+1 for RTCP), −1 when unknown. */
   private readonly channelMap = new Int16Array(256).fill(-1);
   private readonly udpSockets: dgram.Socket[] = [];
   /** Each UDP stream's RTCP socket, by stream id: receiver reports leave from it. */
   private readonly rtcpSockets = new Map<number, dgram.Socket>();
+  private readonly udpInputs: UdpStreamInput[] = [];
   private packet: RtpPacket | undefined;
   /** Frame mode on (see RtspClientOptions.frames); the reused Frame and the bytes retained frames hold. */
   private frameMode: boolean;
@@ -205,8 +182,6 @@ export class RtspClient extends EventEmitter {
   private readonly frameQueueDrops: number[] = [];
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private udpRecordPtr = 0;
-  /** The value deliver() gets for each UDP packet, refilled each time. */
-  private readonly udpReceived = receivedPacket();
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   private reportTimer: ReturnType<typeof setInterval> | undefined;
   private closePromise: Promise<void> | undefined;
@@ -224,8 +199,6 @@ export class RtspClient extends EventEmitter {
   private playStartedAt = 0;
   private failure: RtspError | undefined;
   private readonly poolLimitBytes: number;
-  /** UDP reorder buffers and their latency timers, by stream id. */
-  private readonly reorderBuffers = new Map<number, { buffer: ReorderBuffer; timer: ReturnType<typeof setTimeout> | undefined }>();
 
   constructor(url: string, options: RtspClientOptions = {}) {
     super();
@@ -266,6 +239,10 @@ export class RtspClient extends EventEmitter {
     // A 'frame' listener turns frame mode on (depayloaders are made when a stream's first packet arrives).
     this.on('newListener', (event: string | symbol) => {
       if (event === 'frame') this.frameMode = true;
+      if (event === 'packet') this.packetConsumersChanged = true;
+    });
+    this.on('removeListener', (event: string | symbol) => {
+      if (event === 'packet') this.packetConsumersChanged = true;
     });
     if (options.signal?.aborted) void this.close();
     else options.signal?.addEventListener('abort', () => void this.close(), { once: true });
@@ -300,7 +277,12 @@ export class RtspClient extends EventEmitter {
 
   /** The streams set up (empty before connect()). */
   get streams(): readonly MediaStream[] {
-    return this.mediaStreams;
+    return this.streamList;
+  }
+
+  /** The receiver of stream `id` (statistics, last sender report, frames), undefined before connect(). */
+  receiver(id: number): StreamReceiver | undefined {
+    return this.receivers[id];
   }
 
   /** The parsed SDP of the DESCRIBE reply. */
@@ -344,6 +326,22 @@ export class RtspClient extends EventEmitter {
     this.pool = this.core.createPool({ limitBytes: this.poolLimitBytes, name: this.url });
     this.packet = new RtpPacket(this.core, this.pool);
     this.frame = new Frame(this.core, this.retainBudget);
+    const client = this;
+    this.host = {
+      core: this.core,
+      packet: this.packet,
+      frame: this.frame,
+      frameOptions: this.frameOptions,
+      get framesOn() { return client.frameMode; },
+      get packetsWanted() { return client.wantsPackets(); },
+      packetFilter: this.options.packets,
+      deliverPacket: (p) => this.dispatch('packet', p, this.options.onPacket),
+      deliverFrame: (f) => this.dispatch('frame', f, this.options.onFrame),
+      // Reported to 'error' listeners only: without one, emit('error') would throw out of the socket's read callback.
+      reportError: (e) => {
+        if (this.listenerCount('error') > 0) this.emit('error', e);
+      },
+    };
     this.udpRecordPtr = this.core.alloc(RTP_RECORD_BYTES, 'RTP record');
     const maxRedirects = this.options.maxRedirects ?? 3;
     let describe: RtspMessage | undefined;
@@ -372,7 +370,16 @@ export class RtspClient extends EventEmitter {
     }
     this.assertState('connecting');
     this.state = 'ready';
-    return this.mediaStreams;
+    return this.streamList;
+  }
+
+  /** Whether anyone consumes packets: the handler option or 'packet' listeners (recounted when listeners change). */
+  private wantsPackets(): boolean {
+    if (this.packetConsumersChanged) {
+      this.packetConsumersChanged = false;
+      this.packetsWanted = this.options.onPacket !== undefined || this.listenerCount('packet') > 0;
+    }
+    return this.packetsWanted;
   }
 
   /** PLAY from now on; starts keep-alives and receiver reports. close() while it waits rejects it with ABORTED. */
@@ -389,8 +396,8 @@ export class RtspClient extends EventEmitter {
     const rtpInfo = res.headers.get('rtp-info');
     if (rtpInfo) {
       for (const info of parseRtpInfo(rtpInfo)) {
-        const s = this.mediaStreams.find((m) => m.control === info.url || info.url.endsWith(m.control) || m.control.endsWith(info.url));
-        if (s) s.rtpInfo = { seq: info.seq, rtptime: info.rtptime };
+        const r = this.receivers.find(({ stream: m }) => m.control === info.url || info.url.endsWith(m.control) || m.control.endsWith(info.url));
+        if (r) r.rtpInfo = { seq: info.seq, rtptime: info.rtptime };
       }
     }
     this.state = 'playing';
@@ -407,9 +414,10 @@ export class RtspClient extends EventEmitter {
   stats(): ClientStats {
     if (this.finalStats) return this.finalStats;
     return {
-      streams: this.mediaStreams.map((s) => ({
-        id: s.id, type: s.type, encodingName: s.encodingName, ...s.statistics.snapshot(),
-        ...(s.frames ? { frames: { ...s.frames.stats(), queueFull: this.frameQueueDrops[s.id] ?? 0 } } : {}),
+      streams: this.receivers.map(({ stream: s, statistics, frames, rtcp }) => ({
+        id: s.id, type: s.type, encodingName: s.encodingName, ...statistics.snapshot(),
+        ...(frames ? { frames: { ...frames.stats(), queueFull: this.frameQueueDrops[s.id] ?? 0 } } : {}),
+        rtcp: { ...rtcp },
       })),
       pool: this.pool?.stats(),
       connection: this.connection ? { ...this.connection.stats } : {
@@ -426,7 +434,7 @@ export class RtspClient extends EventEmitter {
    */
   packets(options: { maxQueued?: number } = {}): AsyncGenerator<RetainedPacket> {
     return this.iterate<RtpPacket, RetainedPacket>('packet', options.maxQueued ?? 1024, (p) => p.retain(),
-      (p) => this.drop(p.stream, 'queueFull'));
+      (p) => this.receivers[p.stream.id]?.drop('queueFull'));
   }
 
   /**
@@ -517,14 +525,13 @@ export class RtspClient extends EventEmitter {
     }
     this.udpSockets.length = 0;
     this.rtcpSockets.clear();
-    // Packets still held for reordering are never handed on: their slots go back, their timers stop.
-    for (const { buffer } of this.reorderBuffers.values()) buffer.clear((h) => this.pool?.releaseHandle(h));
-    this.reorderBuffers.clear();
+    for (const input of this.udpInputs) input.close();
+    this.udpInputs.length = 0;
     if (this.core && this.udpRecordPtr) this.core.free(this.udpRecordPtr);
     this.udpRecordPtr = 0;
     // Kept so stats() still answers after close (the pool and demuxer live in wasm memory that is freed below).
     if (this.pool) this.finalStats = this.stats();
-    for (const s of this.mediaStreams) s.frames?.destroy();
+    for (const r of this.receivers) r.destroy();
     this.demuxer?.destroy();
     // Packets the consumer still holds keep their slots until released; a forced destroy would make them throw.
     this.pool?.destroy({ force: true });
@@ -645,13 +652,13 @@ export class RtspClient extends EventEmitter {
   }
 
   private async setup(media: MediaDescription): Promise<void> {
-    const id = this.mediaStreams.length;
+    const id = this.receivers.length;
     const control = resolveControl(media.control, this.baseUrl);
     const pt = media.formats[0];
     const rtpmap = media.rtpmap.get(pt);
     const clockRate = rtpmap?.clockRate ?? staticClockRate(pt);
     let transportHeader: string;
-    let sockets: { rtp: dgram.Socket; rtcp: dgram.Socket; ports: { rtp: number; rtcp: number } } | undefined;
+    let sockets: PortPair | undefined;
     if (this.transportKind === 'tcp') {
       transportHeader = `RTP/AVP/TCP;unicast;interleaved=${id * 2}-${id * 2 + 1}`;
     } else {
@@ -671,7 +678,7 @@ export class RtspClient extends EventEmitter {
     }
     const transportText = res.headers.get('transport');
     const transport = transportText ? parseTransport(transportText) : parseTransport(transportHeader);
-    const stream: MediaStream = {
+    const stream: { -readonly [K in keyof MediaStreamDescription]: MediaStreamDescription[K] } = {
       id,
       type: media.type,
       control,
@@ -682,8 +689,6 @@ export class RtspClient extends EventEmitter {
       fmtp: Object.fromEntries(media.fmtp.get(pt) ?? []),
       media,
       transport,
-      ssrc: transport.ssrc,
-      statistics: new StreamStatistics(clockRate),
     };
     if (this.transportKind === 'tcp') {
       if (transport.lowerTransport !== 'TCP' && transportText) {
@@ -692,7 +697,7 @@ export class RtspClient extends EventEmitter {
       // A reply without interleaved channels (seen on cameras) means the ones we asked for.
       const rtp = transport.interleaved?.rtp ?? id * 2;
       const rtcp = transport.interleaved?.rtcp ?? rtp + 1;
-      Object.assign(stream, { interleaved: { rtp, rtcp } });
+      stream.interleaved = { rtp, rtcp };
       this.channelMap[rtp] = id * 2;
       this.channelMap[rtcp] = id * 2 + 1;
       this.demuxer!.setChannel(rtp, { rtp: true });
@@ -702,63 +707,30 @@ export class RtspClient extends EventEmitter {
         throw new RtspError('UNSUPPORTED', `SETUP ${control}: asked for UDP, the server answered ${transportText}`);
       }
       const sp = transport.serverPort;
-      Object.assign(stream, {
-        clientPorts: sockets!.ports,
-        serverPorts: sp ? { rtp: sp.rtp, rtcp: sp.rtcp ?? sp.rtp + 1 } : undefined,
-      });
-      this.listenUdp(stream, sockets!.rtp, sockets!.rtcp);
-      this.rtcpSockets.set(id, sockets!.rtcp);
+      stream.clientPorts = sockets!.ports;
+      if (sp) stream.serverPorts = { rtp: sp.rtp, rtcp: sp.rtcp ?? sp.rtp + 1 };
     }
-    this.mediaStreams.push(stream);
+    const receiver = new StreamReceiver(this.host!, stream, transport.ssrc);
+    if (sockets) {
+      this.listenUdp(receiver, sockets);
+      this.rtcpSockets.set(id, sockets.rtcp);
+    }
+    this.receivers.push(receiver);
+    this.streamList.push(receiver.stream);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
   // Packets
 
   private onInterleaved(packet: ReceivedPacket): void {
-    const code = this.channelMap[packet.channel];
-    if (code < 0) {
+    const code = this.channelMap[packet.channel]!;
+    const receiver = code < 0 ? undefined : this.receivers[code >> 1];
+    if (receiver === undefined) {
       this.counters.unattributedDrops++;
       return;
     }
-    const stream = this.mediaStreams[code >> 1];
-    if (stream === undefined) {
-      this.counters.unattributedDrops++;
-      return;
-    }
-    if (code & 1) {
-      this.onRtcp(stream, this.core!.u8.subarray(packet.ptr, packet.ptr + packet.length));
-      return;
-    }
-    this.deliver(stream, packet);
-  }
-
-  /** One packet of `stream` to the consumer: statistics, the packet handlers, then (frame mode) the depayloader. */
-  private deliver(stream: MediaStream, packet: ReceivedPacket): void {
-    const { handle, ptr, length, recordPtr } = packet;
-    if (packet.status !== 0) {
-      this.drop(stream, 'parseError');
-      return;
-    }
-    const p = this.packet!;
-    const header = p.header.at(recordPtr);
-    const now = Date.now();
-    if (!stream.statistics.update(header.sequenceNumber, header.timestamp, now, length)) {
-      this.drop(stream, 'duplicate');
-      return;
-    }
-    if (stream.ssrc === undefined) stream.ssrc = header.ssrc;
-    p.stream = stream;
-    p.handle = handle;
-    p.byteOffset = ptr;
-    p.length = length;
-    p.recordPtr = recordPtr;
-    p.arrivalTimeMs = now;
-    const sr = stream.lastSenderReport;
-    p.wallClockTimeMs = sr === undefined ? undefined
-      : sr.wallClockMs + (((header.timestamp - sr.rtpTimestamp) | 0) * 1000) / stream.clockRate;
-    this.dispatch('packet', p, this.options.onPacket);
-    if (this.frameMode) this.depayload(stream, packet);
+    if (code & 1) this.onRtcp(receiver, this.core!.u8.subarray(packet.ptr, packet.ptr + packet.length));
+    else receiver.receive(packet, Date.now());
   }
 
   /** Hands the reused packet or frame to its handler option, then to the listeners; it is live only during the call. */
@@ -774,144 +746,32 @@ export class RtspClient extends EventEmitter {
     }
   }
 
-  /** Frame mode: one wasm call per packet; each access unit it completes goes to the frame handlers. */
-  private depayload(stream: MediaStream, packet: ReceivedPacket): void {
-    let frames = stream.frames;
-    if (frames === undefined) {
-      if (stream.framesUnsupported) return;
-      const codec = frameCodecOf(stream.encodingName);
-      if (codec === undefined || this.frameOptions.streams?.(stream) === false) {
-        stream.framesUnsupported = true;
-        return;
-      }
-      try {
-        frames = stream.frames = new StreamFrames(this.core!, stream, codec, this.frameOptions);
-      } catch (e) {
-        // A stream the depayloader refuses (e.g. raw video in a sampling it does not handle) stays packets-only.
-        // Reported to 'error' listeners only: without one, emit('error') would throw out of the socket's read callback.
-        stream.framesUnsupported = true;
-        if (this.listenerCount('error') > 0) this.emit('error', e);
-        return;
-      }
-    }
-    const n = frames.depay.push(packet.ptr, packet.length, packet.recordPtr);
-    if (n <= 0) return;
-    const f = this.frame!;
-    for (let i = 0; i < n; i++) {
-      frames.fill(f, i);
-      this.dispatch('frame', f, this.options.onFrame);
+  /** An RTCP compound packet of a stream: sender reports kept, 'rtcp' listeners told, a BYE ends the session. */
+  private onRtcp(receiver: StreamReceiver, bytes: Uint8Array): void {
+    const srBefore = receiver.rtcp.senderReports;
+    const packets = receiver.receiveRtcp(bytes, Date.now());
+    if (packets === undefined) return;
+    this.counters.senderReportsReceived += receiver.rtcp.senderReports - srBefore;
+    if (this.listenerCount('rtcp') > 0) this.emit('rtcp', { stream: receiver.stream, packets });
+    if (receiver.byeReceived && this.state === 'playing') {
+      const s = receiver.stream;
+      this.fail(new RtspError('BYE', `stream ${s.id} (${s.type} ${s.encodingName}): the server said RTCP BYE: the stream ended`, {
+        context: { streamId: s.id, ssrc: receiver.ssrc, packets: receiver.statistics.packets },
+      }));
     }
   }
 
-  private drop(stream: MediaStream, reason: DropReason): void {
-    stream.statistics.dropped[reason]++;
-  }
-
-  private onRtcp(stream: MediaStream, bytes: Uint8Array): void {
-    let packets: RtcpPacket[];
-    try {
-      packets = parseRtcp(bytes);
-    } catch {
-      stream.statistics.dropped.parseError++;
-      return;
-    }
-    for (const p of packets) {
-      const sr = p.senderReport;
-      if (sr) {
-        this.counters.senderReportsReceived++;
-        stream.lastSenderReport = {
-          rtpTimestamp: sr.rtpTimestamp,
-          wallClockMs: sr.wallClockMs,
-          ntpMiddle: (((sr.ntpSeconds & 0xffff) << 16) | (sr.ntpFraction >>> 16)) >>> 0,
-          receivedAtMs: Date.now(),
-        };
-      }
-    }
-    if (this.listenerCount('rtcp') > 0) this.emit('rtcp', { stream, packets });
-  }
-
-  private listenUdp(stream: MediaStream, rtp: dgram.Socket, rtcp: dgram.Socket): void {
+  private listenUdp(receiver: StreamReceiver, sockets: PortPair): void {
     // Only the server's datagrams: compare with the address the RTSP connection actually reached (the URL may name
-    // a host, and dgram reports IPv4 senders on a udp6 socket as ::ffff:a.b.c.d).
+    // a host).
     const server = this.connection?.remoteAddress ?? this.target.host;
-    const core = this.core!;
-    const pool = this.pool!;
-    const reorder = this.createReorderBuffer(stream);
-    rtp.on('message', (msg, rinfo) => {
-      if (unmapIPv4(rinfo.address) !== server) {
-        this.counters.unattributedDrops++;
-        return;
-      }
-      if (msg.length > MAX_DATAGRAM_BYTES) {
-        this.drop(stream, 'oversized');
-        return;
-      }
-      const h = pool.acquireHandle(msg.length);
-      if (h < 0) {
-        this.drop(stream, 'poolExhausted');
-        return;
-      }
-      const ptr = pool.lastPtr;
-      const u8 = core.u8;
-      u8.set(msg, ptr); // the one copy UDP needs: dgram hands over its own Buffer
-      const received = this.udpPacket(h, ptr, msg.length);
-      if (reorder !== undefined && received.status === 0) {
-        const seq = (u8[ptr + 2] << 8) | u8[ptr + 3];
-        if (!reorder.inOrder(seq)) {
-          reorder.push(seq, h, ptr, msg.length, Date.now()); // held in its slot, or handed on, or dropped
-          return;
-        }
-        reorder.passed(seq);
-      }
-      this.deliver(stream, received);
-      pool.releaseHandle(h);
-    });
-    rtcp.on('message', (msg) => this.onRtcp(stream, msg));
-    for (const s of [rtp, rtcp]) s.on('error', (e) => this.emit('error', new RtspError('CONNECTION_CLOSED', `UDP socket error: ${e.message}`, { cause: e })));
-  }
-
-  /** Parses a datagram copied into slot `handle` into the UDP record: the reused ReceivedPacket that describes it. */
-  private udpPacket(handle: number, ptr: number, length: number): ReceivedPacket {
-    const r = this.udpReceived;
-    r.handle = handle;
-    r.ptr = ptr;
-    r.length = length;
-    r.recordPtr = this.udpRecordPtr;
-    r.status = this.core!.parseRtpAt(ptr, length, this.udpRecordPtr);
-    return r;
-  }
-
-  /** The stream's UDP reorder buffer (undefined when `reorder: false`). */
-  private createReorderBuffer(stream: MediaStream): ReorderBuffer | undefined {
-    if (this.options.reorder === false) return undefined;
-    const pool = this.pool!;
-    const entry: { buffer: ReorderBuffer; timer: ReturnType<typeof setTimeout> | undefined } = { buffer: undefined!, timer: undefined };
-    entry.buffer = new ReorderBuffer(this.options.reorder ?? {}, {
-      emit: (handle, ptr, length, held) => {
-        // A packet handed on from the buffer: parse it again into the record (it was overwritten meanwhile).
-        const received = this.udpPacket(handle, ptr, length);
-        if (held) stream.statistics.reordered++;
-        this.deliver(stream, received);
-        pool.releaseHandle(handle);
-      },
-      discard: (handle, reason) => {
-        this.drop(stream, reason);
-        pool.releaseHandle(handle);
-      },
-      schedule: (ms) => {
-        if (entry.timer) clearTimeout(entry.timer);
-        entry.timer = undefined;
-        if (ms > 0 && this.state !== 'closing' && this.state !== 'closed') {
-          entry.timer = setTimeout(() => {
-            entry.timer = undefined;
-            entry.buffer.expire(Date.now());
-          }, ms);
-          entry.timer.unref?.();
-        }
-      },
-    });
-    this.reorderBuffers.set(stream.id, entry);
-    return entry.buffer;
+    this.udpInputs.push(new UdpStreamInput(this.core!, this.pool!, receiver, sockets, server, this.udpRecordPtr,
+      this.options.reorder, {
+        onForeign: () => this.counters.unattributedDrops++,
+        onRtcp: (bytes) => this.onRtcp(receiver, bytes),
+        onError: (e) => this.emit('error', e),
+        isOpen: () => this.state !== 'closing' && this.state !== 'closed',
+      }));
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -953,18 +813,18 @@ export class RtspClient extends EventEmitter {
   private checkMedia(mediaTimeoutMs: number, udpTimeoutMs: number): void {
     if (this.state !== 'playing') return;
     const now = Date.now();
-    if (udpTimeoutMs > 0 && now - this.playStartedAt >= udpTimeoutMs && this.mediaStreams.every((s) => s.statistics.packets === 0)) {
+    if (udpTimeoutMs > 0 && now - this.playStartedAt >= udpTimeoutMs && this.receivers.every((r) => r.statistics.packets === 0)) {
       this.fail(new RtspError('UDP_TIMEOUT', `no UDP packet arrived within ${udpTimeoutMs} ms after PLAY (blocked on the way?)`, {
-        context: { udpTimeoutMs, streams: this.mediaStreams.length },
+        context: { udpTimeoutMs, streams: this.receivers.length },
       }));
       return;
     }
     if (mediaTimeoutMs <= 0) return;
-    for (const s of this.mediaStreams) {
-      const last = s.statistics.packets > 0 ? s.statistics.lastArrivalMs : this.playStartedAt;
+    for (const { stream: s, statistics } of this.receivers) {
+      const last = statistics.packets > 0 ? statistics.lastArrivalMs : this.playStartedAt;
       if (now - last >= mediaTimeoutMs) {
         this.fail(new RtspError('MEDIA_TIMEOUT', `stream ${s.id} (${s.type} ${s.encodingName}) received no RTP packet for ${now - last} ms`, {
-          context: { streamId: s.id, mediaTimeoutMs, silentMs: now - last, packets: s.statistics.packets },
+          context: { streamId: s.id, mediaTimeoutMs, silentMs: now - last, packets: statistics.packets },
         }));
         return;
       }
@@ -1002,15 +862,16 @@ export class RtspClient extends EventEmitter {
 
   private sendReceiverReports(): void {
     if (this.state !== 'playing') return;
-    for (const s of this.mediaStreams) {
-      if (s.ssrc === undefined || s.statistics.packets === 0) continue;
-      const sr = s.lastSenderReport;
+    for (const r of this.receivers) {
+      const { stream: s, statistics } = r;
+      if (r.ssrc === undefined || statistics.packets === 0) continue;
+      const sr = r.lastSenderReport;
       const block: ReportBlock = {
-        ssrc: s.ssrc,
-        fractionLost: s.statistics.takeFractionLost(),
-        cumulativeLost: s.statistics.lost,
-        highestSequence: s.statistics.extendedMax,
-        jitter: s.statistics.jitter,
+        ssrc: r.ssrc,
+        fractionLost: statistics.takeFractionLost(),
+        cumulativeLost: statistics.lost,
+        highestSequence: statistics.extendedMax,
+        jitter: statistics.jitter,
         lastSr: sr?.ntpMiddle ?? 0,
         delaySinceLastSr: sr ? Math.round(((Date.now() - sr.receivedAtMs) / 1000) * 65536) : 0,
       };
@@ -1069,34 +930,6 @@ async function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Pro
     p.then((v) => {
       signal.removeEventListener('abort', onAbort);
       resolve(v);
-    });
-  });
-}
-
-/** Binds an even RTP port and the next odd one for RTCP (RFC 3550 §11), retrying on collisions. */
-async function bindPortPair(type: 'udp4' | 'udp6', recvBufferSize: number): Promise<{ rtp: dgram.Socket; rtcp: dgram.Socket; ports: { rtp: number; rtcp: number } }> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + 2 * Math.floor(Math.random() * 20000);
-    const rtp = dgram.createSocket({ type, recvBufferSize: recvBufferSize > 0 ? recvBufferSize : undefined });
-    const rtcp = dgram.createSocket(type);
-    try {
-      await bind(rtp, port);
-      await bind(rtcp, port + 1);
-      return { rtp, rtcp, ports: { rtp: port, rtcp: port + 1 } };
-    } catch {
-      rtp.close();
-      rtcp.close();
-    }
-  }
-  throw new RtspError('CONNECT_FAILED', 'no free even/odd UDP port pair found for RTP/RTCP');
-}
-
-function bind(socket: dgram.Socket, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(port, () => {
-      socket.removeListener('error', reject);
-      resolve();
     });
   });
 }

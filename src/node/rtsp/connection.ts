@@ -19,7 +19,8 @@ import { EV_KIND_ERROR, EV_KIND_FRAME, EV_KIND_MESSAGE, RTP_RECORD_BYTES } from 
 import { statusName } from '../../core/status.js';
 import { parseRtspMessage, type RtspMessage } from '../../core/rtsp/message.js';
 import { serializeRequest } from '../../core/rtsp/serialize.js';
-import { RtspError } from './errors.js';
+import { RtspError } from '../../core/rtsp/errors.js';
+import { receivedPacket, type ReceivedPacket } from '../../core/media/packet.js';
 
 /** Size of a read slot: the pool's largest bucket. */
 const READ_SLOT_BYTES = 65536;
@@ -61,25 +62,6 @@ export function normalizeFingerprint(f: string): string {
  * Where a received packet lies in core memory, as its transport found it: one value from the socket to the consumer,
  * reused for every packet (valid during the call that hands it over).
  */
-export interface ReceivedPacket {
-  /** Interleaved channel (TCP); -1 for a UDP datagram. */
-  channel: number;
-  /** The pool slot holding the bytes: retain it to keep the packet past the call. */
-  handle: number;
-  /** Address and length of the packet in core memory. */
-  ptr: number;
-  length: number;
-  /** The packet's RTP record when it was parsed as RTP (0 when not). */
-  recordPtr: number;
-  /** RTP parse status: 0 = valid, < 0 = an RTP_* error, 1 = not parsed (an RTCP channel). */
-  status: number;
-}
-
-/** A ReceivedPacket with every field 0 (-1 for the channel), to be filled and reused. */
-export function receivedPacket(): ReceivedPacket {
-  return { channel: -1, handle: 0, ptr: 0, length: 0, recordPtr: 0, status: 1 };
-}
-
 /** What the connection hands to its owner. All calls are synchronous, from the socket's read callback. */
 export interface ConnectionHandlers {
   /** An interleaved frame (one reused value: see ReceivedPacket). */

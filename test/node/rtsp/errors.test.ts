@@ -1,6 +1,6 @@
 // One path from a reply's status to an error: typed codes, the status number, a message naming the request.
 import { describe, expect, it } from 'vitest';
-import { statusError, statusErrorCode } from '../../../src/node/rtsp/errors.js';
+import { statusError, statusErrorCode } from '../../../src/core/rtsp/errors.js';
 
 describe('statusError', () => {
   it.each([

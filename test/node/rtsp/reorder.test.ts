@@ -5,7 +5,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtspClient, type RtpPacket, type RtspClientOptions } from '../../../src/node/index.js';
-import { ReorderBuffer } from '../../../src/node/rtsp/reorder.js';
+import { ReorderBuffer } from '../../../src/core/media/reorder.js';
 import { payloadBytes, rtpPacket, ScriptedServer, SESSION_ID, waitUntil } from './scripted-server.js';
 
 const cleanups: Array<() => unknown> = [];

@@ -11,11 +11,11 @@
 //   const memoryBytes = coreBytesFor({ cameras: 8, poolLimitBytes: 16 << 20 });   // throws RtspError('BAD_OPTION')
 //   const core = await createCore({ memoryBytes });
 
-import { MAX_MEMORY_BYTES } from '../../core/core.js';
-import { RTP_RECORD_BYTES, SLAB_BYTES } from '../../core/layout.js';
-import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../../core/pool.js';
-import { DEFAULT_MAX_AAC_FRAME_BYTES, DEFAULT_MAX_VIDEO_FRAME_BYTES } from '../../core/depay.js';
-import { RtspError } from './errors.js';
+import { MAX_MEMORY_BYTES } from '../core.js';
+import { RTP_RECORD_BYTES, SLAB_BYTES } from '../layout.js';
+import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../pool.js';
+import { DEFAULT_MAX_AAC_FRAME_BYTES, DEFAULT_MAX_VIDEO_FRAME_BYTES } from '../depay.js';
+import { RtspError } from '../rtsp/errors.js';
 import { DEFAULT_RETAINED_FRAME_BYTES, type FrameModeOptions } from './frames.js';
 
 /** Default packet pool per camera: 64 slabs of 64 KiB. */

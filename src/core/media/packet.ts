@@ -1,10 +1,33 @@
 // The packet a consumer sees. On the hot path one RtpPacket object per client is reused for every packet: it is
 // valid only during the handler call, and nothing is allocated unless the consumer asks (view, payload, retain).
 
-import type { Core } from '../../core/core.js';
-import { Lease, type PacketPool } from '../../core/pool.js';
-import { readRtpRecord, RtpRecordView, type RtpHeader } from '../../core/rtp.js';
-import type { MediaStream } from './client.js';
+import type { Core } from '../core.js';
+import { Lease, type PacketPool } from '../pool.js';
+import { readRtpRecord, RtpRecordView, type RtpHeader } from '../rtp.js';
+import type { MediaStream } from './stream.js';
+
+/**
+ * A packet as its transport hands it over, in core memory: the one value that travels from the connection or the UDP
+ * socket to the stream's receiver. Reused (one per connection, one per UDP path): valid during the call only.
+ */
+export interface ReceivedPacket {
+  /** Interleaved channel (TCP); -1 for a UDP datagram. */
+  channel: number;
+  /** The pool slot holding the bytes: retain it to keep the packet past the call. */
+  handle: number;
+  /** Address and length of the packet in core memory. */
+  ptr: number;
+  length: number;
+  /** The packet's RTP record when it was parsed as RTP (0 when not). */
+  recordPtr: number;
+  /** RTP parse status: 0 = valid, < 0 = an RTP_* error, 1 = not parsed (an RTCP channel). */
+  status: number;
+}
+
+/** A ReceivedPacket with every field 0 (-1 for the channel), to be filled and reused. */
+export function receivedPacket(): ReceivedPacket {
+  return { channel: -1, handle: 0, ptr: 0, length: 0, recordPtr: 0, status: 1 };
+}
 
 /** An RTP packet kept past its handler: a lease on its bytes plus a copy of its parsed header. */
 export interface RetainedPacket {

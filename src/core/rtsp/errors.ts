@@ -1,5 +1,5 @@
 // Errors of the RTSP client. Codes are stable; messages never contain credentials.
-import { WasmRtspError } from '../../core/errors.js';
+import { WasmRtspError } from '../errors.js';
 
 /**
  * An RTSP session failed. `code` is one of: 'CONNECT_FAILED', 'CONNECTION_CLOSED', 'TIMEOUT', a reply's status (made
@@ -7,7 +7,8 @@ import { WasmRtspError } from '../../core/errors.js';
  * 'SERVER_ERROR', else 'STATUS'; `statusCode` has the number), 'TOO_MANY_REDIRECTS', 'PROTOCOL' (the server broke the protocol),
  * 'NO_MEDIA', 'UNSUPPORTED', 'ABORTED' (close() or the signal while something waited), 'CLOSED' (used after close),
  * 'BAD_OPTION', 'MEDIA_TIMEOUT' (a stream went silent), 'UDP_TIMEOUT' (no UDP packet after PLAY),
- * 'SESSION_NOT_FOUND' (a keep-alive answered 454), 'SDP_CHANGED' (RtspCamera: the streams changed shape), 'TLS'.
+ * 'SESSION_NOT_FOUND' (a keep-alive answered 454), 'SDP_CHANGED' (RtspCamera: the streams changed shape), 'TLS', 'BYE' (the server ended a stream with RTCP BYE),
+ * 'FRAME_BUDGET' (retained frames past their budget).
  */
 export class RtspError extends WasmRtspError {
   /** The reply's status code, for errors made from a reply (statusError). */

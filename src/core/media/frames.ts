@@ -7,16 +7,16 @@
 // nothing is allocated per frame unless the consumer asks (`data` makes one view, `retain()` copies the bytes once into
 // a block of the core's memory).
 
-import type { Core } from '../../core/core.js';
+import type { Core } from '../core.js';
 import {
   aacAudioSpecificConfig, avcDecoderConfigurationRecord, codecString, h264ConfigFromFmtp, h265ConfigFromFmtp,
   hevcDecoderConfigurationRecord, parameterSetsIn, rawVideoFormat, type H264Config, type H265Config,
-} from '../../core/codec.js';
+} from '../codec.js';
 import {
   Depayloader, FRAME_DISCONTINUITY, FRAME_KEYFRAME, FRAME_PARAMETER_SETS, type DepayStats, type FrameCodec,
-} from '../../core/depay.js';
-import { RtspError } from './errors.js';
-import type { MediaStream } from './client.js';
+} from '../depay.js';
+import { RtspError } from '../rtsp/errors.js';
+import type { MediaStream } from './stream.js';
 
 /** Options of frame mode (`RtspClientOptions.frames`). */
 export interface FrameModeOptions {
@@ -200,9 +200,14 @@ export interface FrameStats extends DepayStats {
   badParameterSets: number;
 }
 
+/** Maps RTP time to the sender's wall clock (the stream's receiver, from its last sender report). */
+export interface WallClock {
+  wallClockAt(rtpTimestamp: number): number | undefined;
+}
+
 /**
- * One stream's frame path: its wasm depayloader, the timestamp extension and the codec configuration. The client
- * calls `push` for every packet of the stream and `emit` for each completed frame.
+ * One stream's frame path: its wasm depayloader, the timestamp extension and the codec configuration. The stream's
+ * receiver (receiver.ts) pushes every packet into `depay` and calls `fill` for each completed frame.
  */
 export class StreamFrames {
   readonly depay: Depayloader;
@@ -216,7 +221,8 @@ export class StreamFrames {
   private badParameterSets = 0;
   private finalStats: DepayStats | undefined;
 
-  constructor(private readonly core: Core, readonly stream: MediaStream, codec: FrameCodec, options: FrameModeOptions) {
+  constructor(private readonly core: Core, readonly stream: MediaStream, codec: FrameCodec, options: FrameModeOptions,
+    private readonly clock: WallClock) {
     try {
       this.config = codecConfigFromSdp(stream);
     } catch {
@@ -253,9 +259,7 @@ export class StreamFrames {
     frame.configChanged = false;
     if ((flags & FRAME_PARAMETER_SETS) !== 0) this.updateConfig(frame);
     frame.config = this.config;
-    const sr = this.stream.lastSenderReport;
-    frame.wallClockTimeMs = sr === undefined ? undefined
-      : sr.wallClockMs + (((ts32 - sr.rtpTimestamp) | 0) * 1000) / this.stream.clockRate;
+    frame.wallClockTimeMs = this.clock.wallClockAt(ts32);
     this.delivered++;
     if (frame.keyframe) this.keyframes++;
   }
