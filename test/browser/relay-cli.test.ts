@@ -1,4 +1,4 @@
-// `wasm-rtsp relay` as a user runs it: the built command (dist/node/cli.js) against the GStreamer test server, a
+// `wasm-rtsp relay` as a user runs it: the built command (dist/node/cli/index.js) against the GStreamer test server, a
 // WebSocket client reading one camera, and the JSON summary at the end. Needs `npm run build` first.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startRtspServer, type RtspTestServer } from '../server/harness.js';
 
-const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/node/cli/index.js', import.meta.url));
 /** Bound of the command's whole run. */
 const RUN_TIMEOUT_MS = 60_000;
 

@@ -1,6 +1,6 @@
 // The `wasm-rtsp` command with many cameras and bad ones among them (issue 8): memory sized for every pool, each
 // camera on its own, Ctrl-C at any time, errors that name the camera, --json that says what went wrong. The built
-// CLI (dist/node/cli.js) runs in a child process against GStreamer's RTSP server on 127.0.0.1, plain TCP servers
+// CLI (dist/node/cli/index.js) runs in a child process against GStreamer's RTSP server on 127.0.0.1, plain TCP servers
 // for hangs, and the scripted server for faults.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,12 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRtspServer, type RtspServerEvent, type RtspTestServer } from '../server/harness.js';
 import { rtpFrames, ScriptedServer } from './rtsp/scripted-server.js';
-import { camerasPerCore, parseCommandLine, planCores, poolLimitBytes, UsageError } from '../../src/node/cli-args.js';
+import { camerasPerCore, parseCommandLine, planCores, poolLimitBytes, UsageError } from '../../src/node/cli/args.js';
 import { coreBytesFor } from '../../src/core/media/sizing.js';
 import { MAX_MEMORY_BYTES } from '../../src/core/core.js';
 import { POOL_MAX_LIMIT_BYTES } from '../../src/core/pool.js';
 
-const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/node/cli/index.js', import.meta.url));
 const PASSWORD = 'pa/ss@w:rd';
 let common: RtspTestServer;
 let authed: RtspTestServer;

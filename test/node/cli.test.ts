@@ -1,4 +1,4 @@
-// The `wasm-rtsp` command end to end: the built CLI (dist/node/cli.js, made by `npm test`'s build step) in a child
+// The `wasm-rtsp` command end to end: the built CLI (dist/node/cli/index.js, made by `npm test`'s build step) in a child
 // process, against GStreamer's RTSP server on 127.0.0.1, into real GStreamer pipelines.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRtspServer, type RtspTestServer } from '../server/harness.js';
 import { readMp4 } from './gst/mp4.js';
 
-const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/node/cli/index.js', import.meta.url));
 let server: RtspTestServer;
 const tmp = mkdtempSync(join(tmpdir(), 'wasm-rtsp-cli-'));
 

@@ -38,7 +38,7 @@ describe('package entries', () => {
   });
 
   it('names its bin', () => {
-    expect(pkg.bin['wasm-rtsp']).toBe('dist/node/cli.js');
+    expect(pkg.bin['wasm-rtsp']).toBe('dist/node/cli/index.js');
     expect(existsSync(`${root}/${pkg.bin['wasm-rtsp']}`)).toBe(true);
   });
 });

@@ -1,14 +1,14 @@
 // Command-line parsing of `wasm-rtsp`, the credentials it applies, and how it sizes wasm memory for its cameras.
-// Kept apart from cli.ts so tests can call it without starting anything.
+// Kept apart from run.ts so tests can call it without starting anything.
 
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { SLAB_BYTES } from '../core/layout.js';
-import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../core/pool.js';
-import { parseRtspUrl, redactUrl, RtspUrlError } from '../core/rtsp/url.js';
-import { coreBytesFor } from '../core/media/sizing.js';
-import { DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS, DEFAULT_MEDIA_TIMEOUT_MS } from './rtsp/camera.js';
+import { SLAB_BYTES } from '../../core/layout.js';
+import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../../core/pool.js';
+import { parseRtspUrl, redactUrl, RtspUrlError } from '../../core/rtsp/url.js';
+import { coreBytesFor } from '../../core/media/sizing.js';
+import { DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS, DEFAULT_MEDIA_TIMEOUT_MS } from '../rtsp/camera.js';
 
 /** Seconds the demo plays. */
 export const DEMO_SECONDS = 10;

@@ -1,0 +1,311 @@
+// The per-camera object of `wasm-rtsp`: an RtspCamera plus what the command needs around it (a name, a state, counters
+// summed over sessions, media kept until its pipeline exists), and the wiring of a camera into its pipeline's branches.
+
+import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import type { Core } from '../../core/core.js';
+import type { ClientStats, MediaStream } from '../rtsp/client.js';
+import { RtspCamera, type ReconnectedEvent, type ReconnectingEvent } from '../rtsp/camera.js';
+import type { PoolStats } from '../../core/pool.js';
+import type { RetainedPacket, RtpPacket } from '../../core/media/packet.js';
+import { codecConfigFromSdp, frameCodecOf, type Frame, type FrameStats, type RetainedFrame } from '../../core/media/frames.js';
+import { frameFormat, type GstSink } from '../gst/index.js';
+import type { Args } from './args.js';
+import { describe } from './summary.js';
+
+/** Where a camera is: connecting (first attempt), playing, reconnecting (after a failure), failed (gave up),
+ * stopped (by us). */
+export type CameraState = 'connecting' | 'playing' | 'reconnecting' | 'failed' | 'stopped';
+
+/** Per-stream counters of one camera over all its sessions so far. */
+type StreamTotals = ClientStats['streams'][number];
+
+/** Packets a camera keeps (retained in its pool) between its first PLAY and its pipeline's start. */
+const MAX_PENDING_PACKETS = 4096;
+
+/** Frames a camera keeps (copied into its core, within the retained-frame budget) before its pipeline's start. */
+const MAX_PENDING_FRAMES = 512;
+
+/**
+ * Where a camera's media goes: packets and frames on the hot path (valid during the call), and those retained
+ * between the first PLAY and the pipeline's start.
+ */
+interface MediaTarget {
+  packet(p: RtpPacket): void;
+  retained(p: RetainedPacket): void;
+  frame(f: Frame): void;
+  retainedFrame(f: RetainedFrame): void;
+}
+
+/**
+ * A camera of the command: an RtspCamera (connect, play, reconnect with backoff, media timeout, TEARDOWN on every
+ * exit) plus what the command needs around it: a name, a state for progress lines, per-reason counters summed over
+ * sessions, and the packets of its first moments kept until its pipeline exists.
+ */
+export class Camera extends EventEmitter {
+  readonly label: string;
+  readonly rtsp: RtspCamera;
+  state: CameraState = 'connecting';
+  played = false;
+  lastError: unknown;
+  /** Streams of the first session (stable across reconnects: RtspCamera ends a camera whose SDP changes). */
+  streams: readonly MediaStream[] = [];
+  /** Resolves once the first attempt has ended: playing, or failed. */
+  readonly firstAnswer: Promise<void>;
+  private answered!: () => void;
+  private target: MediaTarget | undefined;
+  private readonly pending: RetainedPacket[] = [];
+  private readonly pendingFrames: RetainedFrame[] = [];
+  /** Per stream id: whether it goes as frames (decided once from its SDP; ids are stable across sessions). */
+  private readonly frameInput = new Map<number, boolean>();
+  private readonly rtpOnly: boolean;
+  /** Packets that arrived before the pipeline and did not fit in `pending`, or whose session ended before it. */
+  beforePipelineDrops = 0;
+  /** Per stream id, the counters of ended sessions (each session's client starts from zero). */
+  private readonly past = new Map<number, StreamTotals>();
+  private readonly folded = new WeakSet<ClientStats>();
+
+  constructor(readonly index: number, url: string, core: Core, args: Args, signal: AbortSignal, duplicate: boolean) {
+    super();
+    this.rtpOnly = args.rtp;
+    this.rtsp = new RtspCamera(url, {
+      core, transport: args.transport, poolLimitBytes: args.poolLimitBytes, signal,
+      // Frame mode: depayload in wasm only the streams that go as frames; a branch starts at a keyframe.
+      frames: args.rtp ? undefined : { waitForKeyframe: true, streams: (s) => this.usesFrames(s) },
+      // Packets are built and dispatched only for the streams that go as RTP (the others' frames go instead).
+      packets: (s) => !this.usesFrames(s),
+      tls: args.tlsFingerprint || args.tlsCaFile ? {
+        fingerprint256: args.tlsFingerprint,
+        ca: args.tlsCaFile ? readFileSync(args.tlsCaFile, 'utf8') : undefined,
+      } : undefined,
+      requestTimeoutMs: args.timeoutMs, connectTimeoutMs: args.timeoutMs, mediaTimeoutMs: args.mediaTimeoutMs,
+      initialDelayMs: args.retryDelayMs, maxDelayMs: args.retryMaxDelayMs,
+      maxAttempts: args.retries === Infinity ? Infinity : args.retries + 1,
+    });
+    // The URL without credentials names the camera everywhere; the same URL twice gets its position too.
+    this.label = this.rtsp.url + (duplicate ? ` (#${index + 1})` : '');
+    this.firstAnswer = new Promise((r) => (this.answered = r));
+    this.rtsp.on('packet', (p: RtpPacket) => this.onPacket(p));
+    if (!args.rtp) this.rtsp.on('frame', (f: Frame) => this.onFrame(f));
+    this.rtsp.on('error', (e: unknown) => (this.lastError = e));
+    this.rtsp.on('reconnecting', (e: ReconnectingEvent) => {
+      this.fold();
+      this.lastError = e.reason;
+      this.setState('reconnecting', `${describe(e.reason)}; retry ${e.attempt} in ${(e.delayMs / 1000).toFixed(1)} s`);
+      this.answered();
+    });
+    this.rtsp.on('reconnected', (e: ReconnectedEvent) => {
+      this.setState('playing', `reconnected after ${e.attempts} attempt${e.attempts === 1 ? '' : 's'} (down ${(e.downtimeMs / 1000).toFixed(1)} s)`);
+    });
+    this.rtsp.on('fallback', (e: { reason: unknown }) => {
+      this.fold();
+      this.emit('note', `no RTP over UDP (${describe(e.reason)}): TCP from now on`);
+    });
+    this.rtsp.on('close', (reason: unknown) => {
+      this.fold();
+      this.dropPending();
+      if (reason !== undefined) {
+        this.lastError = reason;
+        // The line names the camera already.
+        const text = describe(reason);
+        this.setState('failed', text.startsWith(`${this.rtsp.url}: `) ? text.slice(this.rtsp.url.length + 2) : text);
+      }
+      this.answered();
+    });
+  }
+
+  /** Starts the camera; the first PLAY goes out at once, its packets wait (bounded) for attach(). */
+  start(): void {
+    this.rtsp.start().then((streams) => {
+      this.streams = streams;
+      this.played = true;
+      this.emit('firstPlay');
+      this.setState('playing', `playing, ${streams.length} stream${streams.length === 1 ? '' : 's'}: ${streams.map((s) => s.encodingName).join(', ')}`);
+      this.answered();
+    }, () => { /* ended before it played: 'close' said why */ });
+  }
+
+  /**
+   * Whether `stream` goes to its branch as frames: frame mode is on, the wasm depayloader knows the codec and the SDP
+   * gives what the appsrc caps need (codec_data); otherwise its RTP packets go, for GStreamer to depayload.
+   */
+  usesFrames(stream: MediaStream): boolean {
+    let yes = this.frameInput.get(stream.id);
+    if (yes === undefined) {
+      yes = false;
+      if (!this.rtpOnly && frameCodecOf(stream.encodingName) !== undefined) {
+        try {
+          frameFormat(codecConfigFromSdp(stream), stream);
+          yes = true;
+        } catch { /* no codec configuration in the SDP: RTP */ }
+      }
+      this.frameInput.set(stream.id, yes);
+    }
+    return yes;
+  }
+
+  /** Whether stream `id` was decided to go as frames (see usesFrames). */
+  wentAsFrames(id: number): boolean {
+    return this.frameInput.get(id) ?? false;
+  }
+
+  /** From now on media goes to `target`; what was kept since the first PLAY goes first, in order. */
+  attach(target: MediaTarget): void {
+    this.target = target;
+    for (const f of this.pendingFrames.splice(0)) {
+      try {
+        target.retainedFrame(f);
+      } catch {
+        this.beforePipelineDrops++;
+      }
+      try { f.release(); } catch { /* released with its core block */ }
+    }
+    for (const r of this.pending.splice(0)) {
+      try {
+        target.retained(r);
+      } catch {
+        this.beforePipelineDrops++; // its session ended before the pipeline (the lease is gone with the pool)
+      }
+      try { r.release(); } catch { /* released with its pool */ }
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    if (!this.usesFrames(f.stream)) return;
+    if (this.target) {
+      this.target.frame(f);
+      return;
+    }
+    if (this.pendingFrames.length >= MAX_PENDING_FRAMES) {
+      this.beforePipelineDrops++;
+      return;
+    }
+    try {
+      this.pendingFrames.push(f.retain());
+    } catch {
+      this.beforePipelineDrops++; // the retained-frame budget is full
+    }
+  }
+
+  private onPacket(p: RtpPacket): void {
+    if (this.target) {
+      this.target.packet(p);
+    } else if (this.pending.length < MAX_PENDING_PACKETS) {
+      this.pending.push(p.retain());
+    } else {
+      this.beforePipelineDrops++;
+    }
+  }
+
+  private dropPending(): void {
+    this.beforePipelineDrops += this.pending.length + this.pendingFrames.length;
+    for (const r of [...this.pending.splice(0), ...this.pendingFrames.splice(0)]) {
+      try { r.release(); } catch { /* released with its pool */ }
+    }
+  }
+
+  /** Adds the last ended session's counters to `past`, once per session. */
+  private fold(): void {
+    const cs = this.rtsp.stats().client;
+    if (!cs || this.folded.has(cs) || this.rtsp.currentClient) return;
+    this.folded.add(cs);
+    for (const s of cs.streams) {
+      const p = this.past.get(s.id);
+      this.past.set(s.id, p ? addStreamStats(p, s) : { ...s, dropped: { ...s.dropped }, ...(s.frames ? { frames: addFrameStats(s.frames, zeroFrames(s.frames)) } : {}) });
+    }
+  }
+
+  /** Counters over every session so far, per stream, and the current (else last) pool. */
+  stats(): { streams: StreamTotals[]; pool?: PoolStats; reconnects: number; failures: number } {
+    const cam = this.rtsp.stats();
+    const live = this.rtsp.currentClient?.stats();
+    const ids = new Set([...this.past.keys(), ...(live?.streams.map((s) => s.id) ?? [])]);
+    const streams: StreamTotals[] = [];
+    for (const id of [...ids].sort((x, y) => x - y)) {
+      const p = this.past.get(id);
+      const l = live?.streams.find((s) => s.id === id);
+      streams.push(p && l ? addStreamStats(p, l) : (p ?? l)!);
+    }
+    return { streams, pool: live?.pool ?? cam.client?.pool, reconnects: cam.reconnects, failures: cam.failures };
+  }
+
+  /** Ends the camera: a connect or retry wait ends at once, a set-up session gets its TEARDOWN. */
+  async stop(): Promise<void> {
+    if (this.state !== 'failed') this.state = 'stopped';
+    await this.rtsp.close();
+    this.fold();
+    this.dropPending();
+  }
+
+  private setState(state: CameraState, reason: string): void {
+    if (this.state === 'stopped') return;
+    this.state = state;
+    this.emit('state', state, reason);
+  }
+}
+
+function addCounts<T extends Record<string, number>>(a: T, b: T): T {
+  const sum = { ...a } as Record<string, number>;
+  for (const [k, n] of Object.entries(b)) sum[k] = (sum[k] ?? 0) + n;
+  return sum as T;
+}
+
+function addFrameStats(a: FrameStats & { queueFull: number }, b: FrameStats & { queueFull: number }): FrameStats & { queueFull: number } {
+  const { dropped: da, ...ca } = a;
+  const { dropped: db, ...cb } = b;
+  return { ...addCounts(ca, cb), dropped: addCounts(da, db) };
+}
+
+function addStreamStats(a: StreamTotals, b: StreamTotals): StreamTotals {
+  const frames = a.frames && b.frames ? addFrameStats(a.frames, b.frames) : (b.frames ?? a.frames);
+  return {
+    ...b, packets: a.packets + b.packets, bytes: a.bytes + b.bytes, lost: a.lost + b.lost, reordered: a.reordered + b.reordered,
+    duplicates: a.duplicates + b.duplicates, dropped: addCounts(a.dropped, b.dropped), ...(frames ? { frames } : {}),
+  };
+}
+
+/** A GStreamer pipeline with the cameras whose streams it takes (branch `firstBranch + stream id`). */
+export interface Pipeline {
+  sink: GstSink;
+  cameras: Array<{ camera: Camera; firstBranch: number }>;
+}
+
+/** A copy of `f` with every counter 0 (the first fold of a session's frame counters copies them through it). */
+function zeroFrames(f: FrameStats & { queueFull: number }): FrameStats & { queueFull: number } {
+  const zero = <T extends Record<string, number>>(o: T) => Object.fromEntries(Object.keys(o).map((k) => [k, 0])) as T;
+  const { dropped, ...counts } = f;
+  return { ...zero(counts), dropped: zero(dropped) } as FrameStats & { queueFull: number };
+}
+
+/**
+ * The hot path of one camera into its pipeline: a view of wasm memory (a frame, or a packet) into the stream's
+ * appsrc, which copies it; then the slot goes back to the pool. A refused push is counted by the sink (queue near
+ * its bound, sink stopped).
+ */
+export function connectToPipeline(camera: Camera, sink: GstSink, firstBranch: number): void {
+  camera.attach({
+    packet: (p: RtpPacket) => {
+      sink.push(firstBranch + p.stream.id, p);
+    },
+    frame: (f: Frame) => {
+      sink.pushFrame(firstBranch + f.stream.id, f);
+    },
+    // Media of the first moments, kept until the pipeline existed.
+    retained: (p: RetainedPacket) => {
+      sink.pushBytes(firstBranch + p.stream.id, p.lease.view);
+    },
+    retainedFrame: (f: RetainedFrame) => {
+      sink.pushFrame(firstBranch + f.stream.id, f);
+    },
+  });
+}
+
+/** The camera whose branch holds element `src<N>`/`sink<N>`, if the element is one of those. */
+export function cameraOfElement(p: Pipeline, element: string | undefined): Camera | undefined {
+  const m = /^(?:src|sink)(\d+)$/.exec(element ?? '');
+  if (!m) return undefined;
+  const branch = Number(m[1]);
+  let found: Camera | undefined;
+  for (const c of p.cameras) if (c.firstBranch <= branch) found = c.camera;
+  return found;
+}

@@ -1,0 +1,269 @@
+// What `wasm-rtsp` reports: the exit codes, the final summary (human, or --json) with its per-camera and per-stream
+// counters, the --json-progress lines, the TTY status line, and how an error reads in all of them.
+
+import type { PoolStats } from '../../core/pool.js';
+import { redactUrl } from '../../core/rtsp/url.js';
+import type { GstSinkStats } from '../gst/index.js';
+import { UsageError } from './args.js';
+import type { Camera, CameraState, Pipeline } from './camera.js';
+
+/** Exit code: stopped by the user (Ctrl-C, SIGTERM) or --duration with at least one camera played. */
+export const EXIT_OK = 0;
+/** Exit code: an unexpected error. */
+export const EXIT_ERROR = 1;
+/** Exit code: bad usage (options, URLs, memory that cannot fit). */
+export const EXIT_USAGE = 2;
+/** Exit code: no camera played (or all gave up, one failing). */
+export const EXIT_RTSP = 3;
+/** Exit code: GStreamer failure (missing, bad pipeline, error on the bus). */
+export const EXIT_GSTREAMER = 4;
+
+/** The error that decided the exit code, in --json. `camera` is the URL without credentials. */
+export interface SummaryError {
+  code: string;
+  message: string;
+  camera?: string;
+}
+
+/** The final summary (`--json`): per camera, per stream, the pools, the sink, the exit code and its reason. */
+export interface Summary {
+  durationS: number;
+  /** 'duration', 'SIGINT', 'SIGTERM', 'cameras-ended', 'gstreamer-error', 'usage', 'error'. */
+  exitReason: string;
+  exitCode: number;
+  error?: SummaryError;
+  cameras: CameraSummary[];
+  streams: Array<{
+    url: string;
+    id: number;
+    type: string;
+    encodingName: string;
+    /** What the stream's branch takes: access units depayloaded in wasm, or RTP packets. */
+    input: 'frames' | 'packets';
+    /** RTP packets that arrived (counted before any drop). */
+    packets: number;
+    /** Units (frames for a frame stream, else packets) that arrived: pushed + every drop. */
+    received: number;
+    pushed: number;
+    bytes: number;
+    lost: number;
+    reordered: number;
+    duplicates: number;
+    /** Units dropped, by reason (frames for a frame stream: loss, waitingForKeyframe, queueFull, …). */
+    dropped: Record<string, number>;
+    /** A frame stream's packets dropped before depayloading (duplicates, pool exhausted, parse errors, …). */
+    packetDrops?: Record<string, number>;
+    /** Buffers that reached the pipeline's counted sink (decoded frames with the default pipeline). */
+    sinkBuffers?: number;
+  }>;
+  pools: Array<{ url: string } & PoolStats>;
+  sink?: GstSinkStats;
+  /** One entry per pipeline when late cameras got pipelines of their own (sink is the first). */
+  sinks?: GstSinkStats[];
+  process: { rssBytes: number; heapUsedBytes: number };
+}
+
+/** A camera in the summary. */
+export interface CameraSummary {
+  url: string;
+  index: number;
+  state: CameraState;
+  played: boolean;
+  reconnects: number;
+  /** Which pipeline its streams went to (index into `sinks`), absent when it never got one. */
+  pipeline?: number;
+  error?: SummaryError;
+}
+
+/** The error as the summary reports it: a stable code, the message, the camera's name. */
+export function errorOf(e: unknown, camera?: Camera): SummaryError {
+  const code = e instanceof UsageError ? 'USAGE'
+    : e instanceof Error && typeof (e as { code?: unknown }).code === 'string' ? (e as unknown as { code: string }).code : 'ERROR';
+  return { code, message: messageOf(e), ...(camera ? { camera: camera.label } : {}) };
+}
+
+/** The error's message, with GStreamer's debug text: its message is often just "Internal data stream error." while
+ * the cause (not-negotiated, …) is in the debug text. */
+export function messageOf(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const debug = (e as { context?: { debug?: unknown } }).context?.debug;
+  return typeof debug === 'string' && debug !== '' ? `${e.message} (${debug.replace(/\s+/g, ' ').trim()})` : e.message;
+}
+
+/** The error for a log line: its message and, when it has one, its code. */
+export function describe(e: unknown): string {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return code !== undefined ? `${messageOf(e)} [${String(code)}]` : messageOf(e);
+}
+
+/** The TTY status line: every camera's packets, rate, losses and pool use, and the process's memory. */
+export function statusLine(cameras: Camera[], started: number): string {
+  let packets = 0;
+  let bytes = 0;
+  let lost = 0;
+  let inUse = 0;
+  let highWater = 0;
+  for (const c of cameras) {
+    const st = c.stats();
+    for (const s of st.streams) {
+      packets += s.packets;
+      bytes += s.bytes;
+      lost += s.lost;
+    }
+    inUse += st.pool?.inUse ?? 0;
+    highWater += st.pool?.highWater ?? 0;
+  }
+  const playing = cameras.filter((c) => c.state === 'playing').length;
+  const rate = rateOf(packets, bytes);
+  const mem = process.memoryUsage();
+  const secs = (Date.now() - started) / 1000;
+  return `${secs.toFixed(0)} s  ${playing}/${cameras.length} playing  ${rate.pps.toFixed(0)} pkt/s  ${rate.mbps.toFixed(2)} Mbit/s  lost ${lost}  ` +
+    `pool ${inUse}/${highWater} slots  heap ${(mem.heapUsed / 2 ** 20).toFixed(1)} MiB  rss ${(mem.rss / 2 ** 20).toFixed(1)} MiB`;
+}
+
+let lastRate = { t: 0, packets: 0, bytes: 0 };
+
+/** Starts the status line's rate from now, at zero counts (when the cameras start). */
+export function resetRate(): void {
+  lastRate = { t: Date.now(), packets: 0, bytes: 0 };
+}
+
+function rateOf(packets: number, bytes: number): { pps: number; mbps: number } {
+  const t = Date.now();
+  const dt = (t - lastRate.t) / 1000;
+  const r = lastRate.t === 0 || dt <= 0 ? { pps: 0, mbps: 0 } : { pps: (packets - lastRate.packets) / dt, mbps: ((bytes - lastRate.bytes) * 8) / dt / 1e6 };
+  lastRate = { t, packets, bytes };
+  return r;
+}
+
+/** One line of --json-progress: a camera's state and counters at time `t` (seconds since start). */
+export interface ProgressLine {
+  type: 'progress';
+  t: number;
+  camera: string;
+  index: number;
+  state: CameraState;
+  packets: number;
+  /** Buffers that reached the counted sink (decoded frames with the default pipeline); absent without a pipeline. */
+  frames?: number;
+  lost: number;
+  /** Packets dropped, every reason (pool exhausted, parse errors, queue full, before its pipeline, …). */
+  drops: number;
+  /** Sessions that came back after a failure. */
+  reconnects: number;
+  /** Failed attempts and failed sessions. */
+  failures: number;
+}
+
+/** The --json-progress lines of one tick: one per camera. */
+export function progressLines(cameras: Camera[], pipelines: Pipeline[], started: number): string {
+  const t = Math.round((Date.now() - started) / 100) / 10;
+  let out = '';
+  for (const cam of cameras) {
+    const st = cam.stats();
+    let packets = 0;
+    let lost = 0;
+    let drops = 0;
+    for (const s of st.streams) {
+      packets += s.packets;
+      lost += s.lost;
+      drops += Object.values(s.dropped).reduce((x, n) => x + n, 0);
+    }
+    drops += cam.beforePipelineDrops;
+    let frames: number | undefined;
+    for (const p of pipelines) {
+      const m = p.cameras.find((x) => x.camera === cam);
+      if (!m) continue;
+      const b = p.sink.stats().branches;
+      for (let i = 0; i < cam.streams.length; i++) {
+        const branch = b[m.firstBranch + i];
+        if (!branch) continue;
+        drops += branch.queueDroppedPackets + branch.rejectedPackets;
+        if (branch.sinkBuffers !== undefined) frames = (frames ?? 0) + branch.sinkBuffers;
+      }
+    }
+    const line: ProgressLine = {
+      type: 'progress', t, camera: cam.label, index: cam.index, state: cam.state, packets,
+      ...(frames !== undefined ? { frames } : {}), lost, drops, reconnects: st.reconnects, failures: st.failures,
+    };
+    out += JSON.stringify(line) + '\n';
+  }
+  return out;
+}
+
+/** The final summary, once the cameras and pipelines have stopped. */
+export function summarize(cameras: Camera[], pipelines: Pipeline[], started: number, exitReason: string, exitCode: number,
+  error: SummaryError | undefined): Summary {
+  const sinkStats = pipelines.map((p) => p.sink.stats());
+  const streams: Summary['streams'] = [];
+  const pools: Summary['pools'] = [];
+  const cameraSummaries: CameraSummary[] = [];
+  for (const c of cameras) {
+    const st = c.stats();
+    if (st.pool) pools.push({ url: c.label, ...st.pool });
+    const pi = pipelines.findIndex((p) => p.cameras.some((m) => m.camera === c));
+    const first = pi >= 0 ? pipelines[pi]!.cameras.find((m) => m.camera === c)!.firstBranch : 0;
+    cameraSummaries.push({
+      url: c.label, index: c.index, state: c.state, played: c.played, reconnects: st.reconnects,
+      ...(pi >= 0 ? { pipeline: pi } : {}),
+      ...(c.lastError !== undefined ? { error: errorOf(c.lastError, c) } : {}),
+    });
+    for (const s of st.streams) {
+      const b = pi >= 0 ? sinkStats[pi]!.branches[first + s.id] : undefined;
+      // Camera-level (not per stream): counted on its first stream.
+      const beforePipeline = s === st.streams[0] ? c.beforePipelineDrops : 0;
+      const sinkDrops = { queueFull: b?.queueDroppedPackets ?? 0, sinkClosed: b?.rejectedPackets ?? 0, beforePipeline };
+      const base = {
+        url: c.label, id: s.id, type: s.type, encodingName: s.encodingName, packets: s.packets, bytes: s.bytes,
+        lost: s.lost, reordered: s.reordered, duplicates: s.duplicates, sinkBuffers: b?.sinkBuffers,
+      };
+      if (c.wentAsFrames(s.id) && s.frames) {
+        // Frames balance in frames: each one the depayloader completed or dropped is pushed or counted as dropped.
+        const f = s.frames;
+        const dropped: Record<string, number> = { ...f.dropped, ...sinkDrops, queueFull: sinkDrops.queueFull + f.queueFull };
+        const pushed = b?.pushedFrames ?? 0;
+        streams.push({ ...base, input: 'frames', received: pushed + sum(dropped), pushed, dropped, packetDrops: { ...s.dropped } });
+      } else {
+        const dropped: Record<string, number> = { ...s.dropped, ...sinkDrops, queueFull: s.dropped.queueFull + sinkDrops.queueFull };
+        const pushed = b?.pushedPackets ?? 0;
+        streams.push({ ...base, input: 'packets', received: pushed + sum(dropped), pushed, dropped });
+      }
+    }
+  }
+  const mem = process.memoryUsage();
+  return {
+    durationS: (Date.now() - started) / 1000,
+    exitReason,
+    exitCode,
+    ...(error && exitCode !== EXIT_OK ? { error } : {}),
+    cameras: cameraSummaries,
+    streams,
+    pools,
+    sink: sinkStats[0],
+    ...(sinkStats.length > 1 ? { sinks: sinkStats } : {}),
+    process: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed },
+  };
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((x, n) => x + n, 0);
+}
+
+/** The final summary for a person (stderr, without --json). */
+export function humanSummary(s: Summary): string {
+  const lines = [`wasm-rtsp: ${s.exitReason} after ${s.durationS.toFixed(1)} s (exit ${s.exitCode})`];
+  for (const c of s.cameras) {
+    lines.push(`  ${c.url}: ${c.played ? 'played' : 'never played'}, ${c.state}, ${c.reconnects} reconnects` +
+      (c.error ? `, last error: ${c.error.message} [${c.error.code}]` : ''));
+  }
+  for (const st of s.streams) {
+    const drops = Object.entries(st.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+    const unit = st.input === 'frames' ? 'frames' : 'packets';
+    lines.push(`  ${redactUrl(st.url)} #${st.id} ${st.type} ${st.encodingName}: ${st.packets} packets (${(st.bytes / 1e6).toFixed(1)} MB), lost ${st.lost}, reordered ${st.reordered}; ` +
+      `${st.received} ${unit}, pushed ${st.pushed}, dropped: ${drops}` +
+      (st.sinkBuffers !== undefined ? `, ${st.sinkBuffers} buffers reached the sink` : ''));
+  }
+  for (const p of s.pools) lines.push(`  pool ${p.url}: high-water ${p.highWater} slots (${(p.bytesHighWater / 1024).toFixed(0)} KiB) of ${(p.limitBytes / 2 ** 20).toFixed(1)} MiB, exhausted ${p.exhaustions}`);
+  lines.push(`  process: rss ${(s.process.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(s.process.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`);
+  return lines.join('\n') + '\n';
+}
