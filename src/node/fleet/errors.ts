@@ -13,6 +13,8 @@ export interface ConfigIssue {
   path: string;
   /** What is wrong and, where it helps, what to write instead. Never holds a password. */
   message: string;
+  /** The camera (its name) the problem is in, when it is in one. */
+  camera?: string;
 }
 
 /**
@@ -52,5 +54,6 @@ export class ConfigError extends WasmRtspError {
 export function formatIssue(issue: ConfigIssue): string {
   let where = issue.source;
   if (issue.line !== undefined) where += `:${issue.line}` + (issue.column !== undefined ? `:${issue.column}` : '');
-  return `${where}: ${issue.path ? issue.path + ': ' : ''}${issue.message}`;
+  const camera = issue.camera !== undefined ? ` (camera ${issue.camera})` : '';
+  return `${where}: ${issue.path ? issue.path + camera + ': ' : ''}${issue.message}`;
 }
