@@ -129,7 +129,8 @@ export function loadConfig(file: string, options: Omit<ParseConfigOptions, 'sour
 export function parseConfig(text: string, options: ParseConfigOptions = {}): FleetConfig {
   const source = options.source ?? 'config';
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // merge: YAML 1.1's `<<: *anchor` is how people share settings between entries; YAML 1.2 dropped it, users did not.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   const where = new Locator(doc, lineCounter, source);
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => ({ source, ...where.offset(e.pos[0]), path: '', message: `YAML: ${firstLine(e.message)}` })));
