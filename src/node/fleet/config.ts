@@ -270,7 +270,10 @@ function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
   return issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }
 
-/** Every camera whose name an earlier camera has already, naming both lines. */
+/**
+ * Every camera whose name an earlier camera has already, naming both lines. Names that differ only in case count as
+ * the same: they name files and folders, which collide on case-insensitive file systems (macOS, Windows shares).
+ */
 function duplicateNames(data: unknown, where: Locator): ConfigIssue[] {
   const cameras = (data as { cameras?: unknown }).cameras;
   if (!Array.isArray(cameras)) return [];
@@ -279,14 +282,17 @@ function duplicateNames(data: unknown, where: Locator): ConfigIssue[] {
   cameras.forEach((cam, i) => {
     const name = (cam as { name?: unknown } | null)?.name;
     if (typeof name !== 'string') return;
-    const earlier = first.get(name);
+    const earlier = first.get(name.toLowerCase());
     if (earlier === undefined) {
-      first.set(name, i);
+      first.set(name.toLowerCase(), i);
       return;
     }
     const line = where.at(['cameras', earlier, 'name']).line;
-    issues.push(where.issue(['cameras', i, 'name'], `camera name "${name}" is already used at line ${line} (cameras[${earlier}]): names must be unique`,
-      { camera: name }));
+    const other = (cameras[earlier] as { name: string }).name;
+    const message = other === name
+      ? `camera name "${name}" is already used at line ${line} (cameras[${earlier}]): names must be unique`
+      : `camera name "${name}" differs from "${other}" (line ${line}, cameras[${earlier}]) only in case: names must be unique ignoring case (they name files)`;
+    issues.push(where.issue(['cameras', i, 'name'], message, { camera: name }));
   });
   return issues;
 }

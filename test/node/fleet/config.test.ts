@@ -249,6 +249,12 @@ describe('mistakes', () => {
     expect(err.message).toContain('already used at line 2');
   });
 
+  it('counts names that differ only in case as the same (they name files)', () => {
+    const err = errorOf('cameras:\n  - {name: Lobby, url: "rtsp://h/1"}\n  - {name: lobby, url: "rtsp://h/2"}\n');
+    expect(err.issues).toEqual([expect.objectContaining({ line: 3, path: 'cameras[1].name' })]);
+    expect(err.message).toContain('differs from "Lobby" (line 2, cameras[0]) only in case');
+  });
+
   it('names both cameras recording to the same path', () => {
     const err = errorOf('defaults: {record: /rec/out.mp4}\ncameras:\n  - {name: a, url: "rtsp://h/1"}\n  - {name: b, url: "rtsp://h/2"}\n');
     expect(err.issues).toEqual([expect.objectContaining({ line: 4, path: 'cameras[1].name', camera: 'b' })]);
