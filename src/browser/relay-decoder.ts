@@ -185,7 +185,7 @@ export async function createVideoDecoderSink(
     return undefined;
   }
   if (typeof VideoDecoder !== 'function') {
-    counters.lastError = `${whyNoWebCodecs()}: ${codec} is not decoded here`;
+    counters.lastError = `${whyNoWebCodecs()}. ${codec} is not decoded here`;
     note(counters.lastError);
     return undefined;
   }

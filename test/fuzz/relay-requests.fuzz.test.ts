@@ -21,8 +21,8 @@ const LOGIN = { user: 'viewer', password: 'pw-fuzz' };
 /** Stands for the relay's port in generated text (ports are known only at run time). */
 const PORT = '{PORT}';
 
-interface RelayChild { child: ProcessLike; port: number; stderr: () => string; stdout: () => string }
-type ProcessLike = ChildProcess;
+/** A relay running as the built command. */
+interface RelayChild { child: ChildProcess; port: number; stderr: () => string; stdout: () => string }
 
 /** Starts `wasm-rtsp relay` on a camera nobody serves; resolves with its port once it prints the "open" line. */
 function startRelayChild(extra: string[], env: NodeJS.ProcessEnv = {}): Promise<RelayChild> {
@@ -165,7 +165,8 @@ describe('fuzz: the relay over raw TCP', () => {
         statuses.set(answer.status!, (statuses.get(answer.status!) ?? 0) + 1);
       }
       expect(r.child.exitCode, r.stderr()).toBeNull();
-      const headers = toExposed ? { Host: `127.0.0.1:${r.port}`, Authorization: basic(LOGIN.user, LOGIN.password) } : { Host: `127.0.0.1:${r.port}` };
+      const headers: Record<string, string> = { Host: `127.0.0.1:${r.port}` };
+      if (toExposed) headers.Authorization = basic(LOGIN.user, LOGIN.password);
       const probe = await rawExchange(r.port, getRequest('/cameras.json', headers), { timeoutMs: EXCHANGE_TIMEOUT_MS });
       expect(probe.status, `the relay stopped serving: ${r.stderr()}`).toBe(200);
     }));
