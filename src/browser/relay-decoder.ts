@@ -162,6 +162,18 @@ class WebCodecsSink implements VideoSink {
   }
 }
 
+/**
+ * Why VideoDecoder is missing. WebCodecs exists only in secure contexts: a page opened over http from another
+ * device (not localhost) has none even in a browser that has it, and must be told so, not "no WebCodecs".
+ */
+export function whyNoWebCodecs(): string {
+  if (!globalThis.isSecureContext) {
+    return `WebCodecs needs a secure context (https or localhost), and this page (${location.origin}) is not one: `
+      + 'open the relay over https (wasm-rtsp relay --tls-cert … --tls-key …) or from localhost';
+  }
+  return `no WebCodecs in this browser (${navigator.userAgent})`;
+}
+
 /** A VideoSink decoding `stream` with WebCodecs, or undefined (with a note on the tile, the evidence) when it cannot. */
 export async function createVideoDecoderSink(
   core: Core, canvas: HTMLCanvasElement, stream: RelayStreamInfo, counters: CameraCounters, note: (text: string) => void,
@@ -173,7 +185,7 @@ export async function createVideoDecoderSink(
     return undefined;
   }
   if (typeof VideoDecoder !== 'function') {
-    counters.lastError = `no WebCodecs in this browser (${navigator.userAgent}): ${codec} is not decoded here`;
+    counters.lastError = `${whyNoWebCodecs()}. ${codec} is not decoded here`;
     note(counters.lastError);
     return undefined;
   }

@@ -10,7 +10,7 @@
 import {
   createCore, Depayloader, rawVideoFormat, RtpRecordView, type Core, type DemuxEvent, type InterleavedDemuxer,
 } from './index.js';
-import { createVideoDecoderSink } from './relay-decoder.js';
+import { createVideoDecoderSink, whyNoWebCodecs } from './relay-decoder.js';
 
 /** A stream as the relay's describe message gives it. */
 export interface RelayStreamInfo {
@@ -344,8 +344,13 @@ async function main(): Promise<void> {
 
 /** What this browser can decode, asked early (Debian's Chromium may lack the proprietary codecs). */
 async function probeSupport(): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = { userAgent: navigator.userAgent, webCodecs: typeof VideoDecoder === 'function' };
-  if (typeof VideoDecoder !== 'function') return out;
+  const out: Record<string, unknown> = {
+    userAgent: navigator.userAgent, secureContext: window.isSecureContext, webCodecs: typeof VideoDecoder === 'function',
+  };
+  if (typeof VideoDecoder !== 'function') {
+    out.reason = whyNoWebCodecs();
+    return out;
+  }
   for (const [name, codec] of [['h264', 'avc1.42e01f'], ['h265', 'hvc1.1.6.L93.B0']]) {
     try {
       out[name] = (await VideoDecoder.isConfigSupported({ codec, codedWidth: 640, codedHeight: 480 })).supported === true;
@@ -357,7 +362,8 @@ async function probeSupport(): Promise<Record<string, unknown>> {
 }
 
 function describeSupport(s: Record<string, unknown>): string {
-  if (!s.webCodecs) return `No WebCodecs in this browser (${s.userAgent}): only raw video (RFC 4175) is drawn.`;
+  const reason = String(s.reason);
+  if (!s.webCodecs) return `${reason[0].toUpperCase()}${reason.slice(1)}. Only raw video (RFC 4175) is drawn.`;
   const yes = (v: unknown) => (v === true ? 'yes' : `no (${String(v)})`);
   return `WebCodecs VideoDecoder.isConfigSupported: H.264 avc1.42e01f ${yes(s.h264)}, H.265 hvc1.1.6.L93.B0 ${yes(s.h265)}. `
     + 'Streams this browser cannot decode say so on their tile; raw video (RFC 4175) is always drawn.';

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import WebSocket from 'ws';
 import { startRelay, type RelayServer } from '../../src/node/relay/server.js';
 import { startRtspServer, type RtspTestServer } from '../server/harness.js';
-import { launchChromium, LAUNCH_TIMEOUT_MS, startStaticServer, type Browser } from './chromium.js';
+import { launchChromium, LAUNCH_TIMEOUT_MS, startStaticServer, takePageError, type Browser } from './chromium.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Bound of every wait for the page (the machine is shared and slow). */
@@ -291,12 +291,15 @@ describe('the README example', () => {
     expect(example, 'a js block with new WebSocket( in README.md').toBeDefined();
     expect(example).toContain("'ws://127.0.0.1:8080/ws/0'");
     const dir = mkdtempSync(join(tmpdir(), 'wasm-rtsp-readme-'));
+    const server = await startStaticServer([['/dist/', join(ROOT, 'dist')], ['/example/', dir]]);
+    // The page is served from another origin than the relay's: as the README says, it is allowed with allowOrigins
+    // (--allow-origin); the relay refuses WebSockets of any other page.
+    const allowing = await startRelay({ urls: [rtsp.url('/h264')], port: 0, allowOrigins: [server.origin] });
     // Only the relay's address differs; the bare specifier resolves through an import map, as a bundler would.
-    writeFileSync(join(dir, 'app.js'), example!.replace("'ws://127.0.0.1:8080/ws/0'", `'ws://127.0.0.1:${relay.port}/ws/${CAMERA_H264}'`));
+    writeFileSync(join(dir, 'app.js'), example!.replace("'ws://127.0.0.1:8080/ws/0'", `'ws://127.0.0.1:${allowing.port}/ws/0'`));
     writeFileSync(join(dir, 'index.html'), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
 <script type="importmap">{ "imports": { "wasm-rtsp/browser": "/dist/browser/index.js" } }</script>
 <script type="module" src="./app.js"></script></head><body><canvas width="320" height="240"></canvas></body></html>`);
-    const server = await startStaticServer([['/dist/', join(ROOT, 'dist')], ['/example/', dir]]);
     try {
       const page = await browser.newPage();
       await page.goto(`${server.origin}/example/index.html`);
@@ -308,8 +311,21 @@ describe('the README example', () => {
         for (let x = 0; x < c.width; x += 4) { const p = (20 * c.width + x) * 4; seen.add(d[p] >> 5 << 6 | d[p + 1] >> 5 << 3 | d[p + 2] >> 5); }
         return seen.size >= 5;
       })()`, undefined, { timeout: WAIT_MS, polling: 250 });
+      expect(allowing.requests().forbiddenOrigin).toBe(0);
+      // The same page against a relay that does not allow its origin: the handshake is refused (cross-site
+      // WebSocket hijacking, issue 15), and the browser sees a failed connection.
+      const before = relay.requests().forbiddenOrigin;
+      const outcome = await page.evaluate(`new Promise((done) => {
+        const ws = new WebSocket('ws://127.0.0.1:${relay.port}/ws/${CAMERA_H264}');
+        ws.onopen = () => done('open');
+        ws.onclose = (e) => done('closed ' + e.code);
+      })`);
+      expect(outcome).toBe('closed 1006');
+      expect(relay.requests().forbiddenOrigin).toBe(before + 1);
+      expect(takePageError(browser.pageErrors, 'WebSocket', String(relay.port)), 'the refused handshake in the console').toBeDefined();
       await page.close();
     } finally {
+      await allowing.close();
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,4 +2,4 @@
 // (access-unit.ts), the `wasm-rtsp relay` subcommand (cli.ts).
 export * from './server.js';
 export * from './access-unit.js';
-export { runRelay, RELAY_USAGE } from './cli.js';
+export { runRelay, RELAY_USAGE, AUTH_ENV, TOKEN_ENV } from './cli.js';
