@@ -1,57 +1,54 @@
-// H.264 / H.265 on the relay page: the wasm Depayloader (src/core/depay.ts) assembles access units from the RTP
-// packets the demuxer found, WebCodecs VideoDecoder decodes them (AVC / HEVC format: 4-byte NAL lengths with the
-// avcC / hvcC record as `description`, RFC 6381 codec string), and each decoded VideoFrame is drawn on the canvas.
+// H.264 / H.265 on the relay page: the stream's receiver (src/core/media/receiver.ts, wasm depayloader) hands over
+// access units, WebCodecs VideoDecoder decodes them (AVC / HEVC format: 4-byte NAL lengths with the avcC / hvcC record
+// as `description`, RFC 6381 codec string), and each decoded VideoFrame is drawn on the canvas.
 // Whether this browser has the codec is asked with VideoDecoder.isConfigSupported first; the answer is shown.
 
-import {
-  avcDecoderConfigurationRecord, codecString, Depayloader, FRAME_KEYFRAME, FRAME_PARAMETER_SETS,
-  h264ConfigFromFmtp, h265ConfigFromFmtp, hevcDecoderConfigurationRecord, parameterSetsIn,
-  type Core, type H264Config, type H265Config, type RtpRecordView,
-} from './index.js';
-import { countDrop, depayloadPacket, type CameraCounters, type RelayStreamInfo, type VideoSink } from './relay-view.js';
+import { codecConfigFromSdp, type CodecConfig, type Frame } from './index.js';
+import { countDrop, type CameraCounters, type RelayStreamInfo, type VideoSink } from './relay-sink.js';
 
 /** Chunks waiting in the decoder (about a second at 30 fps) before the page drops frames up to the next keyframe. */
 const MAX_DECODE_QUEUE = 30;
-/** RTP timestamps → microseconds kept to tell, for a decoded frame, whether its chunk was a keyframe. */
+/** Chunk timestamps (µs) kept to tell, for a decoded frame, whether its chunk was a keyframe. */
 const MAX_PENDING_TIMESTAMPS = 64;
 
 type VideoCodec = 'H264' | 'H265';
 
-function configOf(codec: VideoCodec, fmtp: Record<string, string>): H264Config | H265Config | undefined {
-  return codec === 'H264' ? h264ConfigFromFmtp(fmtp) : h265ConfigFromFmtp(fmtp);
+function decoderConfig(c: CodecConfig): VideoDecoderConfig {
+  return { codec: c.codecString!, description: c.description, optimizeForLatency: true };
 }
 
-function decoderConfig(codec: VideoCodec, c: H264Config | H265Config): VideoDecoderConfig {
-  const description = codec === 'H264' ? avcDecoderConfigurationRecord(c as H264Config) : hevcDecoderConfigurationRecord(c as H265Config);
-  return { codec: codecString(codec, c), description, optimizeForLatency: true };
+/** What tells two configurations apart: the codec string and the avcC/hvcC bytes. */
+function configKey(c: CodecConfig): string {
+  return `${c.codecString}/${Array.from(c.description ?? []).join(',')}`;
 }
 
-/** Decodes one H.264 or H.265 stream with WebCodecs and draws it. */
+/**
+ * Decodes one H.264 or H.265 stream with WebCodecs and draws it. Frames come from the stream's receiver: access units
+ * with 4-byte NAL lengths (the AVC/HEVC format WebCodecs takes with a `description`), a PTS extended past the 32-bit
+ * wrap, and `config` (avcC/hvcC and the RFC 6381 codec string) from the SDP, replaced by in-band parameter sets.
+ */
 class WebCodecsSink implements VideoSink {
   readonly mode = 'webcodecs';
-  private readonly depay: Depayloader;
+  readonly waitForKeyframe = true;
   private decoder: VideoDecoder | undefined;
   private configured = '';
+  /** The frame configuration object last looked at (the receiver keeps one until the parameter sets change). */
+  private seenConfig: CodecConfig | undefined;
   private needKeyframe = true;
-  /** Timestamp unwrapping: 32-bit RTP time → microseconds since the first frame. */
-  private firstTs = -1;
-  private lastTs = 0;
-  private wraps = 0;
   private readonly keyByTimestamp = new Map<number, boolean>();
   private readonly ctx: CanvasRenderingContext2D;
 
   constructor(
-    private readonly core: Core, private readonly canvas: HTMLCanvasElement, private readonly codec: VideoCodec,
+    private readonly canvas: HTMLCanvasElement, private readonly codec: VideoCodec,
     private readonly stream: RelayStreamInfo, private readonly counters: CameraCounters, private readonly note: (t: string) => void,
   ) {
-    this.depay = new Depayloader(core, { codec, fmtp: stream.fmtp, waitForKeyframe: true });
     this.ctx = canvas.getContext('2d')!;
   }
 
   /** Configures the decoder for `config` (checked with isConfigSupported); false, with a note, when unsupported. */
-  async configure(c: H264Config | H265Config): Promise<boolean> {
-    const config = decoderConfig(this.codec, c);
-    const key = `${config.codec}/${Array.from(config.description as Uint8Array).join(',')}`;
+  async configure(c: CodecConfig): Promise<boolean> {
+    const config = decoderConfig(c);
+    const key = configKey(c);
     if (key === this.configured) return true;
     const support = await VideoDecoder.isConfigSupported(config);
     if (!support.supported) {
@@ -70,36 +67,27 @@ class WebCodecsSink implements VideoSink {
     return true;
   }
 
-  push(ptr: number, length: number, record: RtpRecordView): void {
-    const n = depayloadPacket(this.depay, ptr, length, record, this.counters);
-    for (let i = 0; i < n; i++) this.frame(i);
-  }
-
-  private frame(i: number): void {
-    const flags = this.depay.frameFlags(i);
-    const key = (flags & FRAME_KEYFRAME) !== 0;
-    if ((flags & FRAME_PARAMETER_SETS) !== 0) {
-      // In-band parameter sets: (re)configure when they differ from what the decoder has (or fmtp had none).
-      const sets = parameterSetsIn(this.depay.frameView(i), this.codec);
-      if (sets && sets.sps.length > 0 && sets.pps.length > 0 && (this.codec === 'H264' || (sets as H265Config).vps.length > 0)) {
-        const config = decoderConfig(this.codec, sets);
-        const k = `${config.codec}/${Array.from(config.description as Uint8Array).join(',')}`;
-        if (k !== this.configured && this.counters.mode !== 'unsupported') {
-          const data = this.depay.frameView(i).slice(); // the bytes are only valid until the next push
-          const ts = this.depay.frameTimestamp(i);
-          void this.configure(sets).then((ok) => { if (ok) this.decode(data, ts, key); });
-          return;
-        }
+  frame(f: Frame): void {
+    const config = f.config;
+    if (config !== this.seenConfig) {
+      // A configuration the decoder may not have (the first one, or new in-band parameter sets): configure first.
+      this.seenConfig = config;
+      if (config && configKey(config) !== this.configured && this.counters.mode !== 'unsupported') {
+        const data = f.data.slice(); // the frame's bytes are only valid during this call
+        const pts = f.pts;
+        const key = f.keyframe;
+        void this.configure(config).then((ok) => { if (ok) this.decode(data, pts, key); });
+        return;
       }
     }
     if (!this.decoder || this.decoder.state !== 'configured') {
       countDrop(this.counters, 'decoderNotConfigured');
       return;
     }
-    this.decode(this.depay.frameView(i), this.depay.frameTimestamp(i), key);
+    this.decode(f.data, f.pts, f.keyframe);
   }
 
-  private decode(data: Uint8Array, rtpTs: number, key: boolean): void {
+  private decode(data: Uint8Array, pts: number, key: boolean): void {
     const decoder = this.decoder!;
     if (this.needKeyframe && !key) {
       countDrop(this.counters, 'waitingForKeyframe');
@@ -111,22 +99,14 @@ class WebCodecsSink implements VideoSink {
       this.needKeyframe = true;
       return;
     }
-    const timestamp = this.micros(rtpTs);
+    const timestamp = Math.round((pts * 1_000_000) / (this.stream.clockRate || 90000));
     this.keyByTimestamp.set(timestamp, key);
     if (this.keyByTimestamp.size > MAX_PENDING_TIMESTAMPS) this.keyByTimestamp.delete(this.keyByTimestamp.keys().next().value!);
-    // EncodedVideoChunk copies `data`, so the depayloader's view may be reused after this call.
+    // EncodedVideoChunk copies `data`, so the frame's view may be reused after this call.
     decoder.decode(new EncodedVideoChunk({ type: key ? 'key' : 'delta', timestamp, data }));
     this.needKeyframe = false;
     this.counters.framesDecoded++;
     if (key) this.counters.keyframes++;
-  }
-
-  private micros(rtpTs: number): number {
-    if (this.firstTs < 0) this.firstTs = rtpTs;
-    if (rtpTs < this.lastTs && this.lastTs - rtpTs > 0x8000_0000) this.wraps++;
-    this.lastTs = rtpTs;
-    const ticks = rtpTs - this.firstTs + this.wraps * 0x1_0000_0000;
-    return Math.round((ticks * 1_000_000) / (this.stream.clockRate || 90000));
   }
 
   private output(frame: VideoFrame): void {
@@ -148,17 +128,20 @@ class WebCodecsSink implements VideoSink {
     this.counters.decodeErrors++;
     this.counters.lastError = `decoder: ${e.message}`;
     this.note(this.counters.lastError);
-    // A VideoDecoder closes itself on error: a new one is configured at the next parameter sets / keyframe.
+    // A VideoDecoder closes itself on error: a new one is configured with the stream's configuration, and decoding
+    // starts again at a keyframe.
     this.decoder = undefined;
     this.configured = '';
     this.needKeyframe = true;
-    const c = configOf(this.codec, this.stream.fmtp);
+    let c = this.seenConfig;
+    try {
+      c ??= codecConfigFromSdp(this.stream);
+    } catch { /* unreadable in the SDP: the next in-band parameter sets configure it */ }
     if (c) void this.configure(c);
   }
 
   close(): void {
     if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
-    this.depay.destroy();
   }
 }
 
@@ -176,7 +159,7 @@ export function whyNoWebCodecs(): string {
 
 /** A VideoSink decoding `stream` with WebCodecs, or undefined (with a note on the tile, the evidence) when it cannot. */
 export async function createVideoDecoderSink(
-  core: Core, canvas: HTMLCanvasElement, stream: RelayStreamInfo, counters: CameraCounters, note: (text: string) => void,
+  canvas: HTMLCanvasElement, stream: RelayStreamInfo, counters: CameraCounters, note: (text: string) => void,
 ): Promise<VideoSink | undefined> {
   const codec = stream.encodingName === 'H264' ? 'H264' : stream.encodingName === 'H265' ? 'H265' : undefined;
   if (!codec) {
@@ -189,8 +172,13 @@ export async function createVideoDecoderSink(
     note(counters.lastError);
     return undefined;
   }
-  const sink = new WebCodecsSink(core, canvas, codec, stream, counters, note);
-  const c = configOf(codec, stream.fmtp);
+  const sink = new WebCodecsSink(canvas, codec, stream, counters, note);
+  let c: CodecConfig | undefined;
+  try {
+    c = codecConfigFromSdp(stream);
+  } catch {
+    c = undefined; // unreadable sprop-parameter-sets: in-band ones may still come
+  }
   if (c && !(await sink.configure(c))) {
     sink.close();
     return undefined;

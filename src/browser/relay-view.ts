@@ -1,82 +1,24 @@
 // The relay's viewer page (served by `wasm-rtsp relay`, see src/node/relay/server.ts and docs/browser.md). Per camera:
-// a WebSocket carrying interleaved RTP, this package's wasm demuxer over it, then
-//   - H.264 / H.265: the wasm Depayloader assembles access units, WebCodecs VideoDecoder decodes them (when this
-//     browser has the codec: checked with VideoDecoder.isConfigSupported, the answer shown on the page);
-//   - RAW (RFC 4175): the wasm Depayloader packs each frame (YCbCr-4:2:2 8-bit = UYVY, or RGB/RGBA/BGR/BGRA), which
-//     is converted to RGBA and drawn with ImageData.
+// a WebSocket carrying interleaved RTP, this package's wasm demuxer over it, then the video stream's StreamReceiver —
+// the same portable receiver the Node client uses (src/core/media/receiver.ts): statistics and loss, the wasm
+// depayloader, extended timestamps and the codec configuration from the SDP and in-band parameter sets — and its
+// frames go to
+//   - H.264 / H.265: WebCodecs VideoDecoder (relay-decoder.ts; when this browser has the codec: checked with
+//     VideoDecoder.isConfigSupported, the answer shown on the page);
+//   - RAW (RFC 4175): each packed frame (YCbCr-4:2:2 8-bit = UYVY, or RGB/RGBA/BGR/BGRA) converted to RGBA and drawn
+//     with ImageData.
 // Live numbers (packet and frame rate, bitrate, loss, relay drops, pool use) and a small chart per camera. Counters
 // are on `window.wasmRtspRelay` for tests.
 
 import {
-  createCore, Depayloader, rawVideoFormat, RtpRecordView, type Core, type DemuxEvent, type InterleavedDemuxer,
+  createCore, Frame, rawVideoFormat, receivedPacket, RtpPacket, StreamReceiver, type Core, type DemuxEvent,
+  type InterleavedDemuxer, type PacketPool,
 } from './index.js';
+import { countDrop, type CameraCounters, type RelayStreamInfo, type VideoSink } from './relay-sink.js';
 import { createVideoDecoderSink, whyNoWebCodecs } from './relay-decoder.js';
 
-/** A stream as the relay's describe message gives it. */
-export interface RelayStreamInfo {
-  id: number;
-  channel: number;
-  type: string;
-  encodingName: string;
-  clockRate: number;
-  payloadType: number;
-  channels?: number;
-  fmtp: Record<string, string>;
-}
-
-/** Counters of one camera tile, read by tests from window.wasmRtspRelay.cameras[i]. */
-export interface CameraCounters {
-  /** 'webcodecs' (H.264/H.265 decoded), 'raw' (RFC 4175 drawn), 'unsupported' or 'none' yet. */
-  mode: string;
-  encodingName: string;
-  messages: number;
-  packets: number;
-  bytes: number;
-  /** Packets of streams the page does not decode (audio, an unsupported codec, before the decoder is ready). */
-  packetsNotDecoded: number;
-  /** Sequence gaps seen by the page (relay drops included), in packets. */
-  lost: number;
-  /** Frames drawn on the canvas. */
-  framesDrawn: number;
-  /** Frames handed to the decoder, and how many of those were keyframes. */
-  framesDecoded: number;
-  keyframes: number;
-  /** Whether the first frame drawn came from a keyframe (undefined before one). */
-  firstFrameWasKeyframe: boolean | undefined;
-  decodeErrors: number;
-  /** Frames dropped on the page: depayloader drops, decoder queue full, waiting for a keyframe. */
-  framesDropped: number;
-  /** framesDropped by reason. */
-  droppedBy: Record<string, number>;
-  lastError: string | undefined;
-  /** Latest stats message of the relay (its drops for this page, pool, RTSP loss). */
-  relay: any;
-  describe: any;
-}
-
-/** Counts one frame dropped on the page, by reason. */
-export function countDrop(c: CameraCounters, reason: string): void {
-  c.framesDropped++;
-  c.droppedBy[reason] = (c.droppedBy[reason] ?? 0) + 1;
-}
-
-/** Feeds one packet to `depay`: the number of frames it completed, or 0 after counting a refusal as 'depayloader'. */
-export function depayloadPacket(depay: Depayloader, ptr: number, length: number, record: RtpRecordView, counters: CameraCounters): number {
-  try {
-    return depay.push(ptr, length, record.recordPtr);
-  } catch (e) {
-    countDrop(counters, 'depayloader');
-    counters.lastError = (e as Error).message;
-    return 0;
-  }
-}
-
-/** What a video path does with each RTP packet (already parsed into `record`, bytes in core memory). */
-export interface VideoSink {
-  readonly mode: string;
-  push(ptr: number, length: number, record: RtpRecordView): void;
-  close(): void;
-}
+export type { CameraCounters, RelayStreamInfo, VideoSink } from './relay-sink.js';
+export { countDrop };
 
 /** Bound of the core memory of the page: demuxers, depayloaders, raw frames. */
 const PAGE_CORE_BYTES = 64 * 1024 * 1024;
@@ -98,7 +40,7 @@ const DRAWN_RAW_FORMATS = new Set(['UYVY', 'RGB', 'RGBA', 'BGR', 'BGRA']);
  */
 export class RawVideoSink implements VideoSink {
   readonly mode = 'raw';
-  private readonly depay: Depayloader;
+  readonly waitForKeyframe = false;
   private readonly format: string;
   private readonly image: ImageData;
   private readonly ctx: CanvasRenderingContext2D;
@@ -109,16 +51,14 @@ export class RawVideoSink implements VideoSink {
       throw new Error(`raw video ${fmtp.sampling ?? '?'} ${fmtp.depth ?? 8}-bit ${fmtp.width ?? '?'}x${fmtp.height ?? '?'}: not drawn here (drawn: YCbCr-4:2:2 8-bit, RGB, RGBA, BGR, BGRA)`);
     }
     this.format = f.gstFormat;
-    this.depay = new Depayloader(core, { codec: 'RAW', fmtp });
     canvas.width = f.width;
     canvas.height = f.height;
     this.ctx = canvas.getContext('2d')!;
     this.image = this.ctx.createImageData(f.width, f.height);
   }
 
-  push(ptr: number, length: number, record: RtpRecordView): void {
-    const n = depayloadPacket(this.depay, ptr, length, record, this.counters);
-    for (let i = 0; i < n; i++) this.draw(this.depay.frameView(i));
+  frame(f: Frame): void {
+    this.draw(f.data);
   }
 
   private draw(src: Uint8Array): void {
@@ -158,7 +98,7 @@ export class RawVideoSink implements VideoSink {
   }
 
   close(): void {
-    this.depay.destroy();
+    // nothing of its own: the frames belong to the stream's receiver
   }
 }
 
@@ -167,10 +107,14 @@ class CameraView {
   readonly counters: CameraCounters;
   private ws: WebSocket | undefined;
   private demuxer: InterleavedDemuxer;
-  private readonly record: RtpRecordView;
+  private readonly pool: PacketPool;
+  /** The packet and frame objects the receiver reuses (no packet is built: nobody here consumes packets). */
+  private readonly packet: RtpPacket;
+  private readonly frame: Frame;
+  private readonly received = receivedPacket();
+  private receiver: StreamReceiver | undefined;
   private sink: VideoSink | undefined;
   private channel = -1;
-  private lastSeq = -1;
   private readonly picture: HTMLCanvasElement;
   private readonly chart: HTMLCanvasElement;
   private readonly numbers: HTMLElement;
@@ -185,7 +129,10 @@ class CameraView {
     this.numbers = tile.querySelector('.numbers')!;
     this.notes = tile.querySelector('.notes')!;
     this.demuxer = core.createDemuxer();
-    this.record = new RtpRecordView(core, core.recordPtr);
+    this.pool = core.createPool({ limitBytes: 64 * 1024 });
+    this.packet = new RtpPacket(core, this.pool);
+    // Frames are drawn or decoded (WebCodecs copies them) inside the call: nothing is retained.
+    this.frame = new Frame(core, { used: 0, limit: 0 });
     this.counters = {
       mode: 'none', encodingName: '', messages: 0, packets: 0, packetsNotDecoded: 0, bytes: 0, lost: 0, framesDrawn: 0, framesDecoded: 0,
       keyframes: 0, firstFrameWasKeyframe: undefined, decodeErrors: 0, framesDropped: 0, droppedBy: {}, lastError: undefined,
@@ -220,24 +167,52 @@ class CameraView {
     (this.picture.parentElement!.querySelector('.url') as HTMLElement).textContent = msg.url;
     this.sink?.close();
     this.sink = undefined;
+    this.receiver?.destroy();
+    this.receiver = undefined;
     this.demuxer.reset();
-    this.lastSeq = -1;
     const video = msg.streams.find((s) => s.type === 'video');
     if (!video) return this.note('no video stream');
     this.channel = video.channel;
     this.counters.encodingName = video.encodingName;
+    let sink: VideoSink | undefined;
     try {
       if (video.encodingName === 'RAW') {
-        this.sink = new RawVideoSink(this.core, this.picture, video.fmtp, this.counters);
+        sink = new RawVideoSink(this.core, this.picture, video.fmtp, this.counters);
       } else {
-        this.sink = await createVideoDecoderSink(this.core, this.picture, video, this.counters, (t) => this.note(t));
+        sink = await createVideoDecoderSink(this.picture, video, this.counters, (t) => this.note(t));
       }
-      this.counters.mode = this.sink?.mode ?? 'unsupported';
+      this.counters.mode = sink?.mode ?? 'unsupported';
     } catch (e) {
       this.counters.mode = 'unsupported';
       this.counters.lastError = (e as Error).message;
       this.note((e as Error).message);
     }
+    this.sink = sink;
+    const counters = this.counters;
+    this.receiver = new StreamReceiver({
+      core: this.core,
+      packet: this.packet,
+      frame: this.frame,
+      frameOptions: { waitForKeyframe: sink?.waitForKeyframe ?? false },
+      framesOn: sink !== undefined,
+      packetsWanted: false,
+      deliverPacket: () => undefined,
+      deliverFrame: (f) => {
+        f.live = true;
+        try {
+          sink!.frame(f);
+        } finally {
+          f.live = false;
+        }
+      },
+      reportError: (e) => {
+        countDrop(counters, 'depayloader');
+        counters.lastError = (e as Error).message;
+      },
+    }, {
+      id: video.id, type: video.type, control: `ws/${this.index}`, payloadType: video.payloadType,
+      encodingName: video.encodingName, clockRate: video.clockRate, channels: video.channels, fmtp: video.fmtp,
+    });
   }
 
   private onBinary(bytes: Uint8Array): void {
@@ -258,22 +233,25 @@ class CameraView {
       return;
     }
     const core = this.core;
-    const ptr = e.data.byteOffset;
+    const receiver = this.receiver;
+    if (receiver === undefined) {
+      this.counters.packetsNotDecoded++;
+      return;
+    }
     // The demuxer reported the packet's place; one wasm call parses its header into the page's record.
-    if (core.parseRtpAt(ptr, e.data.length, core.recordPtr) !== 0) {
+    const r = this.received;
+    r.ptr = e.data.byteOffset;
+    r.length = e.data.length;
+    r.recordPtr = core.recordPtr;
+    r.status = core.parseRtpAt(r.ptr, r.length, r.recordPtr);
+    if (r.status !== 0) {
       countDrop(this.counters, 'badRtp');
       return;
     }
-    const r = this.record.at(core.recordPtr);
-    this.counters.packets++;
-    const seq = r.sequenceNumber;
-    if (this.lastSeq >= 0) {
-      const gap = (seq - this.lastSeq - 1) & 0xffff;
-      if (gap < 0x8000) this.counters.lost += gap;
-    }
-    this.lastSeq = seq;
-    if (this.sink) this.sink.push(ptr, e.data.length, r);
-    else this.counters.packetsNotDecoded++;
+    receiver.receive(r, Date.now());
+    this.counters.packets = receiver.statistics.packets;
+    this.counters.lost = receiver.statistics.lost;
+    if (this.sink === undefined) this.counters.packetsNotDecoded++;
   }
 
   /** Once a second: rates, numbers and the chart. */

@@ -138,7 +138,15 @@ export class StreamReceiver {
         return;
       }
     }
-    const n = frames.depay.push(packet.ptr, packet.length, packet.recordPtr);
+    let n: number;
+    try {
+      n = frames.depay.push(packet.ptr, packet.length, packet.recordPtr);
+    } catch (e) {
+      // Only a misuse of the depayloader gets here (bad input is counted in its drops): reported, never thrown out of
+      // a transport's read callback.
+      this.host.reportError(e);
+      return;
+    }
     if (n <= 0) return;
     const f = this.host.frame;
     for (let i = 0; i < n; i++) {

@@ -31,8 +31,9 @@ export interface MediaStreamDescription {
   readonly channels?: number;
   /** fmtp parameters of the payload type (sprop-parameter-sets, packetization-mode, profile-level-id, …). */
   readonly fmtp: Readonly<Record<string, string>>;
-  readonly media: SdpMedia;
-  readonly transport: RtspTransport;
+  /** The SDP medium and the Transport reply: an RTSP session always sets them; a stream described otherwise (the relay page's) has none. */
+  readonly media?: SdpMedia;
+  readonly transport?: RtspTransport;
   /** Interleaved channels (TCP). */
   readonly interleaved?: { rtp: number; rtcp: number };
   /** Local and server ports (UDP). */
