@@ -1,7 +1,8 @@
 // Recorder against GStreamer's RTSP server, with real pipelines and real files read back box by box: rotation with
 // exact sample counts and a keyframe at every start, an index that adds up, retention, an outage as a gap, the typed
 // errors of bad paths, and one camera's failure leaving another's recording alone.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,3 +139,75 @@ export async function decodedFrames(file: string): Promise<number> {
 }
 
 void existsSync; void readdirSync; void writeFileSync; void ({} as Frame);
+
+describe('Recorder killed with SIGKILL', () => {
+  it('leaves closed segments complete and open files readable up to their last fragment (≥ written − 2 s)', async () => {
+    const sub = join(dir, 'crash');
+    mkdirSync(sub);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts'), server.url('/h264'), sub], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: '12' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    cleanups.push(() => { child.kill('SIGKILL'); });
+    let written: number[] = [];
+    let index: string[] = [];
+    const errors: string[] = [];
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += String(d); });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = JSON.parse(line) as { written?: number[]; index?: string[]; error?: string };
+      if (m.written) written = m.written;
+      if (m.index) index = m.index;
+      if (m.error) errors.push(line);
+    });
+    // 5.3 s of MP4: two closed 2 s segments and one open (the rotation waits for a keyframe, every 0.5 s).
+    await waitUntil(() => written[0]! >= 5.3 * FPS || child.exitCode !== null, 30_000, `frames in the child (stderr: ${stderr.slice(-500)})`);
+    const atKill = [...written];
+    child.kill('SIGKILL');
+    await exited;
+    expect(errors).toEqual([]);
+    const mp4Index = latest(indexLines(index[0]!));
+    const closed = mp4Index.filter((s) => s.state === 'closed');
+    const open = mp4Index.filter((s) => s.state === 'open');
+    expect(closed.length).toBeGreaterThanOrEqual(2);
+    expect(open.length).toBeGreaterThanOrEqual(1);
+    let samples = 0;
+    for (const s of closed) {
+      const mp4 = readFmp4(s.path);
+      expect(mp4.samples).toBe(s.frames);
+      expect(mp4.trailingBytes).toBe(0);
+      samples += mp4.samples;
+    }
+    for (const s of open) {
+      // The open file: its header, then whole moof+mdat pairs; at most the fragment being written is cut.
+      const mp4 = readFmp4(s.path);
+      expect(mp4.boxes.slice(0, 2)).toEqual(['ftyp', 'moov']);
+      expect(mp4.fragments.length).toBeGreaterThanOrEqual(1);
+      expect(mp4.fragments[0]!.startsWithSync).toBe(true);
+      samples += mp4.samples;
+      // GStreamer reads it too, every complete sample.
+      expect(await decodedFrames(s.path)).toBe(mp4.samples);
+    }
+    // Lost at most ~2 s: the fragment in flight (1 s) and the frames in the pipeline.
+    expect(samples).toBeGreaterThanOrEqual(atKill[0]! - 2 * FPS);
+    const figures: Record<string, unknown> = { mp4: { writtenAtKill: atKill[0], samplesInFiles: samples } };
+    // Matroska and MPEG-TS, written as they go: decodable up to the cut.
+    for (const [i, file] of [[1, join(sub, 'crash.mkv')], [2, join(sub, 'crash.ts')]] as const) {
+      const frames = await decodedFrames(file);
+      expect(frames, file).toBeGreaterThanOrEqual(atKill[i]! - 2 * FPS);
+      expect(frames, file).toBeLessThanOrEqual(atKill[i]! + FPS);
+      figures[file.endsWith('.mkv') ? 'mkv' : 'ts'] = { writtenAtKill: atKill[i], decoded: frames };
+    }
+    if (process.env.RECORD_FIGURES) console.log(JSON.stringify(figures));
+
+    // The next run marks the segment the dead process left open as crashed, with its size on disk.
+    const cam = camera();
+    const { rec } = recorder(cam, { path: `${sub}/crash-%H%M%S.mp4`, name: 'mp4', segmentSeconds: 2 });
+    await rec.start();
+    await rec.stop();
+    const after = latest(indexLines(index[0]!));
+    for (const s of open) {
+      expect(after.find((r) => r.path === s.path)).toMatchObject({ state: 'closed', crashed: true, bytes: statSync(s.path).size });
+    }
+  }, 90_000);
+});
