@@ -211,3 +211,98 @@ describe('Recorder killed with SIGKILL', () => {
     }
   }, 90_000);
 });
+
+describe('Recorder retention', () => {
+  it('deletes a camera\'s oldest closed segments by age and by size, never the open one, and drops them from the index', async () => {
+    const cam = camera();
+    const sub = join(dir, 'retain');
+    mkdirSync(sub);
+    const byAge = recorder(cam, { path: join(sub, 'age-%H%M%S.mp4'), name: 'age', segmentSeconds: 1, retainSeconds: 1.5 });
+    const RETAIN_BYTES = 600_000;
+    const bySize = recorder(cam, { path: join(sub, 'size-%H%M%S.mkv'), name: 'size', segmentSeconds: 1, retainBytes: RETAIN_BYTES });
+    // At every deletion: the open segment is still there, and what is deleted is the oldest of what is left.
+    const problems: string[] = [];
+    for (const { rec, log } of [byAge, bySize]) {
+      rec.on('deleted', (d: SegmentRecord) => {
+        const open = rec.stats().path;
+        if (open === d.path) problems.push(`deleted the open segment ${d.path}`);
+        if (open && !existsSync(open)) problems.push(`the open segment ${open} is gone`);
+        if (existsSync(d.path)) problems.push(`${d.path} still exists`);
+        const older = log.closed.filter((c) => c.startMs < d.startMs && !log.deleted.some((x) => x.path === c.path));
+        if (older.length > 0) problems.push(`${d.path} deleted before the older ${older.map((o) => o.path).join(', ')}`);
+        if (rec === byAge.rec && d.startMs + d.durationMs! >= Date.now() - 1500) problems.push(`${d.path} ended less than 1.5 s ago`);
+      });
+    }
+    await byAge.rec.start();
+    await bySize.rec.start();
+    await waitUntil(() => byAge.log.deleted.length >= 2 && bySize.log.deleted.length >= 2, 30_000, 'two deletions by each limit');
+    await byAge.rec.stop();
+    await bySize.rec.stop();
+    expect(problems).toEqual([]);
+    expect([...byAge.log.errors, ...bySize.log.errors]).toEqual([]);
+    for (const { rec, log } of [byAge, bySize]) {
+      // Deleted in the order they were recorded: always the oldest.
+      expect(log.deleted.map((d) => d.path)).toEqual(log.closed.slice(0, log.deleted.length).map((c) => c.path));
+      // The index lists what is left and nothing else; it was rewritten without the deleted ones.
+      const left = latest(indexLines(rec.indexPath!));
+      expect(left.map((s) => s.path)).toEqual(log.closed.slice(log.deleted.length).map((c) => c.path));
+      for (const d of log.deleted) expect(readFileSync(rec.indexPath!, 'utf8')).not.toContain(d.path);
+      for (const s of left) expect(statSync(s.path).size).toBe(s.bytes);
+      expect(rec.segments().map((s) => s.path)).toEqual(left.map((s) => s.path));
+    }
+    // By size: what is left fits (or is one segment larger than the limit by itself).
+    const left = bySize.rec.segments();
+    const total = left.reduce((n, s) => n + s.bytes!, 0);
+    expect(total <= RETAIN_BYTES || left.length === 1).toBe(true);
+    if (process.env.RECORD_FIGURES) console.log(JSON.stringify({ sizes: bySize.log.closed.map((c) => c.bytes) }));
+  }, 60_000);
+});
+
+describe('Recorder through an outage', () => {
+  it('closes the segment when the camera goes, starts a new one when it comes back, and the index records the gap', async () => {
+    let own = await startRtspServer({ framerate: FPS, extraArgs: ['--key-int', String(KEY_INT)] });
+    const port = own.port;
+    cleanups.push(() => own.stop());
+    const cam = camera(own.url('/h264'));
+    const sub = join(dir, 'outage');
+    mkdirSync(sub);
+    const { rec, log } = recorder(cam, { path: join(sub, 'out-%H%M%S.mp4'), name: 'out' });
+    // Arrival of every frame the recorder wrote (this listener runs after the recorder's).
+    const arrivals: number[] = [];
+    let reconnected = 0;
+    let refused = 0;
+    cam.on('reconnected', () => reconnected++);
+    cam.on('reconnecting', (e: { reason: { code: string } }) => { if (e.reason.code === 'CONNECT_FAILED') refused++; });
+    await rec.start();
+    cam.on('frame', () => {
+      if (rec.stats().framesWritten > arrivals.length) arrivals.push(Date.now());
+    });
+    await waitUntil(() => rec.stats().framesWritten >= 2 * FPS, 15_000, '2 s recorded');
+    await own.stop();
+    // Gone for good once a connection is refused (a server shutting down may still serve a short session first).
+    await waitUntil(() => refused > 0 && rec.stats().path === undefined, 15_000, 'the segment closed by the outage');
+    const before = log.opened.length;
+    await sleep(1500);
+    own = await startRtspServer({ framerate: FPS, extraArgs: ['--key-int', String(KEY_INT)], port });
+    await waitUntil(() => reconnected > 0 && log.opened.length > before, 20_000, 'a segment after the reconnect');
+    const resumedAt = rec.stats().framesWritten;
+    await waitUntil(() => rec.stats().framesWritten >= resumedAt + 2 * FPS, 15_000, '2 s more');
+    await rec.stop();
+    expect(log.errors).toEqual([]);
+    const segs = latest(indexLines(rec.indexPath!));
+    expect(segs.length).toBe(before + 1);
+    expect(segs.map((s) => [s.state, s.reason])).toEqual(segs.map((_, i) => ['closed', i === 0 ? 'start' : 'reconnect']));
+    // The gap covers the outage: the server was gone ≥ 1.5 s, plus the camera's retry delay.
+    const last = segs.at(-1)!;
+    const previous = segs.at(-2)!;
+    expect(last.gapBeforeMs).toBeGreaterThan(1500);
+    expect(last.startMs).toBeCloseTo(previous.startMs + previous.durationMs! + last.gapBeforeMs, 6);
+    for (const s of segs) expect(readFmp4(s.path).samples).toBe(s.frames);
+    expect(segs.reduce((n, s) => n + s.frames, 0)).toBe(rec.stats().framesWritten);
+    // Durations + gaps against this host's clock: first written frame to one interval past the last.
+    const timeline = segs.reduce((n, s) => n + s.durationMs! + s.gapBeforeMs, 0);
+    const wall = arrivals.at(-1)! - arrivals[0]! + 1000 / FPS;
+    if (process.env.RECORD_FIGURES) console.log(JSON.stringify({ timeline, wall, gap: last.gapBeforeMs, clocks: segs.map((s) => s.clock) }));
+    expect(Math.abs(timeline - wall)).toBeLessThanOrEqual(2 * (1000 / FPS));
+  }, 90_000);
+});
