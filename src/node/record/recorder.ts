@@ -393,18 +393,16 @@ export class Recorder extends EventEmitter {
     let path = renderTemplate(this.template, fields, startMs, this.options.utc);
     try {
       mkdirSync(dirname(path), { recursive: true });
-      if (this.options.overwrite) {
-        closeSync(openSync(path, 'w'));
-      } else {
-        // 'wx' reserves the name atomically: a file that appeared meanwhile is never replaced.
-        for (let n = 1; ; n++) {
-          try {
-            closeSync(openSync(path, 'wx'));
-            break;
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n > 10_000) throw e;
-            path = numbered(renderTemplate(this.template, fields, startMs, this.options.utc), n);
-          }
+      // 'wx' reserves the name atomically: a file that appeared meanwhile is never replaced. `overwrite` replaces
+      // files from before, never a segment this camera's index still lists (a fixed name with segments).
+      const base = path;
+      for (let n = 1; ; n++) {
+        try {
+          closeSync(openSync(path, this.options.overwrite && !this.index!.get(path) ? 'w' : 'wx'));
+          break;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n > 10_000) throw e;
+          path = numbered(base, n);
         }
       }
     } catch (cause) {
@@ -493,9 +491,11 @@ export class Recorder extends EventEmitter {
     const record: SegmentRecord = { ...r, state: seg.failed ? 'failed' : 'closed', bytes };
     if (seg.failed) record.error = { code: seg.failed.code, message: seg.failed.message };
     try {
-      if (seg.failed && bytes === 0) {
-        // Nothing reached the file: no empty file is left to look like a recording.
+      if (seg.failed && (bytes === 0 || seg.failed.code === 'STREAM_REFUSED')) {
+        // No media reached the file (refused caps fail before the first sample; a muxer may have written its header):
+        // no empty file is left to look like a recording, and its frames were not written.
         removeQuietly(r.path);
+        this.counters.framesWritten -= r.frames;
         this.index!.put({ ...record, state: 'deleted' });
       } else {
         this.index!.put(record);

@@ -306,3 +306,125 @@ describe('Recorder through an outage', () => {
     expect(Math.abs(timeline - wall)).toBeLessThanOrEqual(2 * (1000 / FPS));
   }, 90_000);
 });
+
+describe('Recorder errors', () => {
+  const rejection = async (p: Promise<unknown>) => p.then(() => { throw new Error('resolved'); }, (e: unknown) => e as RecordError);
+
+  it('refuses an extension without a container and unknown template fields when it is made (BAD_EXTENSION, BAD_TEMPLATE)', () => {
+    const cam = camera();
+    for (const [path, code] of [['rec.avi', 'BAD_EXTENSION'], ['rec', 'BAD_EXTENSION'], ['rec-%Q.mp4', 'BAD_TEMPLATE'], ['{cam}.mp4', 'BAD_TEMPLATE']] as const) {
+      let error: unknown;
+      try {
+        new Recorder(cam, { path, name: 'door' });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, path).toBeInstanceOf(RecordError);
+      expect(error, path).toMatchObject({ code, camera: 'door', path });
+    }
+    expect(() => new Recorder(cam, { path: 'a.mp4', fragmentMs: 5000 })).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
+    expect(() => new Recorder(cam, { path: 'a.mp4', segmentSeconds: 0 })).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
+  });
+
+  it('refuses a missing or unwritable directory at start, before it waits for the camera (NO_DIRECTORY, UNWRITABLE)', async () => {
+    // A camera that never answers: the check must not wait for it.
+    const cam = camera('rtsp://127.0.0.1:9/none');
+    const missing = await rejection(new Recorder(cam, { path: join(dir, 'no/such/dir/x.mp4'), name: 'door' }).start());
+    expect(missing).toMatchObject({ code: 'NO_DIRECTORY', camera: 'door', path: join(dir, 'no/such/dir') });
+    // /proc refuses new files even to root (mode bits alone would not stop root).
+    const unwritable = await rejection(new Recorder(cam, { path: '/proc/{camera}-%H.mp4', name: 'door' }).start());
+    expect(unwritable).toMatchObject({ code: 'UNWRITABLE', camera: 'door', path: '/proc' });
+    expect(cam.currentState).toBe('idle');
+  });
+
+  it('never replaces an existing file unless overwrite is on; later names in use get -1, -2', async () => {
+    const sub = join(dir, 'exists');
+    mkdirSync(sub);
+    const file = join(sub, 'fixed.mp4');
+    writeFileSync(file, 'precious');
+    const cam = camera();
+    const refused = await rejection(new Recorder(cam, { path: file, name: 'door' }).start());
+    expect(refused).toMatchObject({ code: 'FILE_EXISTS', camera: 'door', path: file });
+    expect(readFileSync(file, 'utf8')).toBe('precious');
+
+    const { rec, log } = recorder(cam, { path: file, name: 'door', overwrite: true, segmentSeconds: 1 });
+    await rec.start();
+    await waitUntil(() => log.closed.length >= 1, 15_000, 'a segment');
+    await rec.stop();
+    expect(log.errors).toEqual([]);
+    expect(readFmp4(file).samples).toBe(log.closed[0]!.frames);
+
+    // A fixed name with segments, overwrite off: each new segment takes the next free name.
+    const other = join(sub, 'seq.mp4');
+    const seq = recorder(cam, { path: other, name: 'seq', segmentSeconds: 1 });
+    await seq.rec.start();
+    await waitUntil(() => seq.log.opened.length >= 3, 15_000, 'three segments');
+    await seq.rec.stop();
+    expect(seq.log.closed.map((s) => s.path)).toEqual([other, join(sub, 'seq-1.mp4'), join(sub, 'seq-2.mp4'), ...seq.log.closed.slice(3).map((_, i) => join(sub, `seq-${i + 3}.mp4`))]);
+    for (const s of seq.log.closed) expect(readFmp4(s.path).samples).toBe(s.frames);
+  }, 60_000);
+
+  it('refuses at start a stream the container cannot hold (UNSUPPORTED_STREAM), and stops on caps GStreamer refuses (STREAM_REFUSED)', async () => {
+    const raw = await startRtspServer({ rawWidth: 64, rawHeight: 48, rawFramerate: 10, rawFormat: 'RGBA' });
+    cleanups.push(() => raw.stop());
+    const cam = camera(raw.url('/raw'));
+    const sub = join(dir, 'refused');
+    mkdirSync(sub);
+    const unsupported = await rejection(new Recorder(cam, { path: join(sub, '{camera}.mp4'), name: 'raw' }).start());
+    expect(unsupported).toMatchObject({ code: 'UNSUPPORTED_STREAM', camera: 'raw', path: join(sub, 'raw.mp4') });
+    // Matroska takes raw video, but not RGBA: GStreamer refuses the caps once frames flow.
+    const { rec, log } = recorder(cam, { path: join(sub, '{camera}.mkv'), name: 'raw' });
+    const closed = new Promise<RecordError | undefined>((r) => rec.once('close', r));
+    await rec.start();
+    const reason = await closed;
+    expect(reason).toBeInstanceOf(RecordError);
+    expect(reason).toMatchObject({ code: 'STREAM_REFUSED', camera: 'raw', path: join(sub, 'raw.mkv') });
+    expect(log.errors.map((e) => e.code)).toEqual(['STREAM_REFUSED']);
+    expect(rec.currentState).toBe('stopped');
+    // Nothing reached the file: no empty file is left behind, and the index says so.
+    expect(existsSync(join(sub, 'raw.mkv'))).toBe(false);
+    expect(rec.segments()).toEqual([]);
+    expect(rec.stats().framesWritten).toBe(0);
+  }, 60_000);
+
+  it('a write failure (file size limit, as a full disk) stops that camera\'s file with WRITE_FAILED; another camera records on', async () => {
+    const sub = join(dir, 'full');
+    mkdirSync(sub);
+    // 1 s segments are ~240 kB here: under the 600 kB limit; the single file passes it after ~2.5 s.
+    const child = spawn('bash', ['-c', 'trap "" XFSZ; ulimit -f 600; exec "$0" "$@"', process.execPath, '--import', 'tsx',
+      join(import.meta.dirname, 'full-child.ts'), server.url('/h264'), sub], { env: { ...process.env, UV_THREADPOOL_SIZE: '12' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    cleanups.push(() => { child.kill('SIGKILL'); });
+    let stats: Array<{ framesWritten: number; segments: number }> = [];
+    let index: string[] = [];
+    const errors: Array<{ camera: string; path: string; code: string; message: string }> = [];
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += String(d); });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = JSON.parse(line);
+      if (m.stats) stats = m.stats;
+      if (m.index) index = m.index;
+      if (m.error) errors.push(m.error);
+    });
+    await waitUntil(() => errors.length > 0 || child.exitCode !== null, 30_000, `the write failure (stderr: ${stderr.slice(-500)})`);
+    const smallAtError = stats[0]?.framesWritten ?? 0;
+    await waitUntil(() => (stats[0]?.framesWritten ?? 0) >= smallAtError + 2 * FPS || child.exitCode !== null, 15_000, 'the other camera going on');
+    child.kill('SIGKILL');
+    await exited;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ camera: 'big', path: join(sub, 'big.mp4'), code: 'WRITE_FAILED' });
+    expect(errors[0]!.message).toMatch(/camera big: recording .*big\.mp4 failed/);
+    // The failed file: its header and whole fragments up to the failure, readable; the index says it failed.
+    const bigMp4 = readFmp4(join(sub, 'big.mp4'));
+    expect(bigMp4.fragments.length).toBeGreaterThanOrEqual(1);
+    // (qtdemux also decodes the samples that reached a cut fragment's mdat.)
+    const decoded = await decodedFrames(join(sub, 'big.mp4'));
+    expect(decoded).toBeGreaterThanOrEqual(bigMp4.samples);
+    expect(decoded).toBeLessThanOrEqual(bigMp4.samples + FPS);
+    expect(latest(indexLines(index[1]!))).toMatchObject([{ path: join(sub, 'big.mp4'), state: 'failed', error: { code: 'WRITE_FAILED' } }]);
+    // The other camera went on: more segments after the failure, each complete.
+    const small = latest(indexLines(index[0]!)).filter((s) => s.state === 'closed');
+    expect(small.length).toBeGreaterThanOrEqual(3);
+    for (const s of small) expect(readFmp4(s.path).samples).toBe(s.frames);
+  }, 90_000);
+});
