@@ -15,8 +15,10 @@
 // are exact. splitmuxsink would do the swap inside one pipeline, but it holds back a whole GOP before it writes, so a
 // crash would lose up to a GOP (seconds to tens of seconds on cameras) instead of one fragment.
 //
-// Why these containers: MP4 with `fragment-duration` writes a moof+mdat every fragment (1 s by default), so a file
-// cut by SIGKILL is readable up to its last fragment; Matroska and MPEG-TS are written as they go. filesink is
+// Why these containers: MP4 with `fragment-duration` writes each fragment (1 s by default) as it completes, so a file
+// cut by SIGKILL is readable up to its last fragment, and in 'first-moov-then-finalise' mode the closed file is a
+// plain MP4 whose moov gives every player the exact duration (in the default mode the duration fields stay 0 and
+// Chromium guesses short); Matroska and MPEG-TS are written as they go. filesink is
 // unbuffered, so what the muxer wrote is in the kernel's hands (a killed process loses nothing it wrote).
 //
 // Isolation: each camera's recorder has its own pipelines; an error in one (caps refused, disk full) ends that
@@ -455,7 +457,9 @@ export class Recorder extends EventEmitter {
     const file = `filesink name=file location=${launchQuote(path)} buffer-mode=unbuffered sync=false async=false`;
     switch (this.container.extension) {
       case '.mp4':
-        return `${parse ? parse + ' ! ' : ''}mp4mux fragment-duration=${this.fragmentMs} ! ${file}`;
+        // first-moov-then-finalise: fragments while recording (a crash loses only the one being written), and at EOS
+        // the file becomes a plain MP4 with a full moov (exact duration, seekable in every player).
+        return `${parse ? parse + ' ! ' : ''}mp4mux fragment-duration=${this.fragmentMs} fragment-mode=first-moov-then-finalise ! ${file}`;
       case '.mkv':
         return `${parse ? parse + ' ! ' : ''}matroskamux ! ${file}`;
       case '.ts':

@@ -99,7 +99,8 @@ describe('Recorder', () => {
       const mp4 = readFmp4(s.path);
       expect(mp4.codec).toBe('avc1');
       expect(mp4.trailingBytes).toBe(0);
-      expect(mp4.boxes.slice(0, 2)).toEqual(['ftyp', 'moov']);
+      // Closed: a plain MP4, every sample in the moov's tables.
+      expect(mp4.boxes).toEqual(['ftyp', 'free', 'mdat', 'moov']);
       // Box by box: the file holds exactly the frames the index says, and starts with a keyframe.
       expect(mp4.samples).toBe(s.frames);
       expect(mp4.fragments[0]!.startsWithSync).toBe(true);
@@ -179,10 +180,11 @@ describe('Recorder killed with SIGKILL', () => {
       samples += mp4.samples;
     }
     for (const s of open) {
-      // The open file: its header, then whole moof+mdat pairs; at most the fragment being written is cut.
+      // The open file: the first fragment in the moov, then mdat+moof pairs; at most the fragment being written is lost.
       const mp4 = readFmp4(s.path);
-      expect(mp4.boxes.slice(0, 2)).toEqual(['ftyp', 'moov']);
-      expect(mp4.fragments.length).toBeGreaterThanOrEqual(1);
+      expect(mp4.boxes.slice(0, 4)).toEqual(['ftyp', 'free', 'mdat', 'moov']);
+      expect(mp4.boxes).toContain('moof');
+      expect(mp4.cutFragments).toBe(0);
       expect(mp4.fragments[0]!.startsWithSync).toBe(true);
       samples += mp4.samples;
       // GStreamer reads it too, every complete sample.
@@ -416,7 +418,8 @@ describe('Recorder errors', () => {
     expect(errors[0]!.message).toMatch(/camera big: recording .*big\.mp4 failed/);
     // The failed file: its header and whole fragments up to the failure, readable; the index says it failed.
     const bigMp4 = readFmp4(join(sub, 'big.mp4'));
-    expect(bigMp4.fragments.length).toBeGreaterThanOrEqual(1);
+    expect(bigMp4.fragments.length).toBeGreaterThanOrEqual(2);
+    expect(bigMp4.fragments[0]!.startsWithSync).toBe(true);
     // (qtdemux also decodes the samples that reached a cut fragment's mdat.)
     const decoded = await decodedFrames(join(sub, 'big.mp4'));
     expect(decoded).toBeGreaterThanOrEqual(bigMp4.samples);
