@@ -24,7 +24,7 @@
 // Isolation: each camera's recorder has its own pipelines; an error in one (caps refused, disk full) ends that
 // recorder's segment with a RecordError naming camera and path, and nothing else.
 
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
 import type { MediaStream } from '../rtsp/client.js';
@@ -71,6 +71,13 @@ export interface RecorderOptions {
   retryMs?: number;
   /** Bound of each segment pipeline's queue; default DEFAULT_RECORD_QUEUE_BYTES. */
   maxQueueBytes?: number;
+  /** Write a JPEG of a keyframe at most every this many seconds (only keyframes are decoded); default none. */
+  snapshotSeconds?: number;
+  /**
+   * Snapshot path template (.jpg/.jpeg; same fields as `path`); default `<camera>.<stream>.jpg` next to the index,
+   * replaced atomically by each new snapshot (a template with time fields keeps one file per snapshot).
+   */
+  snapshotPath?: string;
 }
 
 /** Where a recorder is. */
@@ -111,7 +118,10 @@ interface OpenSegment {
   failed: RecordError | undefined;
 }
 
-/** See the file comment. Events: 'segmentOpen' / 'segment' / 'deleted' (SegmentRecord), 'error' (RecordError), 'close' (RecordError | undefined). */
+/**
+ * See the file comment. Events: 'segmentOpen' / 'segment' / 'deleted' (SegmentRecord), 'snapshot' ({ path, timeMs,
+ * bytes }), 'error' (RecordError), 'close' (RecordError | undefined).
+ */
 export class Recorder extends EventEmitter {
   /** The camera's name as used in paths and the index. */
   readonly name: string;
@@ -143,6 +153,9 @@ export class Recorder extends EventEmitter {
   private readonly onOutage = () => this.outage();
   private readonly onCameraClose = () => void this.stop();
   private stopPromise: Promise<void> | undefined;
+  private nextSnapshotAt = 0;
+  private snapshotting: Promise<void> | undefined;
+  private snapshotTemplate: string | undefined;
   private closeReason: RecordError | undefined;
 
   constructor(camera: RtspCamera, options: RecorderOptions) {
@@ -171,6 +184,18 @@ export class Recorder extends EventEmitter {
     positive('fragmentMs', MAX_FRAGMENT_MS);
     positive('retryMs');
     positive('maxQueueBytes');
+    positive('snapshotSeconds');
+    if (options.snapshotPath !== undefined) {
+      try {
+        checkTemplate(options.snapshotPath.replace(/\.jpe?g$/i, '.mp4'));
+      } catch (e) {
+        if (e instanceof TemplateError) throw new RecordError(e.code, e.message, { camera: this.name, path: options.snapshotPath });
+        throw e;
+      }
+      if (!/\.jpe?g$/i.test(options.snapshotPath)) {
+        throw new RecordError('BAD_EXTENSION', `snapshotPath must end in .jpg or .jpeg, not ${JSON.stringify(options.snapshotPath)}`, { camera: this.name, path: options.snapshotPath });
+      }
+    }
     if (options.stream !== undefined && !(Number.isInteger(options.stream) && options.stream >= 0)) throw bad(`stream must be a stream id, not ${String(options.stream)}`);
     this.fragmentMs = Math.round(options.fragmentMs ?? DEFAULT_FRAGMENT_MS);
     this.retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
@@ -231,6 +256,9 @@ export class Recorder extends EventEmitter {
       } catch (cause) {
         throw new RecordError('UNWRITABLE', `camera ${this.name}: cannot use the index ${indexFile}: ${(cause as Error).message}`, { camera: this.name, path: indexFile, cause });
       }
+      if (this.options.snapshotSeconds !== undefined) {
+        this.snapshotTemplate = this.options.snapshotPath ?? join(dirname(indexFile), `${this.name}.${this.streamName}.jpg`);
+      }
       if (this.state !== 'starting') throw new RecordError('STATE', `camera ${this.name}: the recorder was stopped while starting`, { camera: this.name });
       this.state = 'recording';
       this.applyRetention();
@@ -261,6 +289,7 @@ export class Recorder extends EventEmitter {
     this.detach();
     if (this.segment) this.closeSegment(this.segment, undefined);
     while (this.closing.size > 0) await Promise.all([...this.closing]);
+    await this.snapshotting;
     if (was !== 'new' && was !== 'starting') this.applyRetention();
     this.state = 'stopped';
     this.emit('close', this.closeReason);
@@ -323,6 +352,7 @@ export class Recorder extends EventEmitter {
   private frame(frame: Frame): void {
     if (this.state !== 'recording' || frame.stream.id !== this.stream!.id) return;
     this.counters.framesReceived++;
+    if (this.snapshotTemplate !== undefined && frame.keyframe && !this.snapshotting && Date.now() >= this.nextSnapshotAt) this.snapshot(frame);
     let seg = this.segment;
     // A new session restarts PTS at 0; 'reconnecting' normally said so already.
     if (seg && frame.pts < seg.lastPts) {
@@ -446,10 +476,53 @@ export class Recorder extends EventEmitter {
     try {
       this.index!.put({ ...record });
     } catch (cause) {
-      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: cannot write the index ${this.index!.file}: ${(cause as Error).message}`, { camera: this.name, path: this.index!.file, cause }));
+      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: cannot write the index ${this.index!.file}: ${(cause as Error).message}`, { camera: this.name, path: this.index!.file, cause }), false, false);
     }
     this.emit('segmentOpen', { ...record });
     return seg;
+  }
+
+  /**
+   * A JPEG of keyframe `frame`: a short pipeline of its own decodes this one frame (an IDR decodes alone) and writes
+   * a temporary file, renamed over the snapshot when complete, so a reader never sees half a JPEG. Failures are
+   * reported ('SNAPSHOT_FAILED') and leave the recording alone.
+   */
+  private snapshot(frame: Frame): void {
+    this.nextSnapshotAt = Date.now() + this.options.snapshotSeconds! * 1000;
+    const timeMs = frame.wallClockTimeMs ?? Date.now();
+    const path = renderTemplate(this.snapshotTemplate!, { camera: this.name, stream: this.streamName }, timeMs, this.options.utc);
+    const tmp = `${path}.tmp-${process.pid}`;
+    let sink: GstSink;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      const config = frame.config ?? codecConfigFromSdp(frame.stream);
+      const decode = frameFormat(config, frame.stream).decode;
+      sink = new GstSink({
+        branches: [{ stream: frame.stream, input: 'frames', config, ptsOrigin: 'zero', countElement: 'file',
+          tail: { launch: `${decode ? decode + ' ! ' : ''}videoconvert ! jpegenc snapshot=true ! filesink name=file location=${launchQuote(tmp)} async=false` } }],
+      });
+      sink.on('warning', () => undefined);
+      let failed: GstError | undefined;
+      sink.on('error', (e: GstError) => { failed ??= e; });
+      sink.start();
+      this.pushed.data = frame.data;
+      this.pushed.pts = 0;
+      this.pushed.stream = frame.stream;
+      sink.pushFrame(0, this.pushed);
+      this.snapshotting = sink.close().then(() => {
+        let size = 0;
+        try { size = statSync(tmp).size; } catch { /* not written */ }
+        if (failed || size === 0) throw failed ?? new Error('no JPEG was written');
+        renameSync(tmp, path);
+        this.emit('snapshot', { path, timeMs, bytes: size });
+      }).catch((cause: unknown) => {
+        removeQuietly(tmp);
+        this.fail(new RecordError('SNAPSHOT_FAILED', `camera ${this.name}: snapshot ${path} failed: ${(cause as Error)?.message ?? String(cause)}`, { camera: this.name, path, cause }), false, false);
+      }).finally(() => { this.snapshotting = undefined; });
+    } catch (cause) {
+      removeQuietly(tmp);
+      this.fail(new RecordError('SNAPSHOT_FAILED', `camera ${this.name}: snapshot ${path} failed: ${(cause as Error)?.message ?? String(cause)}`, { camera: this.name, path, cause }), false, false);
+    }
   }
 
   /** The launch text after appsrc: parser, muxer, unbuffered filesink. */
@@ -506,7 +579,7 @@ export class Recorder extends EventEmitter {
         this.emit('segment', record);
       }
     } catch (cause) {
-      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: cannot write the index ${this.index!.file}: ${(cause as Error).message}`, { camera: this.name, path: this.index!.file, cause }));
+      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: cannot write the index ${this.index!.file}: ${(cause as Error).message}`, { camera: this.name, path: this.index!.file, cause }), false, false);
     }
     this.applyRetention();
   }
@@ -525,11 +598,16 @@ export class Recorder extends EventEmitter {
     this.fail(error, code === 'STREAM_REFUSED');
   }
 
-  /** Reports `error`; a fatal one stops the recorder, others make it wait DEFAULT_RETRY_MS before a new file. */
-  private fail(error: RecordError, fatal = false): void {
+  /**
+   * Reports `error`. A segment failure (`segment`) makes the recorder wait `retryMs` before it opens a new file; a
+   * fatal one stops it; an index write failure only reports.
+   */
+  private fail(error: RecordError, fatal = false, segment = true): void {
     this.counters.errors++;
-    this.retryAt = Date.now() + this.retryMs;
-    this.nextReason = 'resume';
+    if (segment) {
+      this.retryAt = Date.now() + this.retryMs;
+      this.nextReason = 'resume';
+    }
     if (this.listenerCount('error') > 0) this.emit('error', error);
     if (fatal) {
       this.closeReason = error;
@@ -556,7 +634,7 @@ export class Recorder extends EventEmitter {
       }
       this.index.compact();
     } catch (cause) {
-      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: retention could not update ${this.index.file}: ${(cause as Error).message}`, { camera: this.name, path: this.index.file, cause }));
+      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: retention could not update ${this.index.file}: ${(cause as Error).message}`, { camera: this.name, path: this.index.file, cause }), false, false);
     }
   }
 }

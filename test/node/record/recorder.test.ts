@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtspCamera, type Frame } from '../../../src/node/index.js';
+import { RtspCamera } from '../../../src/node/index.js';
 import { Recorder, RecordError, type RecorderOptions, type SegmentRecord } from '../../../src/node/record/index.js';
 import { startRtspServer, type RtspTestServer } from '../../server/harness.js';
 import { readFmp4 } from './fmp4.js';
@@ -139,7 +139,7 @@ export async function decodedFrames(file: string): Promise<number> {
   return stdout.split('\n').filter((l) => l.includes('fakesink0: last-message = chain')).length;
 }
 
-void existsSync; void readdirSync; void writeFileSync; void ({} as Frame);
+
 
 describe('Recorder killed with SIGKILL', () => {
   it('leaves closed segments complete and open files readable up to their last fragment (≥ written − 2 s)', async () => {
@@ -430,4 +430,50 @@ describe('Recorder errors', () => {
     expect(small.length).toBeGreaterThanOrEqual(3);
     for (const s of small) expect(readFmp4(s.path).samples).toBe(s.frames);
   }, 90_000);
+});
+
+/** Width and height from a JPEG's SOFn segment; throws unless the bytes are a whole JPEG (SOI … EOI). */
+function jpegSize(bytes: Uint8Array): { width: number; height: number } {
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8 || bytes.at(-2) !== 0xff || bytes.at(-1) !== 0xd9) throw new Error('not a whole JPEG');
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 2; at + 4 < bytes.length;) {
+    const marker = bytes[at + 1]!;
+    const length = v.getUint16(at + 2);
+    if (marker >= 0xc0 && marker <= 0xc3) return { height: v.getUint16(at + 5), width: v.getUint16(at + 7) };
+    at += 2 + length;
+  }
+  throw new Error('no SOF segment');
+}
+
+describe('Recorder snapshots', () => {
+  it('writes a JPEG of a keyframe every snapshotSeconds, replaced atomically, or one per snapshot with a dated template', async () => {
+    const cam = camera();
+    const sub = join(dir, 'snap');
+    mkdirSync(sub);
+    const latestOnly = recorder(cam, { path: join(sub, '{camera}/%H%M%S.mp4'), name: 'snap', snapshotSeconds: 1 });
+    const dated = recorder(cam, { path: join(sub, 'd-%H%M%S.ts'), name: 'dated', snapshotSeconds: 1, snapshotPath: join(sub, 'shots/{camera}-%H%M%S.jpg') });
+    const shots: Array<{ path: string; timeMs: number; bytes: number }> = [];
+    const datedShots: typeof shots = [];
+    latestOnly.rec.on('snapshot', (s) => shots.push(s));
+    dated.rec.on('snapshot', (s) => datedShots.push(s));
+    await latestOnly.rec.start();
+    await dated.rec.start();
+    await waitUntil(() => shots.length >= 3 && datedShots.length >= 3, 20_000, 'three snapshots each');
+    await latestOnly.rec.stop();
+    await dated.rec.stop();
+    expect([...latestOnly.log.errors, ...dated.log.errors]).toEqual([]);
+    // One file, the latest, next to the index; no temporary file left.
+    expect(new Set(shots.map((s) => s.path))).toEqual(new Set([join(sub, 'snap', 'snap.video0.jpg')]));
+    expect(readdirSync(join(sub, 'snap')).filter((f) => f.includes('.tmp'))).toEqual([]);
+    expect(jpegSize(readFileSync(shots[0]!.path))).toEqual({ width: 320, height: 240 });
+    // At most one a second.
+    for (let i = 1; i < shots.length; i++) expect(shots[i]!.timeMs - shots[i - 1]!.timeMs).toBeGreaterThanOrEqual(900);
+    // Dated: a file per snapshot, each a whole 320×240 JPEG.
+    const files = readdirSync(join(sub, 'shots'));
+    expect(files.length).toBe(new Set(datedShots.map((s) => s.path)).size);
+    for (const f of files) expect(jpegSize(readFileSync(join(sub, 'shots', f)))).toEqual({ width: 320, height: 240 });
+    // Snapshots do not disturb the recording: every frame written is in the files.
+    expect(latestOnly.rec.stats().framesDropped).toBe(0);
+    expect(latestOnly.log.closed.reduce((n, s) => n + readFmp4(s.path).samples, 0)).toBe(latestOnly.rec.stats().framesWritten);
+  }, 60_000);
 });
