@@ -1,7 +1,7 @@
 // Recorder: one camera's stream written to files that survive a crash, cut into segments at keyframes, with an
 // index and retention.
 //
-//   const camera = new RtspCamera(url, { frames: true });               // frame mode: the recorder takes access units
+//   const camera = new RtspCamera(url);                 // the recorder's 'frame' listener turns frame mode on
 //   const rec = new Recorder(camera, { path: 'rec/{camera}/%Y%m%d-%H%M%S.mp4', name: 'door', segmentSeconds: 60,
 //                                      retainSeconds: 7 * 86400 });
 //   rec.on('segment', (record) => …);   // a segment was closed (its index record)
