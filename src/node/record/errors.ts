@@ -10,8 +10,10 @@ import { WasmRtspError } from '../../core/errors.js';
  * file is there and `overwrite` is off), 'NO_STREAM' (the camera has no stream the recorder can take),
  * 'UNSUPPORTED_STREAM' (the container cannot hold the stream's codec), 'STREAM_REFUSED' (GStreamer refused the
  * stream's caps: the recorder stops), 'WRITE_FAILED' (writing the file failed: disk full, I/O error; the recorder
- * starts a new file at a later keyframe), 'PIPELINE' (another GStreamer error in a segment's pipeline), 'SNAPSHOT_FAILED' (a
- * snapshot could not be made; the recording goes on), 'GST_UNAVAILABLE' (the GStreamer binding cannot be loaded), 'STATE' (used in the wrong state). `camera` and `path` say where.
+ * starts a new file at a later keyframe), 'PIPELINE' (another GStreamer error in a segment's pipeline),
+ * 'SNAPSHOT_FAILED' (a snapshot could not be made; the recording goes on), 'GST_UNAVAILABLE' (the GStreamer binding
+ * cannot be loaded), 'STATE' (used in the wrong state), 'THREAD_POOL' (a 'warning': more recording pipelines than
+ * libuv pool threads; set UV_THREADPOOL_SIZE). `camera` and `path` say where.
  */
 export class RecordError extends WasmRtspError {
   /** The camera's name in the recorder. */

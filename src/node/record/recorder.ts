@@ -45,6 +45,19 @@ export const DEFAULT_RETRY_MS = 5_000;
 /** Default bound of a segment pipeline's queue, in bytes (several seconds of H.264). */
 export const DEFAULT_RECORD_QUEUE_BYTES = 8 * 1024 * 1024;
 
+/** Libuv's default pool size (UV_THREADPOOL_SIZE unset). */
+const DEFAULT_UV_THREADS = 4;
+/**
+ * Recorder pipelines alive in this process (segments, segments closing, snapshots): each holds a libuv pool thread
+ * for its bus poll until it stops.
+ */
+let livePipelines = 0;
+
+/** Closes a counted sink (EOS, then stop) and stops counting it. */
+function closeCounted(sink: GstSink): Promise<void> {
+  return sink.close().finally(() => { livePipelines--; });
+}
+
 /** Options of a Recorder. */
 export interface RecorderOptions {
   /** Path template: `{camera}`, `{stream}`, strftime fields (%Y %m %d %H %M %S %y %j %z %s %%) in the segment's start time. The extension picks the container. */
@@ -120,7 +133,7 @@ interface OpenSegment {
 
 /**
  * See the file comment. Events: 'segmentOpen' / 'segment' / 'deleted' (SegmentRecord), 'snapshot' ({ path, timeMs,
- * bytes }), 'error' (RecordError), 'close' (RecordError | undefined).
+ * bytes }), 'error' (RecordError), 'warning' (RecordError 'THREAD_POOL'), 'close' (RecordError | undefined).
  */
 export class Recorder extends EventEmitter {
   /** The camera's name as used in paths and the index. */
@@ -157,6 +170,7 @@ export class Recorder extends EventEmitter {
   private snapshotting: Promise<void> | undefined;
   private snapshotTemplate: string | undefined;
   private closeReason: RecordError | undefined;
+  private threadWarned = false;
 
   constructor(camera: RtspCamera, options: RecorderOptions) {
     super();
@@ -193,7 +207,8 @@ export class Recorder extends EventEmitter {
         throw e;
       }
       if (!/\.jpe?g$/i.test(options.snapshotPath)) {
-        throw new RecordError('BAD_EXTENSION', `snapshotPath must end in .jpg or .jpeg, not ${JSON.stringify(options.snapshotPath)}`, { camera: this.name, path: options.snapshotPath });
+        throw new RecordError('BAD_EXTENSION', `snapshotPath must end in .jpg or .jpeg, not ${JSON.stringify(options.snapshotPath)}`,
+          { camera: this.name, path: options.snapshotPath });
       }
     }
     if (options.stream !== undefined && !(Number.isInteger(options.stream) && options.stream >= 0)) throw bad(`stream must be a stream id, not ${String(options.stream)}`);
@@ -244,7 +259,8 @@ export class Recorder extends EventEmitter {
       const fields = { camera: this.name, stream: this.streamName };
       const first = renderTemplate(this.template, fields, Date.now(), this.options.utc);
       if (!this.options.overwrite && exists(first)) {
-        throw new RecordError('FILE_EXISTS', `camera ${this.name}: ${first} exists; pass overwrite: true to replace it, or choose another path`, { camera: this.name, path: first });
+        throw new RecordError('FILE_EXISTS', `camera ${this.name}: ${first} exists; pass overwrite: true to replace it, or choose another path`,
+          { camera: this.name, path: first });
       }
       const indexFile = this.options.indexPath ?? join(indexDirectory(this.template, fields), `${this.name}.${this.streamName}.index.jsonl`);
       try {
@@ -254,12 +270,14 @@ export class Recorder extends EventEmitter {
         const last = this.index.segments().at(-1);
         if (last && last.durationMs !== null) this.lastEndMs = last.startMs + last.durationMs;
       } catch (cause) {
-        throw new RecordError('UNWRITABLE', `camera ${this.name}: cannot use the index ${indexFile}: ${(cause as Error).message}`, { camera: this.name, path: indexFile, cause });
+        throw new RecordError('UNWRITABLE', `camera ${this.name}: cannot use the index ${indexFile}: ${(cause as Error).message}`,
+          { camera: this.name, path: indexFile, cause });
       }
       if (this.options.snapshotSeconds !== undefined) {
         this.snapshotTemplate = this.options.snapshotPath ?? join(dirname(indexFile), `${this.name}.${this.streamName}.jpg`);
       }
-      if (this.state !== 'starting') throw new RecordError('STATE', `camera ${this.name}: the recorder was stopped while starting`, { camera: this.name });
+      if (this.state !== 'starting') throw new RecordError('STATE', `camera ${this.name}: the recorder was stopped while starting`,
+        { camera: this.name });
       this.state = 'recording';
       this.applyRetention();
     } catch (e) {
@@ -307,7 +325,8 @@ export class Recorder extends EventEmitter {
       isDir = statSync(dir).isDirectory();
     } catch { /* missing */ }
     if (!isDir) {
-      throw new RecordError('NO_DIRECTORY', `camera ${this.name}: the directory ${dir} of ${this.template} does not exist (create it first)`, { camera: this.name, path: dir });
+      throw new RecordError('NO_DIRECTORY', `camera ${this.name}: the directory ${dir} of ${this.template} does not exist (create it first)`,
+        { camera: this.name, path: dir });
     }
     // Creating a file is the only test that holds for every case (root ignores mode bits; read-only mounts; ACLs).
     const probe = join(dir, `.wasm-rtsp-probe-${process.pid}-${Date.now()}`);
@@ -315,7 +334,8 @@ export class Recorder extends EventEmitter {
       closeSync(openSync(probe, 'wx'));
       unlinkSync(probe);
     } catch (cause) {
-      throw new RecordError('UNWRITABLE', `camera ${this.name}: cannot create files in ${dir}: ${(cause as Error).message}`, { camera: this.name, path: dir, cause });
+      throw new RecordError('UNWRITABLE', `camera ${this.name}: cannot create files in ${dir}: ${(cause as Error).message}`,
+        { camera: this.name, path: dir, cause });
     }
   }
 
@@ -323,7 +343,8 @@ export class Recorder extends EventEmitter {
     const takes = (s: MediaStream) => this.container.codecs.includes(frameCodecOf(s.encodingName) ?? '');
     if (this.options.stream !== undefined) {
       const s = streams.find((x) => x.id === this.options.stream);
-      if (!s) throw new RecordError('NO_STREAM', `camera ${this.name} has no stream ${this.options.stream} (it has ${streams.map((x) => x.id).join(', ') || 'none'})`, { camera: this.name });
+      if (!s) throw new RecordError('NO_STREAM', `camera ${this.name} has no stream ${this.options.stream} (it has ${streams.map((x) => x.id).join(', ') || 'none'})`,
+        { camera: this.name });
       if (!takes(s)) throw this.unsupported(s);
       return s;
     }
@@ -438,7 +459,8 @@ export class Recorder extends EventEmitter {
         }
       }
     } catch (cause) {
-      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: cannot create ${path}: ${(cause as Error).message}`, { camera: this.name, path, cause }));
+      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: cannot create ${path}: ${(cause as Error).message}`,
+        { camera: this.name, path, cause }));
       return undefined;
     }
     const config: CodecConfig | undefined = frame.config ?? codecConfigFromSdp(stream);
@@ -449,10 +471,12 @@ export class Recorder extends EventEmitter {
         branches: [{ stream, input: 'frames', config, ptsOrigin: 'zero', countElement: 'file', tail: { launch: this.tailLaunch(parse, path) } }],
         maxQueueBytes: this.maxQueueBytes,
       });
+      this.checkThreads();
     } catch (cause) {
       removeQuietly(path);
       const code = cause instanceof GstError && cause.code === 'GST_UNSUPPORTED' ? 'UNSUPPORTED_STREAM' : 'PIPELINE';
-      this.fail(new RecordError(code, `camera ${this.name}: cannot record ${path}: ${(cause as Error).message}`, { camera: this.name, path, cause }), code === 'UNSUPPORTED_STREAM');
+      this.fail(new RecordError(code, `camera ${this.name}: cannot record ${path}: ${(cause as Error).message}`,
+        { camera: this.name, path, cause }), code === 'UNSUPPORTED_STREAM');
       return undefined;
     }
     const record: SegmentRecord = {
@@ -465,8 +489,10 @@ export class Recorder extends EventEmitter {
     try {
       sink.start();
     } catch (cause) {
+      void closeCounted(sink).catch(() => undefined);
       removeQuietly(path);
-      this.fail(new RecordError('PIPELINE', `camera ${this.name}: cannot start the pipeline for ${path}: ${(cause as Error).message}`, { camera: this.name, path, cause }));
+      this.fail(new RecordError('PIPELINE', `camera ${this.name}: cannot start the pipeline for ${path}: ${(cause as Error).message}`,
+        { camera: this.name, path, cause }));
       return undefined;
     }
     this.segment = seg;
@@ -476,7 +502,8 @@ export class Recorder extends EventEmitter {
     try {
       this.index!.put({ ...record });
     } catch (cause) {
-      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: cannot write the index ${this.index!.file}: ${(cause as Error).message}`, { camera: this.name, path: this.index!.file, cause }), false, false);
+      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: cannot write the index ${this.index!.file}: ${(cause as Error).message}`,
+        { camera: this.name, path: this.index!.file, cause }), false, false);
     }
     this.emit('segmentOpen', { ...record });
     return seg;
@@ -492,7 +519,7 @@ export class Recorder extends EventEmitter {
     const timeMs = frame.wallClockTimeMs ?? Date.now();
     const path = renderTemplate(this.snapshotTemplate!, { camera: this.name, stream: this.streamName }, timeMs, this.options.utc);
     const tmp = `${path}.tmp-${process.pid}`;
-    let sink: GstSink;
+    let sink: GstSink | undefined;
     try {
       mkdirSync(dirname(path), { recursive: true });
       const config = frame.config ?? codecConfigFromSdp(frame.stream);
@@ -501,6 +528,7 @@ export class Recorder extends EventEmitter {
         branches: [{ stream: frame.stream, input: 'frames', config, ptsOrigin: 'zero', countElement: 'file',
           tail: { launch: `${decode ? decode + ' ! ' : ''}videoconvert ! jpegenc snapshot=true ! filesink name=file location=${launchQuote(tmp)} async=false` } }],
       });
+      this.checkThreads();
       sink.on('warning', () => undefined);
       let failed: GstError | undefined;
       sink.on('error', (e: GstError) => { failed ??= e; });
@@ -509,7 +537,7 @@ export class Recorder extends EventEmitter {
       this.pushed.pts = 0;
       this.pushed.stream = frame.stream;
       sink.pushFrame(0, this.pushed);
-      this.snapshotting = sink.close().then(() => {
+      this.snapshotting = closeCounted(sink).then(() => {
         let size = 0;
         try { size = statSync(tmp).size; } catch { /* not written */ }
         if (failed || size === 0) throw failed ?? new Error('no JPEG was written');
@@ -517,12 +545,32 @@ export class Recorder extends EventEmitter {
         this.emit('snapshot', { path, timeMs, bytes: size });
       }).catch((cause: unknown) => {
         removeQuietly(tmp);
-        this.fail(new RecordError('SNAPSHOT_FAILED', `camera ${this.name}: snapshot ${path} failed: ${(cause as Error)?.message ?? String(cause)}`, { camera: this.name, path, cause }), false, false);
+        this.fail(new RecordError('SNAPSHOT_FAILED', `camera ${this.name}: snapshot ${path} failed: ${(cause as Error)?.message ?? String(cause)}`,
+          { camera: this.name, path, cause }), false, false);
       }).finally(() => { this.snapshotting = undefined; });
     } catch (cause) {
+      if (sink) void closeCounted(sink).catch(() => undefined);
       removeQuietly(tmp);
-      this.fail(new RecordError('SNAPSHOT_FAILED', `camera ${this.name}: snapshot ${path} failed: ${(cause as Error)?.message ?? String(cause)}`, { camera: this.name, path, cause }), false, false);
+      this.fail(new RecordError('SNAPSHOT_FAILED', `camera ${this.name}: snapshot ${path} failed: ${(cause as Error)?.message ?? String(cause)}`,
+        { camera: this.name, path, cause }), false, false);
     }
+  }
+
+  /**
+   * Counts a new pipeline among the live ones (closeCounted stops counting it) and warns once ('warning', RecordError
+   * 'THREAD_POOL') when they reach libuv's pool size: a bus poll waiting for a thread cannot see EOS, so a closing segment would wait for its
+   * timeout and lose its last fragment. The fix is UV_THREADPOOL_SIZE, set before the pool is first used.
+   */
+  private checkThreads(): void {
+    livePipelines++;
+    const threads = Number(process.env.UV_THREADPOOL_SIZE) || DEFAULT_UV_THREADS;
+    if (livePipelines < threads || this.threadWarned) return;
+    this.threadWarned = true;
+    const warning = new RecordError('THREAD_POOL', `camera ${this.name}: ${livePipelines} recording pipelines hold libuv's ${threads} pool threads ` +
+      `(one each for its bus); set UV_THREADPOOL_SIZE to at least ${2 * livePipelines + 4} before the pool is first used`, {
+      camera: this.name, context: { livePipelines, threads },
+    });
+    if (this.listenerCount('warning') > 0) this.emit('warning', warning);
   }
 
   /** The launch text after appsrc: parser, muxer, unbuffered filesink. */
@@ -555,7 +603,7 @@ export class Recorder extends EventEmitter {
     const endMs = seg.record.startMs + durationMs;
     this.lastEndMs = endMs;
     this.chain = endPts !== undefined ? { session: seg.session, endPts, endMs, clock: seg.record.clock } : undefined;
-    const done = seg.sink.close().catch(() => undefined).then(() => this.finishSegment(seg));
+    const done = closeCounted(seg.sink).catch(() => undefined).then(() => this.finishSegment(seg));
     this.closing.add(done);
     void done.finally(() => this.closing.delete(done));
   }
@@ -579,7 +627,8 @@ export class Recorder extends EventEmitter {
         this.emit('segment', record);
       }
     } catch (cause) {
-      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: cannot write the index ${this.index!.file}: ${(cause as Error).message}`, { camera: this.name, path: this.index!.file, cause }), false, false);
+      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: cannot write the index ${this.index!.file}: ${(cause as Error).message}`,
+        { camera: this.name, path: this.index!.file, cause }), false, false);
     }
     this.applyRetention();
   }
@@ -588,7 +637,8 @@ export class Recorder extends EventEmitter {
   private segmentError(seg: OpenSegment, e: GstError): void {
     const text = `${e.message} ${String(e.context?.debug ?? '')}`;
     const code = e.element === 'file' ? 'WRITE_FAILED' : /not-negotiated|not negotiated|caps/i.test(text) ? 'STREAM_REFUSED' : 'PIPELINE';
-    const error = new RecordError(code, `camera ${this.name}: recording ${seg.record.path} failed: ${e.message}`, { camera: this.name, path: seg.record.path, cause: e, context: { element: e.element } });
+    const error = new RecordError(code, `camera ${this.name}: recording ${seg.record.path} failed: ${e.message}`,
+      { camera: this.name, path: seg.record.path, cause: e, context: { element: e.element } });
     seg.failed = error;
     if (this.segment === seg) {
       this.nextReason = 'resume';
@@ -634,7 +684,8 @@ export class Recorder extends EventEmitter {
       }
       this.index.compact();
     } catch (cause) {
-      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: retention could not update ${this.index.file}: ${(cause as Error).message}`, { camera: this.name, path: this.index.file, cause }), false, false);
+      this.fail(new RecordError('WRITE_FAILED', `camera ${this.name}: retention could not update ${this.index.file}: ${(cause as Error).message}`,
+        { camera: this.name, path: this.index.file, cause }), false, false);
     }
   }
 }

@@ -477,3 +477,28 @@ describe('Recorder snapshots', () => {
     expect(latestOnly.log.closed.reduce((n, s) => n + readFmp4(s.path).samples, 0)).toBe(latestOnly.rec.stats().framesWritten);
   }, 60_000);
 });
+
+describe('Recorder threads', () => {
+  it('warns once (THREAD_POOL) when its pipelines reach the libuv pool size it reads from UV_THREADPOOL_SIZE', async () => {
+    const cam = camera();
+    const sub = join(dir, 'threads');
+    mkdirSync(sub);
+    const saved = process.env.UV_THREADPOOL_SIZE;
+    // Only the recorder's check reads it now (libuv sized its pool at start): 1 makes the first pipeline reach it.
+    process.env.UV_THREADPOOL_SIZE = '1';
+    try {
+      const { rec, log } = recorder(cam, { path: join(sub, 't-%H%M%S.mp4'), name: 'threads', segmentSeconds: 1 });
+      const warnings: RecordError[] = [];
+      rec.on('warning', (w: RecordError) => warnings.push(w));
+      await rec.start();
+      await waitUntil(() => log.opened.length >= 2, 15_000, 'two segments');
+      await rec.stop();
+      expect(warnings.map((w) => [w.code, w.camera])).toEqual([['THREAD_POOL', 'threads']]);
+      expect(warnings[0]!.message).toMatch(/set UV_THREADPOOL_SIZE to at least \d+/);
+      expect(log.errors).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.UV_THREADPOOL_SIZE;
+      else process.env.UV_THREADPOOL_SIZE = saved;
+    }
+  }, 60_000);
+});
