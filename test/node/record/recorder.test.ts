@@ -502,3 +502,34 @@ describe('Recorder threads', () => {
     }
   }, 60_000);
 });
+
+describe('Recorder, other codecs', () => {
+  it('records H.265 (hvc1) in MP4 segments, and AAC (mp4a, the /aac camera) with its duration from 1024-sample units', async () => {
+    expect(server.mounts).toEqual(expect.arrayContaining(['/h265', '/aac']));
+    const sub = join(dir, 'codecs');
+    mkdirSync(sub);
+    const hevc = recorder(camera(server.url('/h265')), { path: join(sub, 'hevc-%H%M%S.mp4'), name: 'hevc', segmentSeconds: 1 });
+    const aac = recorder(camera(server.url('/aac')), { path: join(sub, 'aac-%H%M%S.mp4'), name: 'aac' });
+    await hevc.rec.start();
+    await aac.rec.start();
+    expect(hevc.rec.recordedStream!.encodingName).toBe('H265');
+    expect(aac.rec.recordedStream!.encodingName).toBe('MPEG4-GENERIC');
+    await waitUntil(() => hevc.log.opened.length >= 3 && aac.rec.stats().framesWritten >= 80, 20_000, 'H.265 segments and AAC frames');
+    await hevc.rec.stop();
+    await aac.rec.stop();
+    expect([...hevc.log.errors, ...aac.log.errors]).toEqual([]);
+    for (const s of hevc.log.closed) {
+      const mp4 = readFmp4(s.path);
+      expect(mp4.codec).toBe('hvc1');
+      expect(mp4.samples).toBe(s.frames);
+      expect(mp4.fragments[0]!.startsWithSync).toBe(true);
+    }
+    // AAC: every access unit is a sync sample; 1024 samples each at 44.1 kHz.
+    const [audio] = aac.log.closed;
+    const m4a = readFmp4(audio!.path);
+    expect(m4a.codec).toBe('mp4a');
+    expect(m4a.samples).toBe(audio!.frames);
+    expect(audio!.frames).toBe(aac.rec.stats().framesWritten);
+    expect(audio!.durationMs).toBeCloseTo((audio!.frames * 1024 * 1000) / 44_100, 0);
+  }, 60_000);
+});
