@@ -161,8 +161,9 @@ describe('Recorder killed with SIGKILL', () => {
       if (m.index) index = m.index;
       if (m.error) errors.push(line);
     });
-    // 5.3 s of MP4: two closed 2 s segments and one open (the rotation waits for a keyframe, every 0.5 s).
-    await waitUntil(() => written[0]! >= 5.3 * FPS || child.exitCode !== null, 30_000, `frames in the child (stderr: ${stderr.slice(-500)})`);
+    // 5.7 s of MP4: two closed 2 s segments and one open for 1.7 s, its first fragments written (moov, then a moof
+    // per 0.5 s GOP): the rotation waits for a keyframe, every 0.5 s.
+    await waitUntil(() => written[0]! >= 5.7 * FPS || child.exitCode !== null, 30_000, `frames in the child (stderr: ${stderr.slice(-500)})`);
     const atKill = [...written];
     child.kill('SIGKILL');
     await exited;
