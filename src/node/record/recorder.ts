@@ -394,7 +394,10 @@ export class Recorder extends EventEmitter {
         return;
       }
       seg = this.openSegment(frame);
-      if (!seg) return;
+      if (!seg) {
+        this.counters.framesSkipped++; // no file to write it to: retried at a keyframe after retryMs
+        return;
+      }
     }
     if (seg.waitKeyframe) {
       if (!frame.keyframe) {
@@ -640,12 +643,10 @@ export class Recorder extends EventEmitter {
     const error = new RecordError(code, `camera ${this.name}: recording ${seg.record.path} failed: ${e.message}`,
       { camera: this.name, path: seg.record.path, cause: e, context: { element: e.element } });
     seg.failed = error;
-    if (this.segment === seg) {
-      this.nextReason = 'resume';
-      this.closeSegment(seg, undefined);
-      this.chain = undefined;
-    }
-    this.fail(error, code === 'STREAM_REFUSED');
+    // A segment that fails while it closes (its EOS) does not hold up the one recording now.
+    const current = this.segment === seg;
+    if (current) this.closeSegment(seg, undefined);
+    this.fail(error, code === 'STREAM_REFUSED', current);
   }
 
   /**
