@@ -135,6 +135,12 @@ export interface GstBranch {
   input?: 'packets' | 'frames';
   /** Frame input: the codec configuration (default: from the stream's SDP; frame.config has in-band updates). */
   config?: FrameCapsConfig;
+  /**
+   * Frame input: where buffer PTS start. 'running-time' (the default): the running time of the branch's first frame,
+   * so a live sink that syncs to the clock shows it now. 'zero': the frame's `pts` as is (a file writer that does not
+   * sync, whose file should start at 0; the recorder pushes PTS relative to each segment's first frame).
+   */
+  ptsOrigin?: 'running-time' | 'zero';
   /** This branch's appsrc bound; default the sink's `maxQueueBytes`. */
   maxQueueBytes?: number;
   /**
@@ -309,6 +315,10 @@ export class GstSink extends EventEmitter {
       // Read the queue level often enough that MTU-sized packets cannot overshoot a fifth of the bound in between;
       // frames are few and large, so a frame branch reads it before every push.
       this.checkEvery[i] = frames ? 1 : Math.max(1, Math.min(LEVEL_CHECK_MAX_INTERVAL, Math.floor((0.2 * bound) / TYPICAL_PACKET_BYTES)));
+      if (branch.ptsOrigin !== undefined && branch.ptsOrigin !== 'running-time' && branch.ptsOrigin !== 'zero') {
+        throw new GstError('GST_BAD_ARGUMENT', `branch ${i}: ptsOrigin must be 'running-time' or 'zero'`);
+      }
+      if (frames && branch.ptsOrigin === 'zero') this.ptsBase[i] = 0;
       const format = frames ? frameFormat(branch.config ?? codecConfigFromSdp(branch.stream), branch.stream) : undefined;
       // Packets are stamped with the running time at push; frames carry their own PTS (pushFrame).
       const head = `appsrc name=src${i} is-live=true format=time do-timestamp=${frames ? 'false' : 'true'} max-bytes=${bound} ` +
