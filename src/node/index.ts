@@ -12,3 +12,4 @@ export {
 } from './rtsp/camera.js';
 export { type RtspTlsOptions } from './rtsp/connection.js';
 export { UDP_RECEIVE_BUFFER_BYTES } from './rtsp/udp.js';
+export * from './record/index.js';

@@ -27,9 +27,9 @@
 import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
-import type { MediaStream } from '../rtsp/client.js';
+import type { MediaStream } from '../../core/media/stream.js';
 import type { RtspCamera } from '../rtsp/camera.js';
-import { codecConfigFromSdp, frameCodecOf, type CodecConfig, type Frame } from '../rtsp/frames.js';
+import { codecConfigFromSdp, frameCodecOf, type CodecConfig, type Frame } from '../../core/media/frames.js';
 import { frameFormat, GstError, launchQuote } from '../gst/caps.js';
 import { GstSink, gstAvailable } from '../gst/sink.js';
 import { RecordError } from './errors.js';
