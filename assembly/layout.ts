@@ -100,6 +100,7 @@ export const BUCKET_REUSES: u32 = 32; //          u64
 export const BUCKET_EXHAUSTIONS: u32 = 40; //     u64
 export const BUCKET_BYTES_IN_USE: u32 = 48; //    u32
 export const BUCKET_SLABS: u32 = 52; //           u32 slabs carved for this bucket
+export const BUCKET_RETIRED: u32 = 56; //         u32 slots retired: their generations ran out (never handed out again)
 export const POOL_PUBLIC_BYTES: u32 = 272; //     80 + 3 × 64
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -2,13 +2,22 @@
 // once, when the pool is created, so a pool never takes more than its byte limit and memory never grows.
 //
 // Handles name a slot and the generation it was issued in, so a handle kept past its release is recognised
-// (POOL_STALE_HANDLE) instead of silently pointing at a slot someone else now owns:
+// (POOL_STALE_HANDLE) instead of silently pointing at a slot someone else now owns. A handle is an integer held in
+// an f64 (exact up to 2^53, so a JS number carries it without loss):
 //
-//    30        20 19          8 7        0
-//   +------------+-------------+----------+
-//   | generation |    slab     |   slot   |     bit 31 is 0: a handle is a positive i32
-//   +------------+-------------+----------+
-//     11 bits      12 bits       8 bits        generation is never 0
+//    handle = generation × 2^20 + slab × 2^8 + slot
+//
+//    51                  20 19          8 7        0
+//   +----------------------+-------------+----------+
+//   |      generation      |    slab     |   slot   |     generation 1 … GEN_LAST (never 0)
+//   +----------------------+-------------+----------+
+//          32 bits            12 bits       8 bits
+//
+// Generations never wrap. A slot's generation moves on by one each time the slot is freed; when it would pass
+// GEN_LAST (after about 4.3 × 10^9 uses of that one slot), the slot is retired instead: it is never handed out again,
+// so no handle it ever issued can become live again. (Issue 15: an 11-bit generation wrapped after 2046 reuses, about
+// a second at 2000 packets/s, and a stale handle then freed the new owner's slot.) A slab with a retired slot stays
+// with its bucket for good, so its other slots keep serving and no other bucket re-carves the retired one.
 //
 // Bookkeeping (generation, reference count, free-list link) lives in a descriptor table apart from slot memory, so
 // a stale view that writes into a freed slot can damage only packet bytes, never the pool's own state.
@@ -30,7 +39,7 @@ import {
   POOL_BYTES_HIGH_WATER, POOL_LAST_PTR, POOL_ACQUIRES, POOL_RELEASES, POOL_REUSES, POOL_EXHAUSTIONS, POOL_RETAINS, POOL_STALE,
   POOL_BUCKETS, BUCKET_STATS_BYTES, BUCKET_SLOT_BYTES, BUCKET_CAPACITY, BUCKET_IN_USE, BUCKET_HIGH_WATER,
   BUCKET_ACQUIRES, BUCKET_RELEASES, BUCKET_REUSES, BUCKET_EXHAUSTIONS, BUCKET_BYTES_IN_USE, BUCKET_SLABS,
-  POOL_PUBLIC_BYTES,
+  BUCKET_RETIRED, POOL_PUBLIC_BYTES,
 } from "./layout";
 import { region_alloc, region_free, inMemory } from "./region";
 
@@ -39,8 +48,22 @@ const POOL_MAGIC: u32 = 0x4C4F4F50;
 /** The handle's 12 slab bits address 4096 slabs (0..4095): 256 MiB. NO_SLAB (0xFFFF) lies outside that range. */
 const MAX_SLABS: u32 = 4096;
 const NO_SLAB: u32 = 0xFFFF;
-const NO_SLOT: u32 = 0xFFFF_FFFF;
-const GEN_MAX: u32 = 0x7FF;
+/** No slot (slots are 0..255): ends a slab's free list, in SI_FREE and in D_NEXT alike. */
+const NO_SLOT: u32 = 0xFFFF;
+/** The last generation a slot may be issued in; freeing it then retires the slot instead of wrapping. */
+const GEN_LAST: u32 = 0xFFFF_FFFE;
+/** Marks a retired slot's descriptor: never carved again, never handed out again. */
+const GEN_RETIRED: u32 = 0xFFFF_FFFF;
+/** Handles are generation × 2^20 + index; the index (slab << 8 | slot) is the low 20 bits. */
+const INDEX_BITS: u64 = 20;
+const INDEX_MASK: u64 = 0xF_FFFF;
+/** The smallest and largest handle values (generation 1, index 0; generation GEN_LAST, the largest index). */
+const HANDLE_MIN: f64 = 1048576.0;
+const HANDLE_MAX: f64 = <f64>(((<u64>GEN_LAST) << INDEX_BITS) | INDEX_MASK);
+/** First generations lie in GEN_SEED_BASE … GEN_SEED_BASE + GEN_SEED_SPREAD − 1: every handle is above 2^31 from the
+ *  first acquire, so a host that squeezes handles into 32 bits fails at once instead of after some hours. */
+const GEN_SEED_BASE: u32 = 0x800;
+const GEN_SEED_SPREAD: u32 = 0x10_0000;
 const SLAB_SHIFT: u32 = 16;
 /** log2 of the bucket slot sizes (256, 2048, 65536). */
 const SHIFT_SMALL: u32 = 8;
@@ -74,9 +97,9 @@ const SI_NEXT: usize = 12; //   u16 next slab in the bucket's partial list, or i
 const SI_PREV: usize = 14; //   u16 previous slab in the bucket's partial list
 
 // Descriptor table: 8 bytes per (slab, slot), indexed by the low 20 bits of the handle.
-const D_GEN: usize = 0; //  u16 generation (0 = never carved)
-const D_REFS: usize = 2; // u16 reference count (0 = free)
-const D_NEXT: usize = 4; // u32 next freed slot of the same slab (NO_SLOT)
+const D_GEN: usize = 0; //  u32 generation (0 = never carved, GEN_RETIRED = retired)
+const D_REFS: usize = 4; // u16 reference count (0 = free)
+const D_NEXT: usize = 6; // u16 next freed slot of the same slab (NO_SLOT)
 const DESC_SHIFT: u32 = 3;
 const SLOTS_PER_SLAB_MAX: u32 = 256;
 
@@ -133,16 +156,21 @@ function invalidHandle(p: usize): i32 {
 
 /**
  * The descriptor index (slab << 8 | slot) of a live handle, or a negative status. A handle is live when its slot is
- * in use and carries the same generation; INVALID when it cannot name a slot this pool ever issued.
+ * in use and carries the same generation; INVALID when it cannot name a slot this pool ever issued (not an integer in
+ * the handle range — NaN, a fraction, a status —, a slab beyond the limit, a slot never carved).
  */
-function resolve(p: usize, handle: i32): i32 {
-  if (handle <= 0) return invalidHandle(p);
-  const gen = <u32>handle >>> 20;
-  const index = <u32>handle & 0xFFFFF;
-  if (gen == 0 || (index >>> 8) >= load<u32>(p + POOL_MAX_SLABS)) return invalidHandle(p);
+function resolve(p: usize, handle: f64): i32 {
+  // The range check comes first: it makes the float-to-integer conversion below exact and trap-free.
+  if (!(handle >= HANDLE_MIN && handle <= HANDLE_MAX)) return invalidHandle(p);
+  const h = <u64>handle;
+  if (<f64>h != handle) return invalidHandle(p);
+  const gen = <u32>(h >> INDEX_BITS);
+  const index = <u32>(h & INDEX_MASK);
+  if ((index >>> 8) >= load<u32>(p + POOL_MAX_SLABS)) return invalidHandle(p);
   const d = descriptor(p, index);
-  const current = <u32>load<u16>(d, D_GEN);
+  const current = load<u32>(d, D_GEN);
   if (current == 0) return invalidHandle(p);
+  // A retired slot has refs 0 and a generation no handle carries: every handle to it is stale.
   if (current != gen || load<u16>(d, D_REFS) == 0) return staleHandle(p);
   return <i32>index;
 }
@@ -225,11 +253,13 @@ function takeSlab(p: usize, b: u32, bp: usize): u32 {
 /**
  * Creates a pool that may use `limitBytes` of memory (floor(limit / 64 KiB) slabs), all reserved now. Returns the
  * pool's address, or 0 when the limit is below one slab or above 4096 slabs (POOL_BAD_LIMIT, which the host checks
- * and explains) or the fixed memory has no room.
+ * and explains), `firstGeneration` is above GEN_LAST, or the fixed memory has no room. `firstGeneration` is the
+ * generation every slot starts in; 0 picks one that differs from pool to pool (so a handle of one pool rarely fits
+ * another). Tests pass one near GEN_LAST to reach a slot's retirement without 4 × 10^9 reuses.
  */
-export function pool_create(limitBytes: u32): usize {
+export function pool_create(limitBytes: u32, firstGeneration: u32): usize {
   const maxSlabs = limitBytes / SLAB_BYTES;
-  if (maxSlabs == 0 || maxSlabs > MAX_SLABS) return 0;
+  if (maxSlabs == 0 || maxSlabs > MAX_SLABS || firstGeneration > GEN_LAST) return 0;
   const infoBytes = maxSlabs << SI_BYTES_SHIFT;
   const descBytes = (maxSlabs * SLOTS_PER_SLAB_MAX) << DESC_SHIFT;
   const p = region_alloc(<u32>STATE_HEAD_BYTES + infoBytes + descBytes);
@@ -249,7 +279,9 @@ export function pool_create(limitBytes: u32): usize {
   store<u32>(p + P_SLAB_INFO, <u32>(p + STATE_HEAD_BYTES));
   store<u32>(p + P_DESCS, <u32>(p + STATE_HEAD_BYTES + <usize>infoBytes));
   store<u32>(p + P_FRESH_SLABS, 0);
-  store<u32>(p + P_GEN_SEED, (poolsCreated * 613) % GEN_MAX + 1);
+  store<u32>(p + P_GEN_SEED, firstGeneration != 0
+    ? firstGeneration
+    : GEN_SEED_BASE + (poolsCreated * 0x9E37) % GEN_SEED_SPREAD);
   poolsCreated++;
   for (let b: u32 = 0; b < POOL_BUCKET_COUNT; b++) {
     const bp = bucketPrivate(p, b);
@@ -273,10 +305,10 @@ export function pool_destroy(p: usize): i32 {
 
 /**
  * A slot of at least `size` bytes from the smallest bucket that fits (never a larger one: each bucket has its own
- * budget of slabs, and a fallback would hide which one is short). Returns the handle (reference count 1) or
- * POOL_SIZE_TOO_LARGE / POOL_EXHAUSTED / ERR_BAD_ARGUMENT.
+ * budget of slabs, and a fallback would hide which one is short). Returns the handle (reference count 1; an integer
+ * ≥ 2^20 in an f64) or POOL_SIZE_TOO_LARGE / POOL_EXHAUSTED / ERR_BAD_ARGUMENT.
  */
-export function pool_acquire(p: usize, size: u32): i32 {
+export function pool_acquire(p: usize, size: u32): f64 {
   if (!isPool(p)) return ERR_BAD_ARGUMENT;
   let b: u32;
   if (size <= BUCKET_SMALL_BYTES) b = 0;
@@ -300,7 +332,7 @@ export function pool_acquire(p: usize, size: u32): i32 {
   if (slot != NO_SLOT) {
     // A slot freed before: reuse it (its generation moved on when it was freed).
     d = descriptor(p, (slab << 8) | slot);
-    store<u32>(si, load<u32>(d, D_NEXT), SI_FREE);
+    store<u32>(si, <u32>load<u16>(d, D_NEXT), SI_FREE);
     bump64(p + POOL_REUSES);
     bump64(bs + BUCKET_REUSES);
   } else {
@@ -308,11 +340,13 @@ export function pool_acquire(p: usize, size: u32): i32 {
     slot = <u32>load<u16>(si, SI_CARVED);
     store<u16>(si, <u16>(slot + 1), SI_CARVED);
     d = descriptor(p, (slab << 8) | slot);
-    if (load<u16>(d, D_GEN) == 0) store<u16>(d, <u16>load<u32>(p + P_GEN_SEED), D_GEN);
+    // A slot carved before, in another bucket, keeps its generation: its old handles stay stale. (A slab holding a
+    // retired slot never changes bucket, so a retired descriptor is never carved again.)
+    if (load<u32>(d, D_GEN) == 0) store<u32>(d, load<u32>(p + P_GEN_SEED), D_GEN);
     store<u32>(bs + BUCKET_CAPACITY, load<u32>(bs + BUCKET_CAPACITY) + 1);
   }
   store<u16>(d, 1, D_REFS);
-  store<u32>(d, NO_SLOT, D_NEXT);
+  store<u16>(d, <u16>NO_SLOT, D_NEXT);
   const slabInUse = <u32>load<u16>(si, SI_IN_USE) + 1;
   store<u16>(si, <u16>slabInUse, SI_IN_USE);
   if (slabInUse == <u32>load<u16>(si, SI_SLOTS)) unlinkPartial(p, bp, slab);
@@ -332,11 +366,11 @@ export function pool_acquire(p: usize, size: u32): i32 {
   store<u32>(bs + BUCKET_BYTES_IN_USE, load<u32>(bs + BUCKET_BYTES_IN_USE) + slotBytes);
   // The host reads the slot address from here instead of a second call (pool_ptr): one wasm call saved per packet.
   store<u32>(p + POOL_LAST_PTR, load<u32>(p + P_SLABS) + (slab << SLAB_SHIFT) + (slot << <u32>load<u8>(si, SI_SHIFT)));
-  return <i32>(((<u32>load<u16>(d, D_GEN)) << 20) | (slab << 8) | slot);
+  return <f64>(((<u64>load<u32>(d, D_GEN)) << INDEX_BITS) | <u64>((slab << 8) | slot));
 }
 
 /** Takes one more reference to a live slot. Returns the new count, or a negative status (past 65535: overflow). */
-export function pool_retain(p: usize, handle: i32): i32 {
+export function pool_retain(p: usize, handle: f64): i32 {
   if (!isPool(p)) return ERR_BAD_ARGUMENT;
   const index = resolve(p, handle);
   if (index < 0) return index;
@@ -350,9 +384,10 @@ export function pool_retain(p: usize, handle: i32): i32 {
 
 /**
  * Drops one reference. Returns 0 when that was the last one and the slot is free again (its generation moves on,
- * so every handle to it is stale from now on), 1 while other references remain, or a negative status.
+ * so every handle to it is stale from now on; a slot whose generation is spent is retired instead), 1 while other
+ * references remain, or a negative status.
  */
-export function pool_release(p: usize, handle: i32): i32 {
+export function pool_release(p: usize, handle: f64): i32 {
   if (!isPool(p)) return ERR_BAD_ARGUMENT;
   const index = resolve(p, handle);
   if (index < 0) return index;
@@ -361,22 +396,33 @@ export function pool_release(p: usize, handle: i32): i32 {
   store<u16>(d, <u16>refs, D_REFS);
   if (refs != 0) return 1;
 
-  const gen = <u32>load<u16>(d, D_GEN);
-  store<u16>(d, <u16>(gen >= GEN_MAX ? 1 : gen + 1), D_GEN);
+  const gen = load<u32>(d, D_GEN);
   const slab = <u32>index >>> 8;
   const slot = <u32>index & 0xFF;
   const si = slabInfo(p, slab);
   const b = <u32>load<u8>(si, SI_BUCKET);
   const bp = bucketPrivate(p, b);
   const bs = bucketStats(p, b);
-  store<u32>(d, load<u32>(si, SI_FREE), D_NEXT);
-  store<u32>(si, slot, SI_FREE);
   const slots = <u32>load<u16>(si, SI_SLOTS);
   const slabInUse = <u32>load<u16>(si, SI_IN_USE) - 1;
   store<u16>(si, <u16>slabInUse, SI_IN_USE);
-  if (slabInUse + 1 == slots) pushPartial(p, bp, slab); // it was full: it has a free slot again
+  if (gen < GEN_LAST) {
+    store<u32>(d, gen + 1, D_GEN);
+    store<u16>(d, <u16>load<u32>(si, SI_FREE), D_NEXT);
+    store<u32>(si, slot, SI_FREE);
+    if (slabInUse + 1 == slots) pushPartial(p, bp, slab); // it was full: it has a free slot again
+  } else {
+    // Generation spent: retire the slot rather than wrap (a wrap would make its oldest handles live again). It leaves
+    // the slab's slot count and the bucket's capacity; the slab was full before iff it is full now, so its place on
+    // the partial list is unchanged. From now on the slab stays with this bucket (see the empty case below).
+    store<u32>(d, GEN_RETIRED, D_GEN);
+    store<u16>(si, <u16>(slots - 1), SI_SLOTS);
+    store<u32>(bs + BUCKET_CAPACITY, load<u32>(bs + BUCKET_CAPACITY) - 1);
+    store<u32>(bs + BUCKET_RETIRED, load<u32>(bs + BUCKET_RETIRED) + 1);
+  }
 
-  const slotBytes = <u32>1 << <u32>load<u8>(si, SI_SHIFT);
+  const shift = <u32>load<u8>(si, SI_SHIFT);
+  const slotBytes = <u32>1 << shift;
   bump64(p + POOL_RELEASES);
   bump64(bs + BUCKET_RELEASES);
   store<u32>(p + POOL_IN_USE, load<u32>(p + POOL_IN_USE) - 1);
@@ -384,8 +430,10 @@ export function pool_release(p: usize, handle: i32): i32 {
   store<u32>(bs + BUCKET_IN_USE, load<u32>(bs + BUCKET_IN_USE) - 1);
   store<u32>(bs + BUCKET_BYTES_IN_USE, load<u32>(bs + BUCKET_BYTES_IN_USE) - slotBytes);
 
-  if (slabInUse == 0) {
-    // An empty slab stays with the bucket (no churn under a steady load) until another bucket takes it.
+  // An empty slab stays with the bucket (no churn under a steady load) until another bucket takes it, unless it
+  // holds a retired slot: then it stays on this bucket's partial list for good (or on no list, once every slot of it
+  // is retired), so no other bucket re-carves the retired descriptor.
+  if (slabInUse == 0 && <u32>load<u16>(si, SI_SLOTS) == (<u32>1 << (SLAB_SHIFT - shift))) {
     unlinkPartial(p, bp, slab);
     store<u16>(si, <u16>load<u32>(bp, PB_EMPTY), SI_NEXT);
     store<u32>(bp, slab, PB_EMPTY);
@@ -394,7 +442,7 @@ export function pool_release(p: usize, handle: i32): i32 {
 }
 
 /** The reference count (≥ 1) of a live handle, or a negative status: how the host checks a lease before a read. */
-export function pool_check(p: usize, handle: i32): i32 {
+export function pool_check(p: usize, handle: f64): i32 {
   if (!isPool(p)) return ERR_BAD_ARGUMENT;
   const index = resolve(p, handle);
   if (index < 0) return index;
@@ -402,7 +450,7 @@ export function pool_check(p: usize, handle: i32): i32 {
 }
 
 /** Address of a live slot's first byte, or 0 when the handle is stale or invalid. */
-export function pool_ptr(p: usize, handle: i32): usize {
+export function pool_ptr(p: usize, handle: f64): usize {
   if (!isPool(p)) return 0;
   const index = resolve(p, handle);
   if (index < 0) return 0;
@@ -413,7 +461,7 @@ export function pool_ptr(p: usize, handle: i32): usize {
 }
 
 /** Size of a live slot (its bucket's slot size), or 0 when the handle is stale or invalid. */
-export function pool_slot_bytes(p: usize, handle: i32): u32 {
+export function pool_slot_bytes(p: usize, handle: f64): u32 {
   if (!isPool(p)) return 0;
   const index = resolve(p, handle);
   if (index < 0) return 0;

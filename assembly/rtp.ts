@@ -22,9 +22,12 @@
 // +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
 // RFC 8285 elements inside the extension data:
-//   one-byte form (profile 0xBEDE):        | ID (4) | L (4) | L + 1 data octets |   ID 15 ends the block
-//   two-byte form (profile 0x100X):        | ID (8) | length (8) | length data octets (0 allowed) |
-//   in both, a zero octet where an element header is expected is padding and is skipped.
+//   one-byte form (profile 0xBEDE, §4.2):  | ID (4) | L (4) | L + 1 data octets |   IDs 1-14
+//   two-byte form (profile 0x100X, §4.3):  | ID (8) | length (8) | length data octets (0 allowed) |   IDs 1-255
+//   in both, a zero octet where an element header is expected is padding and is skipped (so ID 0 never names an
+//   element). In the one-byte form, ID 15 is reserved: processing of the block ends there and only the elements
+//   before it count (§4.2); ID 0 with a non-zero length (a padding octet that is not zero) ends it the same way, as
+//   libwebrtc (rtp_packet.cc, kPaddingId) and pion/rtp do. In the two-byte form 15 is an ordinary ID.
 //
 // The parser validates once and writes offsets (never copies) into the fixed-layout record of layout.ts. It never
 // allocates, throws or traps. On an error only RTP_STATUS and RTP_PACKET_LENGTH are meaningful; on OK every field is,
@@ -78,8 +81,10 @@ const ONE_BYTE_ID_SHIFT: u32 = 4;
 const ONE_BYTE_LENGTH_MASK: u32 = 0xF;
 /** One-byte form: ID 15 is reserved; it ends processing of the block (RFC 8285 §4.2). */
 const ONE_BYTE_ID_STOP: u32 = 15;
-/** A zero octet where an element header is expected is padding (RFC 8285 §4.1). */
+/** A zero octet where an element header is expected is padding (RFC 8285 §4.2, §4.3). */
 const PADDING_OCTET: u32 = 0;
+/** One-byte form: ID 0 is padding's; with a non-zero length it is malformed and ends the block like ID 15. */
+const ONE_BYTE_ID_PADDING: u32 = 0;
 const TWO_BYTE_HEADER_BYTES: u32 = 2;
 /** Element record, second word shifted in: { u8 id, u8 reserved, u16 length }. */
 const ELEMENT_LENGTH_SHIFT: u32 = 16;
@@ -122,7 +127,8 @@ const RECORD_BYTE3_SHIFT: u32 = 24;
     const b = <u32>load<u8>(p + i);
     if (b == PADDING_OCTET) { i++; continue; }
     const id = b >> ONE_BYTE_ID_SHIFT;
-    if (id == ONE_BYTE_ID_STOP) break;
+    // ID 15, or ID 0 with a length (b is not the zero padding octet): stop; the elements before stand.
+    if (id == ONE_BYTE_ID_STOP || id == ONE_BYTE_ID_PADDING) break;
     const length = (b & ONE_BYTE_LENGTH_MASK) + 1;
     const data = i + 1;
     if (data + length > end) return RTP_EXTENSION_ELEMENT_TRUNCATED;

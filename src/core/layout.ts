@@ -99,6 +99,7 @@ export const BUCKET_REUSES = 32; //          u64
 export const BUCKET_EXHAUSTIONS = 40; //     u64
 export const BUCKET_BYTES_IN_USE = 48; //    u32
 export const BUCKET_SLABS = 52; //           u32 slabs carved for this bucket
+export const BUCKET_RETIRED = 56; //         u32 slots retired: their generations ran out (never handed out again)
 export const POOL_PUBLIC_BYTES = 272; //     80 + 3 × 64
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -4,6 +4,11 @@
 // Two APIs on purpose. Leases are the safe one: a view is refused once the lease is released, so nobody reads a slot
 // after it was given to another packet. The handle API (acquireHandle/releaseHandle/…) allocates nothing and throws
 // nothing, for hot paths that keep handles in typed arrays; it returns the core's status codes as they are.
+//
+// A handle is an integer below 2^53 (generation × 2^20 + slab × 256 + slot; see assembly/pool.ts). Generations never
+// wrap — a slot whose generation is spent is retired —, so a stale handle stays refused for good. Keep handles in a
+// number or a Float64Array: an Int32Array or `| 0` would cut them (every handle is above 2^31 from the start, so such
+// a bug shows at once).
 
 import type { Core } from './core.js';
 import type { CoreExports } from './wasm.js';
@@ -11,7 +16,7 @@ import { CoreError, WasmRtspError } from './errors.js';
 import { Status, STATUS_MESSAGES, statusName, type StatusName } from './status.js';
 import {
   BUCKET_ACQUIRES, BUCKET_BYTES_IN_USE, BUCKET_CAPACITY, BUCKET_EXHAUSTIONS, BUCKET_HIGH_WATER, BUCKET_IN_USE,
-  BUCKET_MAX_BYTES, BUCKET_MTU_BYTES, BUCKET_RELEASES, BUCKET_REUSES, BUCKET_SLABS, BUCKET_SLOT_BYTES,
+  BUCKET_MAX_BYTES, BUCKET_MTU_BYTES, BUCKET_RELEASES, BUCKET_RETIRED, BUCKET_REUSES, BUCKET_SLABS, BUCKET_SLOT_BYTES,
   BUCKET_SMALL_BYTES, BUCKET_STATS_BYTES, POOL_ACQUIRES, POOL_BUCKET_COUNT, POOL_BUCKETS, POOL_BYTES_HIGH_WATER,
   POOL_BYTES_IN_USE, POOL_EXHAUSTIONS, POOL_HIGH_WATER, POOL_IN_USE, POOL_LIMIT_BYTES, POOL_MAX_SLABS, POOL_RELEASES,
   POOL_LAST_PTR, POOL_RETAINS, POOL_REUSES, POOL_SLABS_IN_USE, POOL_STALE, SLAB_BYTES,
@@ -23,6 +28,8 @@ export const POOL_MIN_LIMIT_BYTES = SLAB_BYTES;
 export const POOL_MAX_LIMIT_BYTES = 4096 * SLAB_BYTES;
 /** Largest size a slot can have (an interleaved frame's 16-bit length). */
 export const MAX_SLOT_BYTES = BUCKET_MAX_BYTES;
+/** The last generation a slot is issued in (2^32 − 2); freeing it then retires the slot instead of wrapping. */
+export const POOL_GENERATION_LAST = 0xFFFF_FFFE;
 
 /** Options of Core.createPool. */
 export interface PoolOptions {
@@ -33,6 +40,11 @@ export interface PoolOptions {
   limitBytes: number;
   /** Name used in error messages and statistics (e.g. the camera it serves). */
   name?: string;
+  /**
+   * @internal The generation every slot starts in, 1 … POOL_GENERATION_LAST (default: one that differs from pool to
+   * pool). Tests set it near the end to reach a slot's retirement without 4 × 10^9 reuses.
+   */
+  firstGeneration?: number;
 }
 
 /** Options of PacketPool.destroy. */
@@ -59,6 +71,8 @@ export interface BucketStats {
   bytesInUse: number;
   /** Slabs held by this bucket; empty ones stay until another bucket needs a slab. */
   slabs: number;
+  /** Slots retired because their generation ran out (about 4.3 × 10^9 uses each); never handed out again. */
+  retired: number;
 }
 
 /** Statistics of a pool (a snapshot, read from the core's memory when called). */
@@ -79,6 +93,8 @@ export interface PoolStats {
   retains: number;
   /** Calls made with a stale or invalid handle. */
   stale: number;
+  /** Slots retired (generation spent), all buckets. */
+  retired: number;
   /** Per bucket, smallest slot size first. */
   buckets: BucketStats[];
 }
@@ -128,12 +144,17 @@ export class PacketPool {
     if (options.name !== undefined && typeof options.name !== 'string') {
       throw new PoolError('BAD_OPTION', 'name must be a string', { context: { name: options.name } });
     }
+    const firstGeneration = options.firstGeneration ?? 0;
+    if (!Number.isInteger(firstGeneration) || firstGeneration < 0 || firstGeneration > POOL_GENERATION_LAST) {
+      throw new PoolError('BAD_OPTION', `firstGeneration must be an integer from 1 to ${POOL_GENERATION_LAST}`,
+        { context: { firstGeneration, name: options.name } });
+    }
     core.assertUsable();
     this.core = core;
     this.x = core.exports;
     this.limitBytes = limitBytes;
     this.name = options.name ?? `pool-${++poolCount}`;
-    const ptr = this.x.pool_create(limitBytes) >>> 0;
+    const ptr = this.x.pool_create(limitBytes, firstGeneration) >>> 0;
     if (ptr === 0) {
       throw new CoreError('OUT_OF_MEMORY',
         `no room for pool "${this.name}" of ${limitBytes} bytes in the core's fixed memory; raise memoryBytes or lower limitBytes`,
@@ -166,7 +187,10 @@ export class PacketPool {
     throw this.statusError(h, { size });
   }
 
-  /** Hot path: a handle (> 0) to a slot of at least `size` bytes, or a negative Status. Allocates nothing. */
+  /**
+   * Hot path: a handle (an integer > 0, below 2^53: keep it in a number or a Float64Array) to a slot of at least
+   * `size` bytes, or a negative Status. Allocates nothing.
+   */
   acquireHandle(size: number): number {
     return this.x.pool_acquire(this.ptr, size);
   }
@@ -186,7 +210,6 @@ export class PacketPool {
     return this.x.pool_check(this.ptr, handle);
   }
 
-  /** Address in core memory of a live handle's slot; 0 when the handle is stale or invalid. */
   /** Address of the pool's state in core memory, for calling the raw `pool_*` exports; 0 once destroyed. */
   get statePtr(): number {
     return this.ptr;
@@ -200,6 +223,7 @@ export class PacketPool {
     return this.core.u32[(this.ptr + POOL_LAST_PTR) >> 2];
   }
 
+  /** Address in core memory of a live handle's slot; 0 when the handle is stale or invalid. */
   ptrOf(handle: number): number {
     return this.x.pool_ptr(this.ptr, handle) >>> 0;
   }
@@ -230,6 +254,7 @@ export class PacketPool {
         exhaustions: r64(o + BUCKET_EXHAUSTIONS),
         bytesInUse: r32(o + BUCKET_BYTES_IN_USE),
         slabs: r32(o + BUCKET_SLABS),
+        retired: r32(o + BUCKET_RETIRED),
       });
     }
     return {
@@ -247,6 +272,7 @@ export class PacketPool {
       exhaustions: r64(POOL_EXHAUSTIONS),
       retains: r64(POOL_RETAINS),
       stale: r64(POOL_STALE),
+      retired: buckets.reduce((n, b) => n + b.retired, 0),
       buckets,
     };
   }
@@ -327,7 +353,8 @@ export class Lease {
 
   /**
    * The leased bytes, a view of core memory. Throws LeaseReleasedError once released: the core confirms the handle
-   * is still live on every access, so even a handle released through the low-level API is caught.
+   * is still live on every access, so a slot freed through the low-level API is caught too, however often it was
+   * reused since (generations never wrap: a slot whose generation is spent is retired, never reissued).
    */
   get view(): Uint8Array {
     if (this.isReleased || this.pool.checkHandle(this.handle) < 1) throw this.releasedError('view');
@@ -366,7 +393,7 @@ export class Lease {
 
   private releasedError(op: string): LeaseReleasedError {
     return new LeaseReleasedError('LEASE_RELEASED',
-      `${op} of a released lease (pool "${this.pool.name}", handle 0x${(this.handle >>> 0).toString(16)}): its slot may hold another packet now`,
+      `${op} of a released lease (pool "${this.pool.name}", handle 0x${this.handle.toString(16)}): its slot may hold another packet now`,
       { context: { op, handle: this.handle, byteOffset: this.byteOffset, length: this.length, pool: this.pool.name } });
   }
 }

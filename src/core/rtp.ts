@@ -17,7 +17,10 @@ export const MAX_RTP_PACKET_BYTES = 65535;
 
 /** One header extension element: an RFC 8285 element, or (id 0) the whole block of another profile. */
 export interface RtpHeaderExtension {
-  /** RFC 8285 local identifier (1..14 one-byte form, 1..255 two-byte form); 0 for a non-RFC 8285 block. */
+  /**
+   * RFC 8285 local identifier (1..14 one-byte form, 1..255 two-byte form); 0 only for a non-RFC 8285 block. An element
+   * never has id 0: a zero octet is padding, and in the one-byte form ID 0 with a length (like ID 15) ends the block.
+   */
   id: number;
   /** The element's data: a view of the bytes given to the parser (not a copy). */
   data: Uint8Array;
@@ -228,7 +231,7 @@ export class RtpRecordView {
     return this.u32[((this.p + RTP_CSRCS) >> 2) + i];
   }
 
-  /** Local identifier of the i-th RFC 8285 element; RangeError when i ≥ extensionElementCount. */
+  /** Local identifier (never 0) of the i-th RFC 8285 element; RangeError when i ≥ extensionElementCount. */
   extensionId(i: number): number {
     return this.u8[this.element(i) + RTP_EXT_ELEMENT_ID];
   }

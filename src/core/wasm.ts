@@ -15,8 +15,9 @@ export interface CoreExports {
   demux_reset(d: number): number;
   demux_set_channel(d: number, channel: number, flags: number): number;
   demux_scan(d: number, base: number, len: number, events: number, maxEvents: number, records: number): number;
-  pool_create(limitBytes: number): number;
+  pool_create(limitBytes: number, firstGeneration?: number): number;
   pool_destroy(p: number): number;
+  /** A handle: an integer below 2^53 (generation × 2^20 + slab × 256 + slot), or a negative status. */
   pool_acquire(p: number, size: number): number;
   pool_retain(p: number, handle: number): number;
   pool_release(p: number, handle: number): number;

@@ -6,6 +6,13 @@ import {
   CoreError, LeaseReleasedError, PacketPool, PoolError, PoolExhaustedError, Status, WasmRtspError, createCore,
   POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES, type Core, type PoolStats,
 } from '../../src/node/index.js';
+import { POOL_GENERATION_LAST } from '../../src/core/pool.js';
+
+/** The parts of a handle (generation × 2^20 + slab × 2^8 + slot): arithmetic, not bit operators, which cut at 32 bits. */
+const genOf = (h: number): number => Math.floor(h / 2 ** 20);
+const indexOf = (h: number): number => h % 2 ** 20;
+const slabOf = (h: number): number => Math.floor(indexOf(h) / 256);
+const handleOf = (gen: number, slab: number, slot: number): number => gen * 2 ** 20 + slab * 256 + slot;
 
 const SLAB = 65536;
 let core: Core;
@@ -38,7 +45,7 @@ function expectBalanced(s: PoolStats): void {
     expect(b.acquires - b.releases, `bucket ${b.slotBytes}`).toBe(b.inUse);
     expect(b.bytesInUse).toBe(b.inUse * b.slotBytes);
     expect(b.capacity).toBeGreaterThanOrEqual(b.inUse);
-    expect(b.capacity).toBeLessThanOrEqual(b.slabs * (SLAB / b.slotBytes));
+    expect(b.capacity + b.retired).toBeLessThanOrEqual(b.slabs * (SLAB / b.slotBytes));
     expect(b.highWater).toBeGreaterThanOrEqual(b.inUse);
     inUse += b.inUse;
     bytes += b.bytesInUse;
@@ -51,6 +58,7 @@ function expectBalanced(s: PoolStats): void {
   expect(s.bytesHighWater).toBeLessThanOrEqual(s.maxSlabs * SLAB);
   expect(s.acquires).toBe(s.buckets.reduce((n, b) => n + b.acquires, 0));
   expect(s.exhaustions).toBe(s.buckets.reduce((n, b) => n + b.exhaustions, 0));
+  expect(s.retired).toBe(s.buckets.reduce((n, b) => n + b.retired, 0));
 }
 
 function withPool<T>(limitBytes: number, fn: (pool: PacketPool) => T): T {
@@ -169,7 +177,7 @@ describe('limits', () => {
     const hs: number[] = [];
     for (let i = 0; i < 4096; i++) hs.push(pool.acquireHandle(SLAB));
     expect(hs.every((h) => h > 0)).toBe(true);
-    expect(Math.max(...hs.map((h) => (h >>> 8) & 0xFFF))).toBe(4095);
+    expect(Math.max(...hs.map(slabOf))).toBe(4095);
     expect(new Set(hs.map((h) => pool.ptrOf(h))).size).toBe(4096);
     expect(pool.acquireHandle(SLAB)).toBe(Status.POOL_EXHAUSTED);
     for (const h of hs) expect(pool.releaseHandle(h)).toBe(0);
@@ -304,26 +312,15 @@ describe('stale and invalid handles', () => {
     expect(pool.stats()).toMatchObject({ reuses: 1, stale: 7, acquires: 2, releases: 1, retains: 0 });
   }));
 
-  it('generations wrap without ever reaching 0 and a stale handle never comes back live before the wrap', () => withPool(SLAB, (pool) => {
-    const first = pool.acquireHandle(100);
-    pool.releaseHandle(first);
-    const seen = new Set<number>();
-    for (let i = 0; i < 2046; i++) {
-      const h = pool.acquireHandle(100);
-      expect(h >>> 20).not.toBe(0);
-      seen.add(h);
-      expect(pool.checkHandle(first)).toBe(Status.POOL_STALE_HANDLE);
-      pool.releaseHandle(h);
-    }
-    expect(seen.size).toBe(2046); // every generation but the first one's, once
-  }));
-
   it('refuses handles that name no slot of this pool, without trapping', () => withPool(3 * SLAB, (pool) => {
     const live = [pool.acquireHandle(100), pool.acquireHandle(1500), pool.acquireHandle(60000)];
     const invalid: Array<[string, number]> = [
-      ['0', 0], ['-1', -1], ['i32 min', -(2 ** 31)], ['a negative status', Status.POOL_EXHAUSTED],
-      ['generation 0', live[0] & 0xFFFFF], ['slab beyond the limit', (live[0] & ~0xFFF00) | (5 << 8)],
-      ['a slot never carved', live[0] + 9], ['slab 4095', (1 << 20) | (4095 << 8)],
+      ['0', 0], ['-0', -0], ['-1', -1], ['i32 min', -(2 ** 31)], ['a negative status', Status.POOL_EXHAUSTED],
+      ['generation 0', indexOf(live[0])], ['slab beyond the limit', handleOf(genOf(live[0]), 5, 0)],
+      ['a slot never carved', live[0] + 9], ['slab 4095', handleOf(1, 4095, 0)],
+      ['NaN', NaN], ['Infinity', Infinity], ['-Infinity', -Infinity], ['a fraction of a live handle', live[0] + 0.5],
+      ['2^53', 2 ** 53], ['2^64', 2 ** 64],
+      ['the retired-slot marker as generation', handleOf(0xFFFF_FFFF, 0, 0)],
     ];
     for (const [what, h] of invalid) {
       expect(pool.checkHandle(h), what).toBe(Status.POOL_INVALID_HANDLE);
@@ -332,12 +329,12 @@ describe('stale and invalid handles', () => {
       expect(pool.ptrOf(h), what).toBe(0);
       expect(pool.slotBytes(h), what).toBe(0);
     }
-    // Random 32-bit values: every call is refused (the live handles themselves excepted) and the pool is unchanged.
+    // Random 32-bit and 53-bit values: every call is refused (the live handles excepted), the pool is unchanged.
     const next = rng(0x5EED);
     const liveSet = new Set(live);
     let refused = 0;
     for (let i = 0; i < 20000; i++) {
-      const h = (next() * 2 ** 32) | 0;
+      const h = i % 2 === 0 ? (next() * 2 ** 32) | 0 : Math.floor(next() * 2 ** 21) * 2 ** 32 + Math.floor(next() * 2 ** 32);
       if (liveSet.has(h)) continue;
       for (const status of [pool.checkHandle(h), pool.retainHandle(h), pool.releaseHandle(h)]) {
         if (status !== Status.POOL_INVALID_HANDLE && status !== Status.POOL_STALE_HANDLE) throw new Error(`random handle ${h}: ${status}`);
@@ -357,7 +354,7 @@ describe('stale and invalid handles', () => {
     const b = core.createPool({ limitBytes: SLAB, name: 'b' });
     const ha = a.acquireHandle(100);
     const hb = b.acquireHandle(100);
-    expect(ha & 0xFFFFF).toBe(hb & 0xFFFFF); // same slab and slot …
+    expect(indexOf(ha)).toBe(indexOf(hb)); // same slab and slot …
     expect(ha).not.toBe(hb); //                 … but each pool starts its generations elsewhere
     expect(b.checkHandle(ha)).toBeLessThan(0);
     expect(b.releaseHandle(ha)).toBeLessThan(0);
@@ -383,6 +380,148 @@ describe('stale and invalid handles', () => {
     }
     expect(pool.checkHandle(h)).toBe(1);
   }));
+});
+
+describe('generations never wrap (issue 15: an 11-bit generation wrapped after 2046 reuses of a slot)', () => {
+  const REUSES = 5000; // well past the old wrap point (2046): about 2.5 s of one camera at 2000 packets/s
+
+  it(`a stale handle stays refused after its slot is reused ${REUSES} times, and cannot free the new owner`, () => withPool(SLAB, (pool) => {
+    const stale = pool.acquireHandle(100);
+    const ptr = pool.ptrOf(stale);
+    expect(pool.releaseHandle(stale)).toBe(0);
+    const seen = new Set<number>([stale]);
+    for (let i = 0; i < REUSES; i++) {
+      const h = pool.acquireHandle(100);
+      if (pool.ptrOf(h) !== ptr) throw new Error(`reuse ${i}: another slot`); // the same slot every time
+      if (seen.has(h)) throw new Error(`reuse ${i}: handle ${h} issued twice`);
+      seen.add(h);
+      if (pool.checkHandle(stale) !== Status.POOL_STALE_HANDLE) throw new Error(`reuse ${i}: the stale handle is live again`);
+      if (pool.releaseHandle(stale) !== Status.POOL_STALE_HANDLE) throw new Error(`reuse ${i}: the stale handle released the slot`);
+      if (pool.checkHandle(h) !== 1) throw new Error(`reuse ${i}: the owner lost its reference`);
+      pool.releaseHandle(h);
+    }
+    expect(seen.size).toBe(REUSES + 1);
+    expect(genOf(Math.max(...seen)) - genOf(stale)).toBe(REUSES); // one generation per reuse, none skipped or wrapped
+    const owner = pool.acquireHandle(100);
+    expect(pool.releaseHandle(stale)).toBe(Status.POOL_STALE_HANDLE);
+    expect(pool.checkHandle(owner)).toBe(1);
+    expect(pool.stats()).toMatchObject({ reuses: REUSES + 1, inUse: 1, retired: 0 });
+  }));
+
+  it(`a lease whose slot was freed through the handle API refuses its view after ${REUSES} reuses of that slot`, () => withPool(SLAB, (pool) => {
+    const lease = pool.acquire(4);
+    lease.view.set([1, 2, 3, 4]);
+    expect(pool.releaseHandle(lease.handle)).toBe(0);
+    for (let i = 0; i < REUSES; i++) pool.releaseHandle(pool.acquireHandle(4));
+    const owner = pool.acquire(4);
+    expect(owner.byteOffset).toBe(lease.byteOffset);
+    owner.view.set([9, 9, 9, 9]);
+    expect(() => lease.view).toThrow(LeaseReleasedError);
+    expect(() => lease.release()).toThrow(LeaseReleasedError);
+    expect(() => lease.slice(0, 1)).toThrow(LeaseReleasedError);
+    expect([...owner.view]).toEqual([9, 9, 9, 9]);
+    expect(pool.checkHandle(owner.handle)).toBe(1);
+    owner.release();
+  }));
+
+  it('every handle is a safe integer above 2^31 from the first acquire, so a host that cuts it to 32 bits fails at once', () => {
+    for (let i = 0; i < 20; i++) {
+      withPool(SLAB, (pool) => {
+        const h = pool.acquireHandle(100);
+        expect(Number.isSafeInteger(h)).toBe(true);
+        expect(h).toBeGreaterThan(2 ** 31);
+        expect(h | 0).not.toBe(h);
+        expect(pool.checkHandle(h | 0)).toBeLessThan(0);
+        expect(new Int32Array([h])[0]).not.toBe(h);
+        expect(new Float64Array([h])[0]).toBe(h); // the storage that keeps it
+        expect(pool.checkHandle(new Float64Array([h])[0])).toBe(1);
+      });
+    }
+  });
+
+  it('a slot whose generation is spent is retired, not wrapped: its handles stay stale and another slot serves', () => {
+    const pool = core.createPool({ limitBytes: SLAB, name: 'retire', firstGeneration: POOL_GENERATION_LAST - 2 });
+    const handles: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const h = pool.acquireHandle(100);
+      expect(genOf(h)).toBe(POOL_GENERATION_LAST - 2 + i);
+      expect(Number.isSafeInteger(h)).toBe(true);
+      handles.push(h);
+      expect(pool.releaseHandle(h)).toBe(0);
+    }
+    expect(pool.stats().buckets[0]).toMatchObject({ retired: 1, capacity: 0, inUse: 0, slabs: 1 });
+    const next = pool.acquireHandle(100);
+    expect(indexOf(next)).not.toBe(indexOf(handles[0])); // slot 0 is never handed out again
+    expect(genOf(next)).toBe(POOL_GENERATION_LAST - 2);
+    for (const h of handles) {
+      expect(pool.checkHandle(h)).toBe(Status.POOL_STALE_HANDLE);
+      expect(pool.releaseHandle(h)).toBe(Status.POOL_STALE_HANDLE);
+      expect(pool.ptrOf(h)).toBe(0);
+    }
+    // The generations a wrap would have reused are refused too.
+    for (const gen of [1, 2, POOL_GENERATION_LAST - 3, 0xFFFF_FFFF]) expect(pool.checkHandle(handleOf(gen, 0, 0))).toBeLessThan(0);
+    // The other 255 slots of the slab still serve; then the bucket is exhausted, never slot 0 again.
+    const rest = [next];
+    for (let i = 0; i < 254; i++) rest.push(pool.acquireHandle(100));
+    expect(rest.every((h) => h > 0 && indexOf(h) !== 0)).toBe(true);
+    expect(pool.acquireHandle(100)).toBe(Status.POOL_EXHAUSTED);
+    expectBalanced(pool.stats());
+    for (const h of rest) pool.releaseHandle(h);
+    expectBalanced(pool.stats());
+    pool.destroy();
+  });
+
+  it('a slab holding a retired slot stays with its bucket: no other bucket re-carves the retired descriptor', () => {
+    const pool = core.createPool({ limitBytes: SLAB, name: 'pinned', firstGeneration: POOL_GENERATION_LAST });
+    const a = pool.acquireHandle(100);
+    const b = pool.acquireHandle(100);
+    expect(pool.releaseHandle(a)).toBe(0); // generation spent: slot 0 retired
+    expect(pool.releaseHandle(b)).toBe(0); // the slab is empty now, but holds a retired slot
+    expect(pool.acquireHandle(SLAB)).toBe(Status.POOL_EXHAUSTED); // the 64 KiB bucket may not take it …
+    const c = pool.acquireHandle(100); // … while its own bucket still uses it
+    expect(c).toBeGreaterThan(0);
+    expect(pool.checkHandle(a)).toBe(Status.POOL_STALE_HANDLE);
+    expect(pool.stats().buckets.map((x) => [x.slabs, x.retired])).toEqual([[1, 2], [0, 0], [0, 0]]);
+    expectBalanced(pool.stats());
+    pool.releaseHandle(c);
+    pool.destroy();
+  });
+
+  it('a 64 KiB slot (one per slab) that retires takes its slab out of service, counted; the next slab serves', () => {
+    const pool = core.createPool({ limitBytes: 2 * SLAB, name: 'max', firstGeneration: POOL_GENERATION_LAST });
+    const first = pool.acquireHandle(SLAB);
+    expect(pool.releaseHandle(first)).toBe(0);
+    expect(pool.stats().buckets[2]).toMatchObject({ slabs: 1, capacity: 0, retired: 1, inUse: 0 });
+    const second = pool.acquireHandle(SLAB);
+    expect(slabOf(second)).not.toBe(slabOf(first));
+    expect(pool.releaseHandle(second)).toBe(0);
+    expect(pool.acquireHandle(SLAB)).toBe(Status.POOL_EXHAUSTED);
+    expect(pool.acquireHandle(100)).toBe(Status.POOL_EXHAUSTED); // both slabs are spent: none to hand to another bucket
+    expect(pool.checkHandle(first)).toBe(Status.POOL_STALE_HANDLE);
+    expect(pool.checkHandle(second)).toBe(Status.POOL_STALE_HANDLE);
+    const s = pool.stats();
+    expect(s).toMatchObject({ retired: 2, slabsInUse: 2, inUse: 0 });
+    expectBalanced(s);
+    pool.destroy();
+  });
+
+  it('a slab that changes bucket keeps its descriptors\' generations: a handle of its old bucket stays stale', () => withPool(SLAB, (pool) => {
+    const small = pool.acquireHandle(100);
+    pool.releaseHandle(small);
+    const big = pool.acquireHandle(SLAB); // takes the empty slab from the small bucket
+    expect(indexOf(big)).toBe(indexOf(small)); // the same descriptor (slab 0, slot 0) …
+    expect(genOf(big)).toBe(genOf(small) + 1); // … in the next generation
+    expect(pool.checkHandle(small)).toBe(Status.POOL_STALE_HANDLE);
+    pool.releaseHandle(big);
+  }));
+
+  it('refuses a firstGeneration outside 1 … POOL_GENERATION_LAST with BAD_OPTION', () => {
+    for (const firstGeneration of [-1, 1.5, POOL_GENERATION_LAST + 1, 2 ** 32, NaN]) {
+      expect(() => core.createPool({ limitBytes: SLAB, firstGeneration }), `${firstGeneration}`)
+        .toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
+    }
+    expect(core.exports.pool_create(SLAB, 0xFFFF_FFFF)).toBe(0); // the core refuses it too
+  });
 });
 
 describe('leases', () => {

@@ -46,6 +46,7 @@ function extensionData(rng: Prng, profile: number): number[] {
     }
     pad();
     if (rng.chance(0.1)) out.push(0xf0 | rng.int(0, 15), ...rng.bytes(rng.int(0, 20))); // ID 15: the rest is ignored
+    else if (rng.chance(0.05)) out.push(rng.int(1, 15), ...rng.bytes(rng.int(0, 20))); // ID 0 with a length: likewise
   } else if ((profile & 0xfff0) === 0x1000) {
     const n = rng.chance(0.05) ? rng.int(25, 32) : rng.int(0, 8);
     for (let i = 0; i < n; i++) {

@@ -83,7 +83,7 @@ it('stress_buffers', async () => {
     }
   };
 
-  const held = new Int32Array(MAX_HELD);
+  const held = new Float64Array(MAX_HELD); // handles are integers up to 2^53: an Int32Array would cut them
   const heldTag = new Int32Array(MAX_HELD);
   const heldPtr = new Int32Array(MAX_HELD);
   let heldCount = 0;

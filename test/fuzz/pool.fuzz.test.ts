@@ -77,7 +77,7 @@ class Acquire implements fc.Command<Model, Real> {
       m.live.set(lease.handle, { refs: 1, slotBytes, fill });
       m.leases.push(lease);
       if (r.pool.stats().reuses > 0) seen.slabReuse++;
-      m.stale = m.stale.filter((h) => h !== lease.handle); // (a generation wrap would make an old handle live again)
+      expect(m.stale).not.toContain(lease.handle); // generations never wrap: no handle is ever issued twice (issue 15)
     }
     agree(m, r);
   }

@@ -1,10 +1,12 @@
 // Fuzzing the SDP parser (src/core/rtsp/sdp.ts). Session descriptions are generated from their parts (session lines,
 // media with ports, protocols, payload types, rtpmap, fmtp with base64 values, control, direction, connection, CRLF
 // or LF line ends) and mutated. Properties: a generated SDP parses back to its parts; mutated and random texts give a
-// description or an SdpParseError, never another error.
+// description or an SdpParseError, never another error; and a description that parses holds only numbers in range
+// and values GStreamer caps can carry: every playable audio/video medium builds RTP caps (issue 15 B).
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseFmtpParameters, parseSdp, SdpParseError } from '../../src/core/rtsp/index.js';
+import { isPlayable, MAX_CHANNELS, MAX_CLOCK_RATE, parseFmtpParameters, parseSdp, SdpParseError, type SessionDescription } from '../../src/core/rtsp/index.js';
+import { GstError, rtpCaps } from '../../src/node/gst/caps.js';
 import { complete, fuzz, FUZZ_TEST_TIMEOUT_MS, summary, typed, validOrMutatedText } from './fuzz.js';
 
 interface MediaSpec {
@@ -61,6 +63,36 @@ function sdpText(s: SdpSpec): string {
   return lines.join(s.eol) + s.eol;
 }
 
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/** What a parsed description promises: numbers in range, no control character in values that reach caps, caps build. */
+function expectCapsSafe(d: SessionDescription): void {
+  for (const m of d.media) {
+    for (const pt of m.formats) expect(pt >= 0 && pt <= 127).toBe(true);
+    for (const [pt, r] of m.rtpmap) {
+      expect(pt >= 0 && pt <= 127).toBe(true);
+      expect(Number.isInteger(r.clockRate) && r.clockRate >= 1 && r.clockRate <= MAX_CLOCK_RATE).toBe(true);
+      if (r.channels !== undefined) expect(Number.isInteger(r.channels) && r.channels >= 1 && r.channels <= MAX_CHANNELS).toBe(true);
+      expect(CONTROL.test(r.encodingName)).toBe(false);
+    }
+    for (const params of m.fmtp.values()) for (const [k, v] of params) expect(CONTROL.test(k) || CONTROL.test(v)).toBe(false);
+    if (!isPlayable(m) || (m.type !== 'video' && m.type !== 'audio')) continue;
+    for (const pt of m.formats) {
+      const r = m.rtpmap.get(pt);
+      if (!r) continue;
+      const stream = { type: m.type, payloadType: pt, encodingName: r.encodingName, clockRate: r.clockRate, channels: r.channels,
+        fmtp: Object.fromEntries(m.fmtp.get(pt) ?? []) };
+      try {
+        expect(CONTROL.test(rtpCaps(stream))).toBe(false);
+      } catch (e) {
+        // The parser allows every printable encoding name; caps take RFC 6838's letters, digits and "_+-." only.
+        expect(e).toBeInstanceOf(GstError);
+        expect((e as GstError).context.field).toBe('encoding name');
+      }
+    }
+  }
+}
+
 describe('fuzz: SDP', () => {
   afterAll(() => console.log(summary()));
 
@@ -105,7 +137,7 @@ describe('fuzz: SDP', () => {
         codes.add(r.code);
         expect(String(r.error.context.text ?? '').length).toBeLessThanOrEqual(121);
       } else {
-        for (const m of r.value.media) for (const pt of m.formats) expect(pt >= 0 && pt <= 127).toBe(true);
+        expectCapsSafe(r.value);
       }
     }));
     if (complete(report)) for (const c of ['EMPTY', 'BAD_MEDIA', 'BAD_RTPMAP']) expect([...codes]).toContain(c);

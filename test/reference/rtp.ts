@@ -49,13 +49,13 @@ export function referenceParseRtp(bytes: Uint8Array): ReferenceResult {
     if (dataEnd > len) return { status: Status.RTP_EXTENSION_TRUNCATED };
 
     if (extensionProfile === 0xbede) {
-      // One-byte form: | ID:4 | L:4 | L+1 octets |; 0x00 is padding; ID 15 stops.
+      // One-byte form: | ID:4 | L:4 | L+1 octets |; 0x00 is padding; ID 15 or ID 0 with a length stops.
       let i = dataStart;
       while (i < dataEnd) {
         const b = bytes[i];
         if (b === 0) { i += 1; continue; }
         const id = b >> 4;
-        if (id === 15) break;
+        if (id === 15 || id === 0) break; // ID 15 (RFC 8285 §4.2), or ID 0 with a length: the block ends here
         const size = (b & 0x0f) + 1;
         if (i + 1 + size > dataEnd) return { status: Status.RTP_EXTENSION_ELEMENT_TRUNCATED };
         if (headerExtensions.length === REFERENCE_MAX_ELEMENTS) return { status: Status.RTP_EXTENSION_TOO_MANY_ELEMENTS };

@@ -6,6 +6,8 @@
 // Camera quirks that are unambiguous are accepted (lowercase names, a missing reason phrase, extra spaces around ':'
 // and in the start line, bare LF line ends, obs-fold continuation lines, blank lines before a message); anything that
 // could be read two ways (two different Content-Length values, a non-numeric status) is rejected with a typed error.
+// The version must be RTSP/1.0: an RTSP/2.0 (RFC 7826) message has other rules and headers (UNSUPPORTED_VERSION),
+// and an HTTP/1.1 answer means the port is no RTSP server (NOT_RTSP); both would be misread as RTSP/1.0.
 // Header values (Transport, Session, …) are read in header-values.ts; requests are written by serialize.ts.
 import { WasmRtspError } from '../errors.js';
 
@@ -28,6 +30,8 @@ const EXCERPT_BYTES = 40;
 export type RtspParseErrorCode =
   | 'INCOMPLETE'
   | 'BAD_START_LINE'
+  | 'UNSUPPORTED_VERSION'
+  | 'NOT_RTSP'
   | 'BAD_HEADER'
   | 'HEADER_TOO_LARGE'
   | 'TOO_MANY_HEADERS'
@@ -75,7 +79,7 @@ export interface RtspMessage {
   method?: string;
   /** Request URI as sent. */
   uri?: string;
-  /** Protocol version, e.g. `'RTSP/1.0'`. */
+  /** Protocol version: always `'RTSP/1.0'` (any other is refused with UNSUPPORTED_VERSION or NOT_RTSP). */
   version: string;
   /** Response status code (100–999). */
   statusCode?: number;
@@ -360,28 +364,53 @@ function fields(bytes: Uint8Array, s: number, e: number, max: number): number[] 
 
 /** An RTSP protocol version as it appears in start lines (`RTSP/1.0`). */
 export const VERSION_RE = /^RTSP\/[0-9]+\.[0-9]+$/;
+/** The one version this parser reads (RFC 2326). */
+export const RTSP_VERSION = 'RTSP/1.0';
+/** A start line that opens with some protocol's `NAME/major.minor` and a space: a status line, RTSP's or another's. */
+const STATUS_LINE_RE = /^([A-Za-z][A-Za-z0-9+.-]*)\/([0-9]+)\.([0-9]+)(?:[ \t]|$)/;
+
+/**
+ * Refuses a version other than RTSP/1.0 (leading zeros aside: `RTSP/01.00` is 1.0): UNSUPPORTED_VERSION for another
+ * RTSP version, NOT_RTSP for another protocol. `line` is the start line, for the status code in the context.
+ */
+function checkVersion(version: string, line: string, bytes: Uint8Array, offset: number, where: string): void {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*)\/([0-9]+)\.([0-9]+)$/.exec(version);
+  if (m && m[1] === 'RTSP' && Number(m[2]) === 1 && Number(m[3]) === 0) return;
+  const status = /^\S+[ \t]+([0-9]{3})(?:[ \t]+(.*))?$/.exec(line);
+  const extra = { version: version.slice(0, 20), ...(status ? { statusCode: Number(status[1]), reason: (status[2] ?? '').slice(0, 60) } : {}) };
+  if (m && m[1] === 'RTSP') {
+    fail('UNSUPPORTED_VERSION', `${where} is ${version}, but only RTSP/1.0 (RFC 2326) is spoken here; ` +
+      'an RTSP 2.0-only server (RFC 7826) cannot serve this client', bytes, offset, extra);
+  }
+  fail('NOT_RTSP', `${where} is ${m ? version : 'not a protocol version'}${status ? ` (${line.slice(0, 60)})` : ''}, not RTSP/1.0: ` +
+    'is the URL\'s port an RTSP server (not an HTTP one)?', bytes, offset, extra);
+}
 
 function parseStartLine(bytes: Uint8Array, s: number, e: number): RtspMessage {
-  const isResponse = e - s >= 5 && bytes[s] === 0x52 && bytes[s + 1] === 0x54 && bytes[s + 2] === 0x53
-    && bytes[s + 3] === 0x50 && bytes[s + 4] === 0x2f; // "RTSP/"
   const text = (a: number, b: number) => utf8.decode(bytes.subarray(a, b));
+  // A status line starts with "NAME/d.d": RTSP's, or another protocol's (an HTTP server on the RTSP port). A request
+  // line cannot start so: its method is a token, and '/' is no tchar.
+  const line = text(s, Math.min(e, s + 200));
+  const isResponse = STATUS_LINE_RE.test(line);
   if (isResponse) {
     const f = fields(bytes, s, e, 3);
     const version = text(f[0], f[1]);
-    if (!VERSION_RE.test(version)) fail('BAD_START_LINE', 'bad protocol version in status line', bytes, f[0]);
+    checkVersion(version, line, bytes, f[0], 'the status line\'s version');
     if (f.length < 4) fail('BAD_START_LINE', 'status line without a status code', bytes, s);
     const code = text(f[2], f[3]);
     if (!/^[0-9]{3}$/.test(code)) fail('BAD_START_LINE', 'status code is not three digits', bytes, f[2]);
     const reason = f.length >= 6 ? text(f[4], f[5]) : '';
-    return { kind: 'response', version, statusCode: Number(code), reason, headers: undefined as unknown as RtspHeaders, body: bytes.subarray(0, 0) };
+    return { kind: 'response', version: RTSP_VERSION, statusCode: Number(code), reason, headers: undefined as unknown as RtspHeaders, body: bytes.subarray(0, 0) };
   }
+  if (e - s >= 5 && text(s, s + 5) === 'RTSP/') fail('BAD_START_LINE', 'bad protocol version in status line', bytes, s);
   const f = fields(bytes, s, e, 4);
   if (f.length !== 6) fail('BAD_START_LINE', 'request line is not "METHOD URI RTSP/x.y"', bytes, s);
   for (let k = f[0]; k < f[1]; k++) if (!isTchar(bytes[k])) fail('BAD_START_LINE', 'method is not a token', bytes, k);
   const version = text(f[4], f[5]);
-  if (!VERSION_RE.test(version)) fail('BAD_START_LINE', 'bad protocol version in request line', bytes, f[4]);
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*\/[0-9]+\.[0-9]+$/.test(version)) fail('BAD_START_LINE', 'bad protocol version in request line', bytes, f[4]);
+  checkVersion(version, line, bytes, f[4], 'the request line\'s version');
   return {
-    kind: 'request', method: text(f[0], f[1]), uri: text(f[2], f[3]), version,
+    kind: 'request', method: text(f[0], f[1]), uri: text(f[2], f[3]), version: RTSP_VERSION,
     headers: undefined as unknown as RtspHeaders, body: bytes.subarray(0, 0),
   };
 }

@@ -5,7 +5,10 @@
 // clock-rate, the upper-cased encoding-name, encoding-params for audio channels, and every fmtp parameter as a
 // string field (the depayloaders read sprop-parameter-sets, sprop-vps/sps/pps, sampling, width, … from there).
 // Values are always quoted, so a base64 value with ',' or '=' (or a hostile camera's '"') cannot break the caps;
-// `launchQuote` quotes the whole caps once more for a gst_parse_launch string.
+// `launchQuote` quotes the whole caps once more for a gst_parse_launch string. Every number is checked for the range
+// its caps field takes and no value may hold a control character (a NUL ends the C string GStreamer parses): a bad
+// value is a GstError 'GST_BAD_ARGUMENT' naming the stream, never caps GStreamer would refuse for their syntax.
+// (parseSdp already refuses such SDPs; these checks hold for streams built any other way.)
 
 import { WasmRtspError } from '../../core/errors.js';
 import type { MediaStream } from '../../core/media/stream.js';
@@ -34,6 +37,37 @@ const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_+\-.:/]*$/;
 const ENCODING_NAME = /^[A-Za-z0-9][A-Za-z0-9_+\-.]*$/;
 /** Media types of an SDP `m=` line GStreamer's RTP caps know. */
 const MEDIA_TYPE = /^[a-z]+$/;
+/** A C0 control character or DEL: cut at NUL, or refused, by GStreamer's caps parser. */
+const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;
+/** Largest value of an `(int)` caps field: a gint. */
+const MAX_CAPS_INT = 0x7fffffff;
+/** Channels an audio stream may declare (the SDP parser's bound too). */
+const MAX_CHANNELS = 255;
+/** Largest raw video width/height (RFC 4175 §6.1). */
+const MAX_FRAME_DIMENSION = 32767;
+
+/** The stream fields used to name it in an error (all optional: callers pass what they have). */
+type StreamName = Partial<Pick<MediaStream, 'id' | 'type' | 'control' | 'payloadType' | 'encodingName'>>;
+
+/** "video stream 0 (H264, payload type 96, rtsp://…/track1)": which stream a GstError is about. */
+function describeStream(stream: StreamName): string {
+  const parts = [stream.encodingName || undefined, stream.payloadType !== undefined ? `payload type ${stream.payloadType}` : undefined,
+    stream.control].filter((p) => p !== undefined);
+  return `${stream.type ?? 'media'} stream${stream.id !== undefined ? ` ${stream.id}` : ''}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/** GST_BAD_ARGUMENT for a field of `stream` no caps can hold; the context names the stream and the field. */
+function badField(stream: StreamName, field: string, value: unknown, why: string): GstError {
+  const shown = typeof value === 'string' ? JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value) : String(value);
+  return new GstError('GST_BAD_ARGUMENT', `${describeStream(stream)}: ${field} ${shown} ${why}`, {
+    context: { stream: describeStream(stream), id: stream.id, encodingName: stream.encodingName, payloadType: stream.payloadType, field },
+  });
+}
+
+/** Whether `n` is an integer from `min` to `max`. */
+function intIn(n: unknown, min: number, max: number): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
+}
 
 /** `value` as a quoted GStreamer string: `"…"` with `\` and `"` escaped (gst_value_deserialize reverses it). */
 export function capsString(value: string): string {
@@ -47,27 +81,28 @@ export function launchQuote(text: string): string {
 
 /**
  * The `application/x-rtp` caps for `stream`, as GStreamer caps text (not yet quoted for a launch string: use
- * `launchQuote` for that, as GstSink does). Throws GstError 'GST_BAD_ARGUMENT' if the SDP gave values no caps can
- * hold (a payload type outside 0–127, a clock rate that is not a positive integer, an odd encoding name).
+ * `launchQuote` for that, as GstSink does). Throws GstError 'GST_BAD_ARGUMENT', naming the stream, if the SDP gave
+ * values no caps can hold: a payload type outside 0–127, a clock rate outside 1 … 2^31 − 1, channels outside 1 … 255,
+ * an odd encoding name, a control character in an fmtp value.
  */
-export function rtpCaps(stream: Pick<MediaStream, 'type' | 'payloadType' | 'encodingName' | 'clockRate' | 'channels' | 'fmtp'>): string {
-  const { type, payloadType, encodingName, clockRate } = stream;
-  if (!MEDIA_TYPE.test(type)) throw new GstError('GST_BAD_ARGUMENT', `media type ${JSON.stringify(type)} cannot be put in RTP caps`);
-  if (!Number.isInteger(payloadType) || payloadType < 0 || payloadType > 127) {
-    throw new GstError('GST_BAD_ARGUMENT', `payload type ${payloadType} is not an RTP payload type (0–127)`);
+export function rtpCaps(stream: Pick<MediaStream, 'type' | 'payloadType' | 'encodingName' | 'clockRate' | 'channels' | 'fmtp'> & StreamName): string {
+  const { type, payloadType, encodingName, clockRate, channels } = stream;
+  if (!MEDIA_TYPE.test(type)) throw badField(stream, 'media type', type, 'cannot be put in RTP caps');
+  if (!intIn(payloadType, 0, 127)) throw badField(stream, 'payload type', payloadType, 'is not an RTP payload type (0–127)');
+  if (!intIn(clockRate, 1, MAX_CAPS_INT)) throw badField(stream, 'clock rate', clockRate, `is not an integer 1–${MAX_CAPS_INT}`);
+  if (typeof encodingName !== 'string' || !ENCODING_NAME.test(encodingName)) {
+    throw badField(stream, 'encoding name', encodingName, 'cannot be put in RTP caps');
   }
-  if (!Number.isInteger(clockRate) || clockRate <= 0 || clockRate > 0x7fffffff) {
-    throw new GstError('GST_BAD_ARGUMENT', `clock rate ${clockRate} is not a positive integer`, { context: { encodingName } });
-  }
-  if (!ENCODING_NAME.test(encodingName)) {
-    throw new GstError('GST_BAD_ARGUMENT', `encoding name ${JSON.stringify(encodingName)} cannot be put in RTP caps`);
-  }
+  if (channels !== undefined && !intIn(channels, 1, MAX_CHANNELS)) throw badField(stream, 'channels', channels, `is not an integer 1–${MAX_CHANNELS}`);
   let caps = `application/x-rtp, media=(string)${type}, payload=(int)${payloadType}, clock-rate=(int)${clockRate}, ` +
     `encoding-name=(string)${encodingName.toUpperCase()}`;
-  if (stream.channels !== undefined && type === 'audio') caps += `, encoding-params=(string)${capsString(String(stream.channels))}`;
+  if (channels !== undefined && type === 'audio') caps += `, encoding-params=(string)${capsString(String(channels))}`;
   for (const [rawKey, value] of Object.entries(stream.fmtp)) {
     const key = rawKey.toLowerCase();
     if (RESERVED_FIELDS.has(key) || !FIELD_NAME.test(key)) continue;
+    if (typeof value !== 'string' || CONTROL_CHARACTER.test(value)) {
+      throw badField(stream, `fmtp ${key}`, value, 'holds a control character (or is no string): GStreamer caps cannot carry it');
+    }
     caps += `, ${key}=(string)${capsString(value)}`;
   }
   return caps;
@@ -163,7 +198,7 @@ function hex(bytes: Uint8Array): string {
  * Caps and elements for a branch fed with frames. Throws GstError 'GST_UNSUPPORTED' when the configuration is
  * missing what GStreamer needs (no SPS/PPS in the SDP: use packets for that stream).
  */
-export function frameFormat(config: FrameCapsConfig | undefined, stream: Pick<MediaStream, 'encodingName' | 'clockRate' | 'channels'>): FrameBranchFormat {
+export function frameFormat(config: FrameCapsConfig | undefined, stream: Pick<MediaStream, 'encodingName' | 'clockRate' | 'channels'> & StreamName): FrameBranchFormat {
   const missing = (what: string) => new GstError('GST_UNSUPPORTED', `frame mode for ${stream.encodingName} needs ${what}; ` +
     'this stream can only be pushed as RTP packets', { context: { encodingName: stream.encodingName } });
   if (!config) throw missing('a codec configuration from the SDP');
@@ -179,12 +214,16 @@ export function frameFormat(config: FrameCapsConfig | undefined, stream: Pick<Me
     case 'RAW': {
       const raw = config.raw;
       if (!raw || !/^[A-Za-z0-9_]+$/.test(raw.gstFormat)) throw missing('sampling, width and height');
+      if (!intIn(raw.width, 1, MAX_FRAME_DIMENSION)) throw badField(stream, 'width', raw.width, `is not an integer 1–${MAX_FRAME_DIMENSION}`);
+      if (!intIn(raw.height, 1, MAX_FRAME_DIMENSION)) throw badField(stream, 'height', raw.height, `is not an integer 1–${MAX_FRAME_DIMENSION}`);
       return { caps: `video/x-raw, format=(string)${raw.gstFormat}, width=(int)${raw.width}, height=(int)${raw.height}, framerate=(fraction)0/1`,
         decode: '', recordParse: '', mp4: false };
     }
     case 'AAC': {
       if (!config.description) throw missing('an AudioSpecificConfig (fmtp config)');
       const channels = stream.channels ?? 1;
+      if (!intIn(channels, 1, MAX_CHANNELS)) throw badField(stream, 'channels', channels, `is not an integer 1–${MAX_CHANNELS}`);
+      if (!intIn(stream.clockRate, 1, MAX_CAPS_INT)) throw badField(stream, 'clock rate', stream.clockRate, `is not an integer 1–${MAX_CAPS_INT}`);
       return { caps: `audio/mpeg, mpegversion=(int)4, stream-format=(string)raw, rate=(int)${stream.clockRate}, channels=(int)${channels}, codec_data=(buffer)${hex(config.description)}`,
         decode: 'avdec_aac', recordParse: 'aacparse', mp4: true };
     }

@@ -90,7 +90,7 @@ const QUIRKS: { name: string; input: string; expect: Partial<ReturnType<typeof p
     expect: { headers: [['Public', 'OPTIONS, DESCRIBE, SETUP, PLAY'], ['CSeq', '9']] } },
   { name: 'blank lines before the message', input: '\r\n\r\nRTSP/1.0 200 OK\r\nCSeq: 10\r\n\r\n', expect: { statusCode: 200 } },
   { name: 'a blank line after the body', input: 'RTSP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx\r\n', expect: { body: 'x' } },
-  { name: 'RTSP/2.0 version', input: 'RTSP/2.0 200 OK\r\n\r\n', expect: { version: 'RTSP/2.0' } },
+  { name: 'a version with leading zeros (RTSP/01.00 is 1.0)', input: 'RTSP/01.00 200 OK\r\n\r\n', expect: { version: 'RTSP/1.0', statusCode: 200 } },
   { name: 'no headers at all', input: 'RTSP/1.0 200 OK\r\n\r\n', expect: { headers: [] } },
   { name: 'server-to-client request', input: 'GET_PARAMETER rtsp://client/ RTSP/1.0\r\nCSeq: 1\r\n\r\n',
     expect: { kind: 'request', method: 'GET_PARAMETER' } },
@@ -113,7 +113,11 @@ const ERRORS: { name: string; input: string | Uint8Array; code: string; options?
   { name: 'status line without status', input: 'RTSP/1.0\r\n\r\n', code: 'BAD_START_LINE' },
   { name: 'bad version in status line', input: 'RTSP/one 200 OK\r\n\r\n', code: 'BAD_START_LINE' },
   { name: 'request line without version', input: 'OPTIONS rtsp://cam/\r\n\r\n', code: 'BAD_START_LINE' },
-  { name: 'request line with HTTP version', input: 'OPTIONS * HTTP/1.1\r\n\r\n', code: 'BAD_START_LINE' },
+  { name: 'request line with HTTP version', input: 'OPTIONS * HTTP/1.1\r\n\r\n', code: 'NOT_RTSP' },
+  { name: 'request line with RTSP/2.0', input: 'OPTIONS * RTSP/2.0\r\n\r\n', code: 'UNSUPPORTED_VERSION' },
+  { name: 'request line with a version that is no version', input: 'OPTIONS * RTSP/x\r\n\r\n', code: 'BAD_START_LINE' },
+  { name: 'status line of RTSP/2.0', input: 'RTSP/2.0 200 OK\r\n\r\n', code: 'UNSUPPORTED_VERSION' },
+  { name: 'status line of HTTP/1.1', input: 'HTTP/1.1 200 OK\r\n\r\n', code: 'NOT_RTSP' },
   { name: 'request line with a space in the URI', input: 'OPTIONS rtsp://cam/a b RTSP/1.0\r\n\r\n', code: 'BAD_START_LINE' },
   { name: 'method that is not a token', input: 'OPT(IONS * RTSP/1.0\r\n\r\n', code: 'BAD_START_LINE' },
   { name: 'bare CR inside the start line', input: 'RTSP/1.0 200\rOK\r\n\r\n', code: 'BAD_START_LINE' },
@@ -313,5 +317,55 @@ describe('RtspMessageReader: errors do not depend on the split', () => {
       const c = codeOf(() => { r.push(all.slice(0, cut)); r.push(all.slice(cut)); });
       expect(c, `cut at ${cut}`).toBe(code);
     }
+  });
+});
+
+// Issue 15 D: an answer in another version was read as RTSP/1.0. RFC 2326 §6.1 / §7.1 name RTSP/1.0; RFC 7826
+// (RTSP 2.0) changes headers and rules (e.g. no Content-Base fallback, Media-Properties), so a 2.0 answer cannot be
+// played as 1.0; an HTTP answer means the URL's port belongs to an HTTP server (a web UI on 554, a proxy).
+describe('parseRtspMessage: only RTSP/1.0 (issue 15 D)', () => {
+  const REFUSED: Array<[name: string, input: string, code: string, context: Record<string, unknown>]> = [
+    ['an RTSP/2.0 answer', 'RTSP/2.0 200 OK\r\nCSeq: 1\r\n\r\n', 'UNSUPPORTED_VERSION', { version: 'RTSP/2.0', statusCode: 200, reason: 'OK' }],
+    ['an RTSP 2.0 server\'s 505', 'RTSP/2.0 505 RTSP Version Not Supported\r\nCSeq: 1\r\n\r\n', 'UNSUPPORTED_VERSION',
+      { version: 'RTSP/2.0', statusCode: 505, reason: 'RTSP Version Not Supported' }],
+    ['an RTSP/1.1 answer', 'RTSP/1.1 200 OK\r\n\r\n', 'UNSUPPORTED_VERSION', { version: 'RTSP/1.1' }],
+    ['an RTSP/0.9 answer', 'RTSP/0.9 200 OK\r\n\r\n', 'UNSUPPORTED_VERSION', { version: 'RTSP/0.9' }],
+    ['an HTTP/1.1 answer (a web server on the RTSP port)', 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n', 'NOT_RTSP',
+      { version: 'HTTP/1.1', statusCode: 400, reason: 'Bad Request' }],
+    ['an HTTP/1.0 answer without headers', 'HTTP/1.0 200 OK\r\n\r\n', 'NOT_RTSP', { version: 'HTTP/1.0', statusCode: 200 }],
+    ['an HTTP/2 style status line without a minor version', 'HTTP/2 200\r\n\r\n', 'BAD_START_LINE', {}],
+    ['a SIP answer', 'SIP/2.0 200 OK\r\n\r\n', 'NOT_RTSP', { version: 'SIP/2.0' }],
+    ['a server request in RTSP/2.0', 'ANNOUNCE rtsp://cam/ RTSP/2.0\r\nCSeq: 3\r\n\r\n', 'UNSUPPORTED_VERSION', { version: 'RTSP/2.0', offset: 21 }],
+  ];
+  it.each(REFUSED)('refuses %s with %s', (_name, input, code, context) => {
+    let error: unknown;
+    try { parseRtspMessage(bytes(input)); } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(RtspParseError);
+    expect((error as RtspParseError).code).toBe(code);
+    expect((error as RtspParseError).context).toMatchObject({ offset: 0, ...context });
+  });
+
+  it('says what to check in the message', () => {
+    let error: RtspParseError | undefined;
+    try { parseRtspMessage(bytes('HTTP/1.1 404 Not Found\r\n\r\n')); } catch (e) { error = e as RtspParseError; }
+    expect(error?.message).toMatch(/HTTP\/1\.1.*not RTSP\/1\.0.*HTTP/);
+    try { parseRtspMessage(bytes('RTSP/2.0 200 OK\r\n\r\n')); } catch (e) { error = e as RtspParseError; }
+    expect(error?.message).toMatch(/RTSP\/2\.0.*only RTSP\/1\.0/);
+  });
+
+  it('refuses them in the streaming reader too, whatever the chunking', () => {
+    for (const input of ['RTSP/2.0 200 OK\r\nCSeq: 1\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi']) {
+      const b = bytes(input);
+      for (let cut = 0; cut <= b.length; cut++) {
+        const reader = new RtspMessageReader();
+        const code = codeOf(() => { reader.push(b.subarray(0, cut)); reader.push(b.subarray(cut)); });
+        expect(code, `cut at ${cut}`).toBe(input.startsWith('RTSP') ? 'UNSUPPORTED_VERSION' : 'NOT_RTSP');
+      }
+    }
+  });
+
+  it('still reads RTSP/1.0 requests and answers, and gives their version as RTSP/1.0', () => {
+    expect(parseRtspMessage(bytes('RTSP/1.0 200 OK\r\n\r\n')).version).toBe('RTSP/1.0');
+    expect(parseRtspMessage(bytes('OPTIONS * RTSP/1.0\r\n\r\n')).version).toBe('RTSP/1.0');
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseSdp, payloadFormat, parseFmtpParameters, SdpParseError } from '../../../src/core/rtsp/sdp.js';
+import {
+  isPlayable, MAX_CHANNELS, MAX_CLOCK_RATE, parseSdp, payloadFormat, parseFmtpParameters, SdpParseError,
+} from '../../../src/core/rtsp/sdp.js';
 import { resolveControl } from '../../../src/core/rtsp/url.js';
 
 const crlf = (lines: string[]) => lines.join('\r\n') + '\r\n';
@@ -207,5 +209,159 @@ describe('parseSdp: errors', () => {
       expect((e as SdpParseError).code).toBe(code);
       expect((e as SdpParseError).context.line).toBe(line);
     }
+  });
+});
+
+/** The SdpParseError `run` throws (fails the test when it throws nothing or something else). */
+function sdpError(run: () => unknown): SdpParseError {
+  try {
+    run();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SdpParseError);
+    return e as SdpParseError;
+  }
+  return expect.unreachable('no SdpParseError') as never;
+}
+
+/** An SDP with one video medium (payload type 96) and the given extra media lines. */
+const video = (...lines: string[]) => ['v=0', 'm=video 0 RTP/AVP 96', 'a=rtpmap:96 H264/90000', ...lines].join('\n') + '\n';
+/** An SDP with one audio medium (payload type 97) whose rtpmap is `rtpmap`. */
+const audio = (rtpmap: string) => `v=0\nm=audio 0 RTP/AVP 97\na=rtpmap:${rtpmap}\n`;
+
+describe('parseSdp: every number is range-checked where it is parsed (issue 15 B)', () => {
+  it.each([
+    // rtpmap: clock rate 1 … 2^31 − 1, channels 1 … 255, payload type 0 … 127
+    ['a clock rate of 2^31 (one past a gint)', audio('97 L16/2147483648'), 'BAD_RTPMAP'],
+    ['a 22-digit clock rate', audio('97 L16/9999999999999999999999'), 'BAD_RTPMAP'],
+    ['the channel count of MPEG4-GENERIC/48000/9999999999999999999999 (gave channels=(int)1e+22)', audio('97 MPEG4-GENERIC/48000/9999999999999999999999'), 'BAD_RTPMAP'],
+    ['channels 0 (was accepted)', audio('97 MPEG4-GENERIC/48000/0'), 'BAD_RTPMAP'],
+    ['channels 256', audio('97 L16/44100/256'), 'BAD_RTPMAP'],
+    ['an rtpmap payload type of 128', audio('128 L16/44100'), 'BAD_RTPMAP'],
+    // fmtp integers that reach a depayloader
+    ['fmtp sizelength=9999999999', video('a=fmtp:96 sizelength=9999999999'), 'BAD_FMTP'],
+    ['fmtp sizelength with 22 digits', video('a=fmtp:96 sizelength=9999999999999999999999'), 'BAD_FMTP'],
+    ['fmtp packetization-mode=3 (RFC 6184 has 0-2)', video('a=fmtp:96 packetization-mode=3'), 'BAD_FMTP'],
+    ['fmtp packetization-mode=one', video('a=fmtp:96 packetization-mode=one'), 'BAD_FMTP'],
+    ['fmtp width=0 (RFC 4175 §6.1: 1-32767)', video('a=fmtp:96 sampling=YCbCr-4:2:2; width=0; height=480'), 'BAD_FMTP'],
+    ['fmtp height=40000', video('a=fmtp:96 sampling=YCbCr-4:2:2; width=640; height=40000'), 'BAD_FMTP'],
+    ['fmtp width=-640', video('a=fmtp:96 width=-640'), 'BAD_FMTP'],
+    ['fmtp depth=99', video('a=fmtp:96 depth=99'), 'BAD_FMTP'],
+    ['fmtp streamtype=64 (6 bits)', video('a=fmtp:96 streamtype=64'), 'BAD_FMTP'],
+    ['fmtp constantsize=70000', video('a=fmtp:96 constantsize=70000'), 'BAD_FMTP'],
+    ['an fmtp payload type of 200', video('a=fmtp:200 x=1'), 'BAD_FMTP'],
+    // a=framesize:<pt> <width>-<height>
+    ['a framesize of 0-480', video('a=framesize:96 0-480'), 'BAD_FRAMESIZE'],
+    ['a framesize of 99999-1', video('a=framesize:96 99999-1'), 'BAD_FRAMESIZE'],
+    ['a framesize written WxH', video('a=framesize:96 1920x1080'), 'BAD_FRAMESIZE'],
+    ['a framesize for payload type 200', video('a=framesize:200 640-480'), 'BAD_FRAMESIZE'],
+    // c=, m=, v=
+    ['a TTL of 256', 'v=0\nc=IN IP4 224.2.1.1/256\n', 'BAD_CONNECTION'],
+    ['an address count of 0', 'v=0\nc=IN IP4 224.2.1.1/127/0\n', 'BAD_CONNECTION'],
+    ['a 6-digit TTL', 'v=0\nc=IN IP4 224.2.1.1/999999\n', 'BAD_CONNECTION'],
+    ['a port count of 0', 'v=0\nm=video 5004/0 RTP/AVP 96\n', 'BAD_MEDIA'],
+    ['a port count of 70000', 'v=0\nm=video 5004/70000 RTP/AVP 96\n', 'BAD_MEDIA'],
+    ['a 4-digit payload type (0127 would pass as 127 otherwise)', 'v=0\nm=video 0 RTP/AVP 0127\n', 'BAD_MEDIA'],
+    ['a 12-digit version', 'v=999999999999\n', 'BAD_VERSION'],
+  ])('refuses %s', (_name, text, code) => {
+    expect(sdpError(() => parseSdp(text)).code).toBe(code);
+  });
+
+  it('accepts the bounds themselves', () => {
+    const a = parseSdp(audio(`97 L16/${MAX_CLOCK_RATE}/${MAX_CHANNELS}`)).media[0];
+    expect(a.rtpmap.get(97)).toEqual({ encodingName: 'L16', clockRate: 2 ** 31 - 1, channels: 255 });
+    expect(parseSdp(audio('97 PCMU/1/1')).media[0].rtpmap.get(97)).toEqual({ encodingName: 'PCMU', clockRate: 1, channels: 1 });
+    const v = parseSdp(video('a=fmtp:96 width=32767; height=1; depth=16; packetization-mode=0; sizelength=32', 'a=framesize:96 32767-1')).media[0];
+    expect(v.fmtp.get(96)?.get('width')).toBe('32767');
+    expect(v.framesize.get(96)).toEqual({ width: 32767, height: 1 });
+    expect(parseSdp('v=0\nc=IN IP4 224.2.1.1/255/1\nm=video 65535/1 RTP/AVP 127\n').connection?.ttl).toBe(255);
+  });
+
+  it('reads a=framesize as cameras send it', () => {
+    const m = parseSdp(video('a=framesize:96 1920-1080')).media[0];
+    expect(m.framesize.get(96)).toEqual({ width: 1920, height: 1080 });
+    expect(m.attributes.get('framesize')).toEqual(['96 1920-1080']);
+  });
+
+  it('names the line, the medium and the fmtp parameter in the error context', () => {
+    const e = sdpError(() => parseSdp('v=0\nm=video 0 RTP/AVP 96\nm=audio 0 RTP/AVP 97\na=fmtp:97 sizelength=13;indexlength=99\n'));
+    expect(e.code).toBe('BAD_FMTP');
+    expect(e.context).toMatchObject({ line: 4, media: 1, mediaType: 'audio', parameter: 'indexlength' });
+    expect(e.message).toContain('indexlength');
+    const r = sdpError(() => parseSdp(audio('97 MPEG4-GENERIC/48000/9999999999999999999999')));
+    expect(r.context).toMatchObject({ line: 3, media: 0, mediaType: 'audio' });
+    expect(r.message).toContain('channel');
+  });
+});
+
+describe('parseSdp: no control character reaches a value GStreamer caps carry (issue 15 B)', () => {
+  it.each([
+    ['a NUL inside an fmtp value (broke the pipeline)', video('a=fmtp:96 sprop-parameter-sets=Z0IA\0KeKQ,aM4xsg=='), 'BAD_FMTP'],
+    ['a NUL at the end of an fmtp value on a middle line', video('a=fmtp:96 profile-level-id=42e01f\0', 'a=control:track1'), 'BAD_FMTP'],
+    ['an ESC inside an fmtp value', video('a=fmtp:96 config=\x1b[2J'), 'BAD_FMTP'],
+    ['a DEL inside an fmtp value', video('a=fmtp:96 mode=AAC\x7fhbr'), 'BAD_FMTP'],
+    ['a control character in an fmtp name', video('a=fmtp:96 mo\x01de=AAC-hbr'), 'BAD_FMTP'],
+    ['a NUL inside an encoding name', audio('97 L1\x006/8000'), 'BAD_RTPMAP'],
+    ['a non-ASCII encoding name', audio('97 H264é/90000'), 'BAD_RTPMAP'],
+  ])('refuses %s', (_name, text, code) => {
+    const e = sdpError(() => parseSdp(text));
+    expect(e.code).toBe(code);
+    expect(e.context.media).toBe(0);
+  });
+
+  it('forgives NULs after the last line (a C string terminator some firmwares send)', () => {
+    const d = parseSdp(video('a=fmtp:96 packetization-mode=1') + '\0\0');
+    expect(d.media[0].fmtp.get(96)?.get('packetization-mode')).toBe('1');
+    const last = parseSdp('v=0\nm=video 0 RTP/AVP 96\na=fmtp:96 packetization-mode=1\0');
+    expect(last.media[0].fmtp.get(96)?.get('packetization-mode')).toBe('1');
+  });
+});
+
+describe('parseSdp: media whose formats are not payload types (issue 15 B)', () => {
+  // TP-Link camera answer to DESCRIBE, from https://github.com/pixelbender/go-sdp/issues/5 (Retina and go-sdp keep
+  // the other media of such an SDP): the third medium lists "smart/0/25000" as its format.
+  const TPLINK_SDP = crlf([
+    'v=0',
+    'o=- 14665860 31787219 1 IN IP4 192.168.35.39',
+    's=Session streamed by "TP-LINK RTSP Server"',
+    't=0 0',
+    'm=video 0 RTP/AVP 96',
+    'c=IN IP4 0.0.0.0',
+    'b=AS:4096',
+    'a=range:npt=0-',
+    'a=control:track1',
+    'a=rtpmap:96 H265/90000',
+    'a=fmtp:96 profile-space=0;profile-id=1;tier-flag=0;level-id=153;interop-constraints=000000000000;sprop-vps=QAEMAf//AUAAAAMAAAMAAAMAAAMAmawJ;sprop-sps=QgEBAUAAAAMAAAMAAAMAAAMAmaADwIARB8uWu5G4NcqqbAgAAAMACAAAAwB4QA==;sprop-pps=RAHAc8BBgwk=',
+    'm=audio 0 RTP/AVP 8',
+    'a=rtpmap:8 PCMA/8000',
+    'a=control:track2',
+    'm=application/tp-link 0 RTP/AVP smart/0/25000',
+    'a=rtpmap:95 tp-link/25000',
+    'a=control:track3',
+  ]);
+
+  it('keeps the TP-Link "smart/0/25000" medium, flagged unsupported, and the other media playable', () => {
+    const d = parseSdp(TPLINK_SDP);
+    expect(d.media.map((m) => [m.type, isPlayable(m)])).toEqual([['video', true], ['audio', true], ['application/tp-link', false]]);
+    const tp = d.media[2];
+    expect(tp.unsupported).toContain('smart/0/25000');
+    expect(tp.formats).toEqual([]);
+    expect(tp.formatTokens).toEqual(['smart/0/25000']);
+    expect(tp.control).toBe('track3');
+    expect(tp.rtpmap.size).toBe(0); // kept in attributes only: it is never set up
+    expect(tp.attributes.get('rtpmap')).toEqual(['95 tp-link/25000']);
+    expect(d.media[0].rtpmap.get(96)).toEqual({ encodingName: 'H265', clockRate: 90000 });
+  });
+
+  it('does not fail on malformed rtpmap/fmtp lines of an unsupported medium (they are never used)', () => {
+    const d = parseSdp('v=0\nm=video 0 RTP/AVP smart/1/90000\na=rtpmap:smart H264\na=fmtp:smart x=\0\nm=audio 0 RTP/AVP 0\n');
+    expect(d.media.map(isPlayable)).toEqual([false, true]);
+  });
+
+  it.each([
+    ['an RTP medium with payload types', 'v=0\nm=video 0 RTP/AVP 96 97\n', true],
+    ['an RTP medium with a vendor format', 'v=0\nm=video 0 RTP/AVP 96 smart\n', false],
+    ['a non-RTP medium', 'v=0\nm=application 0 TCP/MSRP *\n', false],
+  ])('isPlayable: %s → %s', (_name, text, playable) => {
+    expect(isPlayable(parseSdp(text).media[0])).toBe(playable);
   });
 });

@@ -1,7 +1,7 @@
 // RTP caps and element chains for the streams the test server serves, from fixed SDP values and from a live DESCRIBE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtspClient } from '../../../src/node/index.js';
-import { capsString, decodeChain, defaultDepayChain, GstError, launchQuote, mp4Recordable, rtpCaps } from '../../../src/node/gst/index.js';
+import { capsString, decodeChain, defaultDepayChain, frameFormat, GstError, launchQuote, mp4Recordable, rtpCaps } from '../../../src/node/gst/index.js';
 import { startRtspServer, type RtspTestServer } from '../../server/harness.js';
 
 type StreamFields = Parameters<typeof rtpCaps>[0];
@@ -69,6 +69,49 @@ describe('rtpCaps', () => {
   it('quotes caps for a launch string so the inner quotes survive one more level', () => {
     expect(capsString('a,b')).toBe('"a,b"');
     expect(launchQuote('x=(string)"a\\"b"')).toBe('"x=(string)\\"a\\\\\\"b\\""');
+  });
+});
+
+describe('caps never carry what GStreamer would refuse for syntax (issue 15 B)', () => {
+  const AAC = { type: 'audio', id: 1, control: 'rtsp://cam/track2', payloadType: 97, encodingName: 'MPEG4-GENERIC', clockRate: 48000, channels: 2,
+    fmtp: { mode: 'AAC-hbr', config: '1190', sizelength: '13' } } satisfies StreamFields & { id: number; control: string };
+  const aacConfig = { codec: 'AAC' as const, description: new Uint8Array([0x11, 0x90]) };
+
+  const bad: Array<[string, () => unknown, string]> = [
+    ['frameFormat with channels 1e22 (MPEG4-GENERIC/48000/9999999999999999999999 gave channels=(int)1e+22)',
+      () => frameFormat(aacConfig, { ...AAC, channels: 9999999999999999999999 }), 'channels'],
+    ['frameFormat with channels 0 (was accepted)', () => frameFormat(aacConfig, { ...AAC, channels: 0 }), 'channels'],
+    ['frameFormat with channels 2.5', () => frameFormat(aacConfig, { ...AAC, channels: 2.5 }), 'channels'],
+    ['frameFormat with a clock rate of 2^31', () => frameFormat(aacConfig, { ...AAC, clockRate: 2 ** 31 }), 'clock rate'],
+    ['frameFormat for raw video 0 pixels wide',
+      () => frameFormat({ codec: 'RAW', raw: { width: 0, height: 240, gstFormat: 'UYVY' } }, { ...AAC, encodingName: 'RAW' }), 'width'],
+    ['frameFormat for raw video 40000 lines high',
+      () => frameFormat({ codec: 'RAW', raw: { width: 320, height: 40000, gstFormat: 'UYVY' } }, { ...AAC, encodingName: 'RAW' }), 'height'],
+    ['rtpCaps with channels 1e22', () => rtpCaps({ ...AAC, channels: 1e22 }), 'channels'],
+    ['rtpCaps with channels 0', () => rtpCaps({ ...AAC, channels: 0 }), 'channels'],
+    ['rtpCaps with channels 256', () => rtpCaps({ ...AAC, channels: 256 }), 'channels'],
+    ['rtpCaps with a clock rate of 2^31', () => rtpCaps({ ...AAC, clockRate: 2 ** 31 }), 'clock rate'],
+    ['rtpCaps with a NUL in an fmtp value (broke the pipeline)', () => rtpCaps({ ...AAC, fmtp: { ...AAC.fmtp, config: '11\u000090' } }), 'fmtp config'],
+    ['rtpCaps with a newline in an fmtp value', () => rtpCaps({ ...AAC, fmtp: { mode: 'AAC-hbr\n, evil=(int)1' } }), 'fmtp mode'],
+    ['rtpCaps with a DEL in an fmtp value', () => rtpCaps({ ...AAC, fmtp: { mode: 'AAC\u007fhbr' } }), 'fmtp mode'],
+  ];
+  for (const [name, run, field] of bad) {
+    it(`refuses ${name}, naming the stream and the field`, () => {
+      let error: unknown;
+      try { run(); } catch (e) { error = e; }
+      expect(error).toBeInstanceOf(GstError);
+      expect(error).toMatchObject({ code: 'GST_BAD_ARGUMENT', context: { field, id: 1, payloadType: 97 } });
+      expect((error as GstError).message).toContain('stream 1');
+      expect((error as GstError).message).toContain('rtsp://cam/track2');
+      expect((error as GstError).message).toContain(field);
+    });
+  }
+
+  it('still builds the caps at the bounds (clock rate 2^31 − 1, channels 1 and 255)', () => {
+    expect(rtpCaps({ ...AAC, clockRate: 2 ** 31 - 1, channels: 255 })).toContain('clock-rate=(int)2147483647');
+    expect(frameFormat(aacConfig, { ...AAC, channels: 1 }).caps).toContain('rate=(int)48000, channels=(int)1,');
+    expect(frameFormat(aacConfig, { ...AAC, channels: 255 }).caps).toContain('channels=(int)255,');
+    expect(frameFormat(aacConfig, { ...AAC, channels: undefined }).caps).toContain('channels=(int)1,'); // no channels: mono
   });
 });
 
