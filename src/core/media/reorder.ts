@@ -49,7 +49,7 @@ export class ReorderBuffer {
   held = 0;
   /** Slots − 1: the slot count is the smallest power of two ≥ depth. */
   private readonly mask: number;
-  private readonly handles: Int32Array;
+  private readonly handles: Float64Array; // pool handles are integers below 2^53
   private readonly ptrs: Uint32Array;
   private readonly lengths: Uint32Array;
   private readonly seqs: Int32Array;
@@ -61,7 +61,7 @@ export class ReorderBuffer {
     this.latencyMs = options.latencyMs ?? DEFAULT_REORDER_LATENCY_MS;
     const slots = 2 ** Math.ceil(Math.log2(Math.max(1, this.depth)));
     this.mask = slots - 1;
-    this.handles = new Int32Array(slots);
+    this.handles = new Float64Array(slots);
     this.ptrs = new Uint32Array(slots);
     this.lengths = new Uint32Array(slots);
     this.seqs = new Int32Array(slots).fill(-1);

@@ -20,7 +20,7 @@ import type { PacketPool, PoolStats } from '../../core/pool.js';
 import { writeReceiverReport, type ReportBlock } from '../../core/rtcp.js';
 import type { RtspMessage } from '../../core/rtsp/message.js';
 import { parsePublic, parseRtpInfo, parseSession, parseTransport, type RtspTransport } from '../../core/rtsp/header-values.js';
-import { parseSdp, type SdpMedia as MediaDescription, type SessionDescription } from '../../core/rtsp/sdp.js';
+import { isPlayable, parseSdp, type SdpMedia as MediaDescription, type SessionDescription } from '../../core/rtsp/sdp.js';
 import { controlBase, parseRtspUrl, redactUrl, resolveControl, type RtspUrl } from '../../core/rtsp/url.js';
 import type { StreamStats } from '../../core/stats.js';
 import { createCore } from '../core.js';
@@ -362,7 +362,9 @@ export class RtspClient extends EventEmitter {
     const sessionControl = this.description.control;
     if (sessionControl && sessionControl !== '*') this.baseUrl = resolveControl(sessionControl, this.baseUrl);
     const select = this.options.selectMedia ?? ((m: MediaDescription) => (m.type === 'video' || m.type === 'audio') && /RTP\/S?AVPF?/.test(m.protocol));
-    const chosen = this.description.media.map((m, i) => [m, i] as const).filter(([m, i]) => select(m, i));
+    // A medium the SDP parser kept but cannot play (formats that are not payload types, as TP-Link sends) is never set
+    // up, whatever selectMedia says: it has no payload type to read.
+    const chosen = this.description.media.map((m, i) => [m, i] as const).filter(([m, i]) => isPlayable(m) && select(m, i));
     if (chosen.length === 0) throw new RtspError('NO_MEDIA', `the SDP of ${this.url} offers no medium to play`, { context: { media: this.description.media.map((m) => m.type) } });
     for (const [media] of chosen) {
       this.assertState('connecting');
