@@ -9,6 +9,8 @@
 // camera is torn down (TEARDOWN) and its branches go idle; a pipeline whose cameras are all gone is drained and
 // stopped. Unchanged cameras keep their session, pipeline and recording.
 
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { createCore } from '../core.js';
 import type { Core } from '../../core/core.js';
 import { createGstSink, type GstBranch } from '../gst/index.js';
@@ -211,6 +213,8 @@ export class Fleet {
     if (location !== undefined && this.usedRecordPaths.has(location)) {
       location = location.replace(/(\.[^./\\]*)?$/, (ext) => `-${this.pipelines.length}${ext}`);
     }
+    // The file's folder (a template like recordings/{name}/… names one per camera) is made here: filesink does not.
+    if (location !== undefined) mkdirSync(dirname(resolvePath(location)), { recursive: true });
     const sink = createGstSink({
       branches, maxQueueBytes: cams[0]!.spec.queueLimitBytes, record: location !== undefined ? { location } : undefined,
     });

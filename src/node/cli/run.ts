@@ -282,7 +282,7 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
       } catch (e) {
         throw new UsageError(`--metrics-port ${metricsPort}: cannot listen on ${metricsHost} (${(e as Error).message})`, { option: '--metrics-port' });
       }
-      if (!a.json) log(`metrics on http://${metricsHost}:${metrics.port}/metrics (also /status, /healthz, /readyz)`);
+      log(`metrics on http://${metricsHost}:${metrics.port}/metrics (also /status, /healthz, /readyz)`);
     }
     if (a.watch && !control && from?.source.file) watcher = watchConfig(from.source.file, () => reload('--watch'), log);
     ticker = setInterval(() => {

@@ -304,7 +304,7 @@ export async function runSupervisor(a: Args, argv: readonly string[], count: num
         log(`--metrics-port ${metricsPort}: cannot listen on ${metricsHost} (${(e as Error).message})`);
         return EXIT_USAGE;
       }
-      if (!a.json) log(`metrics on http://${metricsHost}:${server.port}/metrics (also /status, /healthz, /readyz)`);
+      log(`metrics on http://${metricsHost}:${server.port}/metrics (also /status, /healthz, /readyz)`);
     }
     log(`${count} workers for ${specs.length} camera${specs.length === 1 ? '' : 's'}: ` +
       slots.map((s) => camerasOf(s.index).length).join(' + '));
