@@ -209,7 +209,7 @@ export function isLoopbackHost(host: string): boolean {
 
 /** The host name of a Host header (`name:port`, `[v6]:port`), lower-cased; undefined when it does not parse. */
 export function hostOfHeader(header: string): string | undefined {
-  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d{1,5})?$/i.exec(header.trim());
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::\d{1,5})?$/i.exec(header.trim());
   return m ? m[1]!.replace(/^\[|\]$/g, '').toLowerCase() : undefined;
 }
 
