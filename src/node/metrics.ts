@@ -6,7 +6,7 @@
 //   …
 //   await server.close();
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { GstSinkStats } from './gst/sink.js';
@@ -19,7 +19,14 @@ export interface CameraSample {
   stats: Pick<ClientStats, 'streams' | 'pool'>;
   /** Reconnects so far (from RtspCamera), when known. */
   reconnects?: number;
+  /** Where the camera is: connecting, playing, backoff (waiting to retry), failed (gave up); other values count as none. */
+  state?: string;
+  /** Failed attempts and failed sessions so far, by reason (an error code). */
+  failures?: Iterable<[string, number]>;
 }
+
+/** The states of the `camera_state` gauge (one series per state, 1 for the camera's current one). */
+export const CAMERA_STATES = ['connecting', 'playing', 'backoff', 'failed'] as const;
 
 /** Where the metrics come from: called once per scrape. */
 export interface MetricsSources {
@@ -109,13 +116,49 @@ export function createMetrics(sources: MetricsSources): Registry {
   perPool('pool_slots_high_water', 'Most packet pool slots in use at once', (pool) => pool.highWater);
   perPool('pool_bytes_in_use', 'Packet pool bytes in use', (pool) => pool.bytesInUse);
   perPool('pool_limit_bytes', 'Packet pool byte limit', (pool) => pool.limitBytes);
-  perPool('pool_exhaustions_total', 'Times the packet pool had no slot to give', (pool) => pool.exhaustions);
-  new Gauge({
-    name: p + 'reconnects', help: 'Reconnects of each camera so far', labelNames: ['camera'], registers: [registry],
+  new Counter({
+    name: p + 'pool_exhaustions_total', help: 'Times the packet pool had no slot to give', labelNames: ['camera'], registers: [registry],
     collect() {
       fresh();
       this.reset();
-      for (const c of snapshot) if (c.reconnects !== undefined) this.labels(c.camera).set(c.reconnects);
+      for (const c of snapshot) if (c.stats.pool) this.labels(c.camera).inc(c.stats.pool.exhaustions);
+    },
+  });
+  new Counter({
+    name: p + 'reconnects_total', help: 'Sessions of each camera that came back after a failure', labelNames: ['camera'], registers: [registry],
+    collect() {
+      fresh();
+      this.reset();
+      for (const c of snapshot) if (c.reconnects !== undefined) this.labels(c.camera).inc(c.reconnects);
+    },
+  });
+  new Counter({
+    name: p + 'camera_failures_total', help: 'Failed connection attempts and failed sessions of each camera, by reason (error code)',
+    labelNames: ['camera', 'reason'], registers: [registry],
+    collect() {
+      fresh();
+      this.reset();
+      for (const c of snapshot) for (const [reason, n] of c.failures ?? []) this.labels(c.camera, reason).inc(n);
+    },
+  });
+  new Gauge({
+    name: p + 'camera_state', help: `Each camera's state: 1 for the current one of ${CAMERA_STATES.join(', ')}`,
+    labelNames: ['camera', 'state'], registers: [registry],
+    collect() {
+      fresh();
+      this.reset();
+      for (const c of snapshot) {
+        if (c.state === undefined) continue;
+        for (const s of CAMERA_STATES) this.labels(c.camera, s).set(c.state === s ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: p + 'camera_up', help: 'Whether each camera is playing (1) or not (0)', labelNames: ['camera'], registers: [registry],
+    collect() {
+      fresh();
+      this.reset();
+      for (const c of snapshot) if (c.state !== undefined) this.labels(c.camera).set(c.state === 'playing' ? 1 : 0);
     },
   });
   const perBranch = (name: string, help: string, read: (b: GstSinkStats['branches'][number]) => number) =>
@@ -135,21 +178,102 @@ export function createMetrics(sources: MetricsSources): Registry {
   return registry;
 }
 
-/** An HTTP server answering GET /metrics from `registry` (loopback by default: metrics name your cameras). */
-export async function serveMetrics(registry: Registry, options: { port: number; host?: string }): Promise<{ port: number; server: Server; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('try GET /metrics\n');
-      return;
+/** What serveMetrics serves as /metrics: a prom-client Registry, or anything that renders the text format. */
+export interface MetricsText {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
+/** Options of serveMetrics. */
+export interface ServeMetricsOptions {
+  port: number;
+  /** Listen address (default 127.0.0.1: metrics name your cameras). */
+  host?: string;
+  /** GET /status: a JSON document (the command's per-camera status). Without it, /status is 404. */
+  status?: () => unknown;
+  /** GET /readyz: 200 when ready, else 503 (default: always ready). */
+  ready?: () => boolean | Promise<boolean>;
+  /**
+   * Host names (without port) accepted besides the bound address and localhost. Checked only when bound to a loopback
+   * address: a web page in the user's browser could otherwise read the metrics through a DNS name it rebinds to
+   * 127.0.0.1 (DNS rebinding). A server bound to a public address is reachable under any name anyway.
+   */
+  allowedHosts?: readonly string[];
+}
+
+/** Whether `host` is a loopback address or name (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/** The host name of a Host header (`name:port`, `[v6]:port`), lower-cased; undefined when it does not parse. */
+export function hostOfHeader(header: string): string | undefined {
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::\d{1,5})?$/i.exec(header.trim());
+  return m ? m[1]!.replace(/^\[|\]$/g, '').toLowerCase() : undefined;
+}
+
+/**
+ * An HTTP server for monitoring: GET /metrics (Prometheus text from `registry`), /status (JSON, when given), /healthz
+ * (the process answers) and /readyz (200 or 503 from `ready`). It never throws on a request: a URL that does not parse
+ * is 400, another method 405, an unknown path 404, a Host that is not ours on a loopback server 403.
+ */
+export async function serveMetrics(registry: MetricsText, options: ServeMetricsOptions): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+  const host = options.host ?? '127.0.0.1';
+  const loopback = isLoopbackHost(host);
+  const allowed = new Set(['localhost', '127.0.0.1', '::1', host.replace(/^\[|\]$/g, '').toLowerCase(),
+    ...(options.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  const text = (res: ServerResponse, code: number, body: string) => {
+    if (!res.headersSent) res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(body);
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let path: string;
+    try {
+      path = new URL(req.url ?? '', 'http://localhost').pathname;
+    } catch {
+      return text(res, 400, 'bad request URL\n');
     }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${e.message}\n`),
-    );
+    if (loopback && req.headers.host !== undefined) {
+      const name = hostOfHeader(req.headers.host);
+      if (name === undefined || !allowed.has(name)) return text(res, 403, 'this server answers only to its own address (Host)\n');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return text(res, 405, 'only GET\n');
+    }
+    switch (path) {
+      case '/metrics': {
+        const body = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' }).end(body);
+        return;
+      }
+      case '/status':
+        if (!options.status) break;
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(await options.status(), null, 2) + '\n');
+        return;
+      case '/healthz':
+        return text(res, 200, 'ok\n');
+      case '/readyz': {
+        const ready = options.ready ? await options.ready() : true;
+        return text(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+      }
+      default:
+        break;
+    }
+    text(res, 404, `try GET /metrics${options.status ? ', /status' : ''}, /healthz or /readyz\n`);
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: Error) => text(res, 500, `failed: ${e.message}\n`));
+  });
+  // A malformed request (bad header, bad method token) is answered 400 and its socket closed, never thrown.
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+    server.listen(options.port, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -157,6 +281,52 @@ export async function serveMetrics(registry: Registry, options: { port: number; 
   return {
     port: (server.address() as AddressInfo).port,
     server,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
   };
+}
+
+/**
+ * Merges Prometheus text expositions of several processes (the --workers supervisor scrapes each worker) into one:
+ * every sample gets the part's extra labels (e.g. `worker="1"`), and the samples of one metric stay together under one
+ * HELP and TYPE, as the format requires.
+ */
+export function mergeMetricsText(parts: ReadonlyArray<{ labels: Record<string, string>; text: string }>): string {
+  const families = new Map<string, { help?: string; type?: string; samples: string[] }>();
+  const family = (name: string) => {
+    let f = families.get(name);
+    if (!f) families.set(name, (f = { samples: [] }));
+    return f;
+  };
+  for (const part of parts) {
+    const extra = Object.entries(part.labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+    let current: string | undefined;
+    for (const line of part.text.split('\n')) {
+      if (line === '') continue;
+      const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+      if (meta) {
+        current = meta[2]!;
+        const f = family(current);
+        if (meta[1] === 'HELP') f.help ??= line;
+        else f.type ??= line;
+        continue;
+      }
+      if (line.startsWith('#')) continue;
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?( .*)$/.exec(line);
+      if (!m) continue;
+      // Histogram and summary samples (_bucket, _sum, _count) belong to the family announced before them.
+      const name = current !== undefined && m[1]!.startsWith(current) ? current : m[1]!;
+      const labels = [m[2], extra].filter((l) => l !== undefined && l !== '').join(',');
+      family(name).samples.push(`${m[1]}${labels ? `{${labels}}` : ''}${m[3]}`);
+    }
+  }
+  let out = '';
+  for (const f of families.values()) {
+    if (f.help) out += f.help + '\n';
+    if (f.type) out += f.type + '\n';
+    for (const s of f.samples) out += s + '\n';
+  }
+  return out;
 }

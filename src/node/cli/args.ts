@@ -8,22 +8,31 @@ import { SLAB_BYTES } from '../../core/layout.js';
 import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../../core/pool.js';
 import { parseRtspUrl, redactUrl, RtspUrlError } from '../../core/rtsp/url.js';
 import { coreBytesFor } from '../../core/media/sizing.js';
-import { DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS, DEFAULT_MEDIA_TIMEOUT_MS } from '../rtsp/camera.js';
+import { CAMERA_DEFAULTS, type CameraSpec } from '../fleet/config.js';
+import { parseShard, type Shard } from '../fleet/shard.js';
 
 /** Seconds the demo plays. */
 export const DEMO_SECONDS = 10;
+// The command line's defaults are the config file's (CAMERA_DEFAULTS): one place, so a camera behaves the same
+// whether it is given as a URL or in a file.
 /** Default --pool-limit, MiB. */
-export const DEFAULT_POOL_LIMIT_MB = 4;
+export const DEFAULT_POOL_LIMIT_MB = CAMERA_DEFAULTS.poolLimitBytes / 2 ** 20;
+/** Default --queue-limit, KiB. */
+export const DEFAULT_QUEUE_LIMIT_KB = CAMERA_DEFAULTS.queueLimitBytes / 1024;
 /** Largest --pool-limit, MiB: the largest pool the core has (4096 slabs of 64 KiB). */
 export const MAX_POOL_LIMIT_MB = 256;
 /** Default --timeout, seconds: connect and each request. */
-export const DEFAULT_TIMEOUT_S = 10;
+export const DEFAULT_TIMEOUT_S = CAMERA_DEFAULTS.timeoutMs / 1000;
 /** Default --retry-delay, seconds: RtspCamera's first retry delay; it doubles (±20 % jitter) up to --retry-max-delay. */
-export const DEFAULT_RETRY_DELAY_S = DEFAULT_INITIAL_DELAY_MS / 1000;
+export const DEFAULT_RETRY_DELAY_S = CAMERA_DEFAULTS.retryDelayMs / 1000;
 /** Default --retry-max-delay, seconds (RtspCamera's). */
-export const DEFAULT_RETRY_MAX_DELAY_S = DEFAULT_MAX_DELAY_MS / 1000;
+export const DEFAULT_RETRY_MAX_DELAY_S = CAMERA_DEFAULTS.retryMaxDelayMs / 1000;
 /** Default --media-timeout, seconds (RtspCamera's): a playing camera without RTP for this long is reconnected. */
-export const DEFAULT_MEDIA_TIMEOUT_S = DEFAULT_MEDIA_TIMEOUT_MS / 1000;
+export const DEFAULT_MEDIA_TIMEOUT_S = CAMERA_DEFAULTS.mediaTimeoutMs / 1000;
+/** Most worker processes (--workers): the config file's bound. */
+export const MAX_WORKERS = 256;
+/** The internal option a worker process is started with (`I/N`: worker I of N); not for people. */
+export const WORKER_FLAG = '--worker-of';
 /** Environment variable with `user:password` for URLs that carry none. */
 export const CREDENTIALS_ENV = 'WASM_RTSP_CREDENTIALS';
 
@@ -69,9 +78,24 @@ export interface Args {
   /** rtsps://: accept a server certificate with this SHA-256 fingerprint (a self-signed camera), and/or trust this CA file. */
   tlsFingerprint?: string;
   tlsCaFile?: string;
+  /** --config: the fleet file (cameras come from it, not from URLs). */
+  configFile?: string;
+  /** --watch: reload the config file when it changes (as SIGHUP does). */
+  watch: boolean;
+  /** --workers: worker processes (undefined: the file's `workers`, else none). */
+  workers?: number | 'auto';
+  /** --shard text, resolved with the environment and the file by resolveShard. */
+  shard?: string;
+  /** --ready-min: /readyz answers 200 once this many cameras play (default: all of them). */
+  readyMin?: number;
+  /** --metrics-allow-host: Host names accepted besides the bound address and localhost (DNS rebinding guard). */
+  metricsAllowHosts: string[];
+  /** Set in a worker process (internal --worker-of I/N). */
+  workerOf?: Shard;
 }
 
 export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
+       wasm-rtsp --config cameras.yaml [--watch] [--workers N|auto] [--shard I/N] [options]
        wasm-rtsp --demo
        wasm-rtsp relay <rtsp-url>... [--port N]   (cameras to browsers over WebSocket: wasm-rtsp relay --help)
 
@@ -85,17 +109,27 @@ export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
   --timeout seconds          TCP connect and request timeout, and how long the pipeline waits for every camera's
                              first answer (default ${DEFAULT_TIMEOUT_S})
   --pool-limit MB            packet pool per camera, 0.0625 to ${MAX_POOL_LIMIT_MB} (default ${DEFAULT_POOL_LIMIT_MB}); wasm memory is sized from it
-  --queue-limit KB           appsrc queue bound per stream (default 2048); beyond it packets are dropped, counted
+  --queue-limit KB           appsrc queue bound per stream (default ${DEFAULT_QUEUE_LIMIT_KB}); beyond it packets are dropped, counted
   --credentials-file path    user:password for URLs without credentials: one line for all, or one line per URL
                              (also: ${CREDENTIALS_ENV}=user:password in the environment)
   --retries N|inf            failed attempts in a row before a camera gives up (default inf: retry for ever)
   --retry-delay seconds      wait before the first retry, doubled each time (default ${DEFAULT_RETRY_DELAY_S})
   --retry-max-delay seconds  longest wait between retries (default ${DEFAULT_RETRY_MAX_DELAY_S})
   --media-timeout seconds    reconnect a playing camera that sent no RTP packet for this long (default ${DEFAULT_MEDIA_TIMEOUT_S})
-  --metrics-port N           serve Prometheus metrics on http://<metrics-host>:N/metrics
+  --metrics-port N           serve http://<metrics-host>:N/metrics (Prometheus), /status (JSON per camera),
+                             /healthz and /readyz
   --metrics-host address     address for --metrics-port (default 127.0.0.1)
   --tls-fingerprint sha256   rtsps://: accept the server certificate with this SHA-256 fingerprint (self-signed camera)
   --tls-ca file              rtsps://: trust this CA certificate (PEM) besides the system's
+  --config file              the cameras from a YAML/JSON file (docs/config.md); SIGHUP re-reads it: added cameras
+                             start, removed ones stop, changed ones restart, the others go on untouched
+  --watch                    with --config: also re-read the file when it changes
+  --workers N|auto           spread the cameras over N worker processes (auto: one per core when each gets two or
+                             more cameras); a worker that dies is restarted, its cameras resume
+  --shard I/N                run only the cameras shard I of N owns (also WASM_RTSP_SHARD=I/N, or WASM_RTSP_SHARDS=N
+                             with the host name's ordinal)
+  --ready-min N              /readyz is ready once N cameras play (default: every camera)
+  --metrics-allow-host name  a Host name the metrics port answers besides its address and localhost (repeatable)
   --json                     print a JSON summary on stdout at the end
   --json-progress            print one JSON line per camera on stdout every second
   --demo                     play the local GStreamer test server (needs /usr/bin/python3 with gi)
@@ -134,6 +168,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         json: { type: 'boolean' },
         'json-progress': { type: 'boolean' },
         demo: { type: 'boolean' },
+        config: { type: 'string' },
+        watch: { type: 'boolean' },
+        workers: { type: 'string' },
+        shard: { type: 'string' },
+        'ready-min': { type: 'string' },
+        'metrics-allow-host': { type: 'string', multiple: true },
+        'worker-of': { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -162,8 +203,21 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     return Number(text);
   };
   const demo = v.demo ?? false;
+  const configFile = v.config;
   if (demo && parsed.positionals.length > 0) throw new UsageError('--demo plays its own server: give no URL with it');
-  if (!demo && parsed.positionals.length === 0) throw new UsageError('no camera URL given (use --demo for the built-in test server)');
+  if (configFile !== undefined) {
+    if (demo) throw new UsageError('--demo and --config exclude each other', { option: '--config' });
+    if (parsed.positionals.length > 0) throw new UsageError('--config takes the cameras from the file: give no URL with it', { option: '--config' });
+    // Camera options belong in the file (its `defaults:` applies to all): two places for one value would disagree.
+    for (const name of CAMERA_OPTIONS) {
+      if (v[name as keyof typeof v] !== undefined) {
+        throw new UsageError(`--${name} is a camera option: with --config set it in the file (under defaults: for every camera)`, { option: `--${name}` });
+      }
+    }
+  } else if (!demo && parsed.positionals.length === 0) {
+    throw new UsageError('no camera URL given (use --demo for the built-in test server)');
+  }
+  if (v.watch && configFile === undefined) throw new UsageError('--watch re-reads the --config file: give --config', { option: '--watch' });
   const credentials = readCredentials(v['credentials-file'], env, parsed.positionals.length);
   const urls = parsed.positionals.map((url, i) => {
     checkUrl(url);
@@ -178,7 +232,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     durationS: number('duration', v.duration, 0.1, 365 * 86400),
     timeoutMs: Math.round((number('timeout', v.timeout, 0.1, 3600) ?? DEFAULT_TIMEOUT_S) * 1000),
     poolLimitBytes: poolLimitBytes(number('pool-limit', v['pool-limit'], POOL_MIN_LIMIT_BYTES / 2 ** 20, MAX_POOL_LIMIT_MB) ?? DEFAULT_POOL_LIMIT_MB),
-    queueLimitBytes: Math.round((number('queue-limit', v['queue-limit'], 16, 1024 * 1024) ?? 2048) * 1024),
+    queueLimitBytes: Math.round((number('queue-limit', v['queue-limit'], 16, 1024 * 1024) ?? DEFAULT_QUEUE_LIMIT_KB) * 1024),
     json: v.json ?? false,
     jsonProgress: v['json-progress'] ?? false,
     demo,
@@ -191,7 +245,54 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     metricsHost: v['metrics-host'] ?? '127.0.0.1',
     tlsFingerprint: tlsFingerprint(v['tls-fingerprint']),
     tlsCaFile: v['tls-ca'],
+    configFile,
+    watch: v.watch ?? false,
+    workers: workers(v.workers),
+    shard: v.shard,
+    readyMin: v['ready-min'] === undefined ? undefined : number('ready-min', v['ready-min'], 0, 1e6),
+    metricsAllowHosts: v['metrics-allow-host'] ?? [],
+    workerOf: v['worker-of'] === undefined ? undefined : parseShard(v['worker-of'], WORKER_FLAG),
   };
+}
+
+/** Options that configure a camera (with --config they are set in the file instead). */
+const CAMERA_OPTIONS = ['transport', 'pipeline', 'record', 'timeout', 'pool-limit', 'queue-limit', 'credentials-file', 'retries',
+  'retry-delay', 'retry-max-delay', 'media-timeout', 'rtp', 'tls-fingerprint', 'tls-ca'];
+
+function workers(text: string | undefined): number | 'auto' | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'auto') return 'auto';
+  if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WORKERS) {
+    throw new UsageError(`--workers must be auto or a number from 1 to ${MAX_WORKERS}, not ${text}`, { option: '--workers' });
+  }
+  return Number(text);
+}
+
+/**
+ * The cameras of a command line as the config file's specs: each URL with the command's options. A camera given as
+ * a URL is named by its URL without credentials (what the logs always called it), with `(#position)` when the same
+ * URL is given twice, so names stay unique.
+ */
+export function specsFromArgs(a: Args, urls: readonly string[] = a.urls): CameraSpec[] {
+  const plain = urls.map((u) => String(parseRtspUrl(u)));
+  return urls.map((url, i) => ({
+    name: plain[i]! + (plain.filter((p) => p === plain[i]).length > 1 ? ` (#${i + 1})` : ''),
+    url,
+    transport: a.transport,
+    frames: !a.rtp,
+    ...(a.pipeline !== undefined ? { pipeline: a.pipeline } : {}),
+    // --record: every camera into the one file, replaced if it exists (as the command always did).
+    ...(a.record !== undefined ? { record: { path: a.record, overwrite: true } } : {}),
+    timeoutMs: a.timeoutMs,
+    mediaTimeoutMs: a.mediaTimeoutMs,
+    retries: a.retries,
+    retryDelayMs: a.retryDelayMs,
+    retryMaxDelayMs: a.retryMaxDelayMs,
+    poolLimitBytes: a.poolLimitBytes,
+    queueLimitBytes: a.queueLimitBytes,
+    ...(a.tlsFingerprint !== undefined ? { tlsFingerprint: a.tlsFingerprint } : {}),
+    ...(a.tlsCaFile !== undefined ? { tlsCaFile: a.tlsCaFile } : {}),
+  }));
 }
 
 function metricsPort(text: string | undefined): number | undefined {

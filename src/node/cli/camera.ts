@@ -10,8 +10,8 @@ import type { PoolStats } from '../../core/pool.js';
 import type { RetainedPacket, RtpPacket } from '../../core/media/packet.js';
 import { codecConfigFromSdp, frameCodecOf, type Frame, type FrameStats, type RetainedFrame } from '../../core/media/frames.js';
 import { frameFormat, type GstSink } from '../gst/index.js';
-import type { Args } from './args.js';
-import { describe } from './summary.js';
+import type { CameraSpec } from '../fleet/config.js';
+import { describe, errorOf } from './summary.js';
 
 /** Where a camera is: connecting (first attempt), playing, reconnecting (after a failure), failed (gave up),
  * stopped (by us). */
@@ -43,9 +43,20 @@ interface MediaTarget {
  * sessions, and the packets of its first moments kept until its pipeline exists.
  */
 export class Camera extends EventEmitter {
-  readonly label: string;
+  /** The camera's name (from the config file, or its URL without credentials): logs, --json, metrics, /status. */
+  readonly name: string;
+  /** The URL without credentials. */
+  readonly url: string;
   readonly rtsp: RtspCamera;
   state: CameraState = 'connecting';
+  /** When `state` was entered (ms since the epoch). */
+  since = Date.now();
+  /** Failed attempts and failed sessions so far, by error code (the metrics' failure reasons). */
+  readonly failuresByReason = new Map<string, number>();
+  /** The file its pipeline records into, once it has one. */
+  recording?: string;
+  /** Set when a reload removed (or replaced) the camera: its late pipeline is not built any more. */
+  removed = false;
   played = false;
   lastError: unknown;
   /** Streams of the first session (stable across reconnects: RtspCamera ends a camera whose SDP changes). */
@@ -65,13 +76,14 @@ export class Camera extends EventEmitter {
   private readonly past = new Map<number, StreamTotals>();
   private readonly folded = new WeakSet<ClientStats>();
 
-  constructor(readonly index: number, url: string, core: Core, args: Args, signal: AbortSignal, duplicate: boolean) {
+  constructor(readonly index: number, readonly spec: CameraSpec, core: Core, signal: AbortSignal) {
     super();
-    this.rtpOnly = args.rtp;
-    this.rtsp = new RtspCamera(url, {
-      core, transport: args.transport, poolLimitBytes: args.poolLimitBytes, signal,
+    const args = spec;
+    this.rtpOnly = !spec.frames;
+    this.rtsp = new RtspCamera(spec.url, {
+      core, transport: spec.transport, poolLimitBytes: spec.poolLimitBytes, signal,
       // Frame mode: depayload in wasm only the streams that go as frames; a branch starts at a keyframe.
-      frames: args.rtp ? undefined : { waitForKeyframe: true, streams: (s) => this.usesFrames(s) },
+      frames: this.rtpOnly ? undefined : { waitForKeyframe: true, streams: (s) => this.usesFrames(s) },
       // Packets are built and dispatched only for the streams that go as RTP (the others' frames go instead).
       packets: (s) => !this.usesFrames(s),
       tls: args.tlsFingerprint || args.tlsCaFile ? {
@@ -82,14 +94,15 @@ export class Camera extends EventEmitter {
       initialDelayMs: args.retryDelayMs, maxDelayMs: args.retryMaxDelayMs,
       maxAttempts: args.retries === Infinity ? Infinity : args.retries + 1,
     });
-    // The URL without credentials names the camera everywhere; the same URL twice gets its position too.
-    this.label = this.rtsp.url + (duplicate ? ` (#${index + 1})` : '');
+    this.name = spec.name;
+    this.url = this.rtsp.url;
     this.firstAnswer = new Promise((r) => (this.answered = r));
     this.rtsp.on('packet', (p: RtpPacket) => this.onPacket(p));
-    if (!args.rtp) this.rtsp.on('frame', (f: Frame) => this.onFrame(f));
+    if (!this.rtpOnly) this.rtsp.on('frame', (f: Frame) => this.onFrame(f));
     this.rtsp.on('error', (e: unknown) => (this.lastError = e));
     this.rtsp.on('reconnecting', (e: ReconnectingEvent) => {
       this.fold();
+      this.countFailure(e.reason);
       this.lastError = e.reason;
       this.setState('reconnecting', `${describe(e.reason)}; retry ${e.attempt} in ${(e.delayMs / 1000).toFixed(1)} s`);
       this.answered();
@@ -106,9 +119,10 @@ export class Camera extends EventEmitter {
       this.dropPending();
       if (reason !== undefined) {
         this.lastError = reason;
+        this.countFailure(reason);
         // The line names the camera already.
         const text = describe(reason);
-        this.setState('failed', text.startsWith(`${this.rtsp.url}: `) ? text.slice(this.rtsp.url.length + 2) : text);
+        this.setState('failed', text.startsWith(`${this.url}: `) ? text.slice(this.url.length + 2) : text);
       }
       this.answered();
     });
@@ -231,14 +245,23 @@ export class Camera extends EventEmitter {
 
   /** Ends the camera: a connect or retry wait ends at once, a set-up session gets its TEARDOWN. */
   async stop(): Promise<void> {
-    if (this.state !== 'failed') this.state = 'stopped';
+    if (this.state !== 'failed' && this.state !== 'stopped') {
+      this.state = 'stopped';
+      this.since = Date.now();
+    }
     await this.rtsp.close();
     this.fold();
     this.dropPending();
   }
 
+  private countFailure(reason: unknown): void {
+    const code = errorOf(reason).code;
+    this.failuresByReason.set(code, (this.failuresByReason.get(code) ?? 0) + 1);
+  }
+
   private setState(state: CameraState, reason: string): void {
     if (this.state === 'stopped') return;
+    if (state !== this.state) this.since = Date.now();
     this.state = state;
     this.emit('state', state, reason);
   }

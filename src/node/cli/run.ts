@@ -19,51 +19,53 @@
 // error, 2 bad usage (options, URLs, memory that cannot fit), 3 no camera played (or all gave up, one failing),
 // 4 GStreamer failure (missing, bad pipeline, error on the bus).
 //
-// This file is the run: cores, cameras, pipelines, signals, exit codes. camera.ts holds a camera of the command,
-// summary.ts what it reports, args.ts the command line; index.ts is the executable entry.
+// With --config the cameras come from a file; SIGHUP (or --watch) re-reads it and changes only what changed
+// (fleet.ts). With --workers the cameras are spread over worker processes (workers.ts).
+//
+// This file is the run: signals, reloads, the metrics server, exit codes. fleet.ts holds the set of cameras and their
+// pipelines, camera.ts a camera of the command, status.ts /status and the terminal's status block, summary.ts what it
+// reports, args.ts the command line, workers.ts the worker processes; index.ts is the executable entry.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch as watchFile, type FSWatcher } from 'node:fs';
 import { setMaxListeners } from 'node:events';
-import { createCore } from '../core.js';
-import type { Core } from '../../core/core.js';
-import { createGstSink, gstAvailable, type GstBranch } from '../gst/index.js';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
+import { gstAvailable } from '../gst/index.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { startDemoServer, type DemoServer } from '../demo/server.js';
-import { parseRtspUrl } from '../../core/rtsp/url.js';
-import { DEMO_SECONDS, parseCommandLine, planCores, UsageError, USAGE, type Args } from './args.js';
+import { ConfigError } from '../fleet/errors.js';
+import type { CameraSpec } from '../fleet/config.js';
+import { DEMO_SECONDS, parseCommandLine, UsageError, USAGE, type Args } from './args.js';
 import { runRelay } from '../relay/cli.js';
-import { Camera, cameraOfElement, connectToPipeline, type CameraState, type Pipeline } from './camera.js';
+import type { Camera } from './camera.js';
+import { CameraSource, Fleet } from './fleet.js';
+import { RateSampler, StatusDisplay, statusLines, statusReport, readiness, type StatusReport } from './status.js';
 import {
-  describe, errorOf, EXIT_ERROR, EXIT_GSTREAMER, EXIT_OK, EXIT_RTSP, EXIT_USAGE, humanSummary, progressLines, resetRate,
-  statusLine, summarize, type SummaryError,
+  describe, errorOf, EXIT_ERROR, EXIT_GSTREAMER, EXIT_OK, EXIT_RTSP, EXIT_USAGE, humanSummary, progressLines, summarize,
+  type Summary, type SummaryError,
 } from './summary.js';
+import { runSupervisor, runWorker, workerCount } from './workers.js';
 
-/** How often --json-progress prints and the TTY status line refreshes. */
+/** How often --json-progress prints, the TTY status block refreshes and the rates are sampled. */
 const PROGRESS_INTERVAL_MS = 1000;
 /** How long the shutdown waits for the pipeline to drain (EOS) before stopping it. */
 const EOS_WAIT_MS = 3000;
-
-/** Resolves when `p` does or `signal` aborts, whichever is first. */
-function raceAbort(p: Promise<void>, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => resolve();
-    signal.addEventListener('abort', onAbort, { once: true });
-    void p.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
-}
+/** --watch: changes to the file within this long are one reload (editors write a file in several steps). */
+const WATCH_DEBOUNCE_MS = 300;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
+/** Where the command's output goes. */
+export interface CommandIo {
+  out: NodeJS.WritableStream & { isTTY?: boolean };
+  err: NodeJS.WritableStream & { isTTY?: boolean; rows?: number; columns?: number };
+}
+
 /** Runs the command; returns the exit code (the caller exits). */
-export async function run(argv: string[], io = { out: process.stdout, err: process.stderr }): Promise<number> {
-  if (argv[0] === 'relay') return runRelay(argv.slice(1), io);
+export async function run(argv: string[], io: CommandIo = { out: process.stdout, err: process.stderr }): Promise<number> {
+  if (argv[0] === 'relay') return runRelay(argv.slice(1), io as Parameters<typeof runRelay>[1]);
   let args: Args | 'help' | 'version';
   try {
     args = parseCommandLine(argv);
@@ -81,6 +83,7 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
     return EXIT_OK;
   }
   const a = args;
+  if (a.workerOf) return runWorker(a);
   const log = (line: string) => io.err.write(`wasm-rtsp: ${line}\n`);
   const gst = gstAvailable();
   if (!gst.ok) {
@@ -88,12 +91,64 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
     if (a.json) io.out.write(JSON.stringify({ exitReason: 'gstreamer-error', exitCode: EXIT_GSTREAMER, error: { code: 'GST_UNAVAILABLE', message: gst.message } }, null, 2) + '\n');
     return EXIT_GSTREAMER;
   }
+  if (a.demo) return runFleet(a, io, undefined);
+  const source = new CameraSource(a);
+  let specs: CameraSpec[];
+  try {
+    specs = source.load();
+  } catch (e) {
+    return usageExit(e, a, io);
+  }
+  if (source.shard) log(`shard ${source.shard.index}/${source.shard.count} (from ${source.shard.from}): ${specs.length} camera(s)`);
+  const workers = workerCount(a.workers ?? source.settings.workers, specs.length);
+  if (workers > 1) return runSupervisor(a, argv, workers, source, specs, io);
+  return runFleet(a, io, { source, specs });
+}
 
+/** A bad command line or config file: the messages (one per problem), --json, exit 2. */
+export function usageExit(e: unknown, a: Pick<Args, 'json'>, io: CommandIo): number {
+  if (!(e instanceof ConfigError) && !(e instanceof UsageError)) throw e;
+  for (const line of e.message.split('\n')) io.err.write(`wasm-rtsp: ${line}\n`);
+  if (a.json) {
+    const issues = e instanceof ConfigError ? { issues: e.issues } : {};
+    io.out.write(JSON.stringify({ exitReason: 'usage', exitCode: EXIT_USAGE, error: errorOf(e), ...issues }, null, 2) + '\n');
+  }
+  return EXIT_USAGE;
+}
+
+/** What a controlling process (the --workers supervisor) does with a run: a worker's side of it. */
+export interface RunControl {
+  /** The worker's index and the worker count. */
+  worker: { index: number; count: number };
+  log(line: string): void;
+  out(text: string): void;
+  /** Called once set up: how the controller stops, reloads and reads this run. */
+  attach(handle: RunHandle): void;
+  /** The final summary, before the run returns its exit code. */
+  summary(s: Summary): void;
+}
+
+/** What a controller may do with a running fleet. */
+export interface RunHandle {
+  stop(reason: string): void;
+  reload(): void;
+  metrics(): Promise<string>;
+  status(): StatusReport;
+}
+
+/**
+ * Runs cameras in this process: from `from` (its source and first load), or the demo server's when undefined. With
+ * `control` this is a worker: its output, stop, reload and metrics go through the supervisor.
+ */
+export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSource; specs: CameraSpec[] } | undefined,
+  control?: RunControl): Promise<number> {
+  const worker = control?.worker.index;
+  const display = !control && io.err.isTTY && !a.json && !a.jsonProgress ? new StatusDisplay(io.err) : undefined;
+  const log = control ? control.log : (line: string) => (display ? display.log(`wasm-rtsp: ${line}`) : io.err.write(`wasm-rtsp: ${line}\n`));
+  const out = control ? control.out : (text: string) => io.out.write(text);
   let demo: DemoServer | undefined;
-  const cameras: Camera[] = [];
-  const pipelines: Pipeline[] = [];
-  let statusTimer: ReturnType<typeof setInterval> | undefined;
-  let progressTimer: ReturnType<typeof setInterval> | undefined;
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  let watcher: FSWatcher | undefined;
   let metrics: { port: number; close(): Promise<void> } | undefined;
   // Ctrl-C / SIGTERM: everything waiting (connects, requests, the first-answer wait) gives up at once.
   const stopController = new AbortController();
@@ -104,7 +159,73 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
   }));
   // Every camera listens on it (cameras × a few listeners is no leak).
   setMaxListeners(0, stopController.signal);
-  // A second signal while shutting down (TEARDOWN replies, the pipeline drain) leaves at once.
+  let exitCode = EXIT_OK;
+  let exitReason = 'error';
+  let error: SummaryError | undefined;
+  const started = Date.now();
+  const userStopped = (r: string) => r === 'SIGINT' || r === 'SIGTERM' || r === 'stop';
+  let setUp = false;
+
+  const fleet = new Fleet(stopController.signal, {
+    log,
+    stateChanged: (cam, state) => {
+      if (state === 'failed' && !error) error = errorOf(cam.lastError, cam);
+      checkEnded();
+    },
+    gstreamerError: (e, cam, fatal) => {
+      log(`${cam ? cam.name + ': ' : ''}GStreamer: ${describe(e)}`);
+      if (!fatal) return;
+      if (exitCode !== EXIT_GSTREAMER) error = errorOf(e, cam);
+      exitCode = EXIT_GSTREAMER;
+      stopRequested('gstreamer-error');
+    },
+  });
+  // Every running camera on its own: the run goes on while one may still play; it ends when all have given up. A
+  // config file's fleet left without cameras waits for a reload instead.
+  const checkEnded = () => {
+    if (!setUp) return;
+    const cams = fleet.cameras;
+    if (cams.length > 0 && cams.every((c) => c.state === 'failed' || c.state === 'stopped')) stopRequested('cameras-ended');
+  };
+
+  // Reloads run one at a time; a request during one runs once it is over.
+  let reloading: Promise<void> | undefined;
+  let reloadAgain = false;
+  const reload = (why: string): void => {
+    if (!from?.source.file || stopController.signal.aborted) {
+      if (!from?.source.file) log(`${why}: nothing to reload (the cameras come from the command line, not --config)`);
+      return;
+    }
+    if (reloading) {
+      reloadAgain = true;
+      return;
+    }
+    reloading = (async () => {
+      do {
+        reloadAgain = false;
+        let next: CameraSpec[];
+        try {
+          next = from.source.load();
+        } catch (e) {
+          if (!(e instanceof ConfigError) && !(e instanceof UsageError)) throw e;
+          log(`${why}: reload refused, the running cameras go on unchanged:`);
+          for (const line of e.message.split('\n')) log(`  ${line}`);
+          continue;
+        }
+        const t0 = Date.now();
+        try {
+          const d = await fleet.reload(next);
+          log(`${why}: reloaded ${from.source.file}: ${d.added.length} added, ${d.removed.length} removed, ` +
+            `${d.changed.length} changed${d.changed.length ? ` (${d.changed.map((c) => `${c.name}: ${c.keys.join(', ')}`).join('; ')})` : ''}, ` +
+            `${d.unchanged.length} unchanged (${Date.now() - t0} ms)`);
+        } catch (e) {
+          log(`${why}: reload failed: ${describe(e)}`);
+        }
+      } while (reloadAgain && !stopController.signal.aborted);
+    })().finally(() => (reloading = undefined));
+  };
+
+  // Signals: a worker leaves them to its supervisor (a terminal's Ctrl-C reaches the whole process group).
   const onSignal = (name: string) => () => {
     if (stopController.signal.aborted) {
       log(`${name} again: exiting without waiting for the shutdown`);
@@ -114,141 +235,89 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
   };
   const onSigint = onSignal('SIGINT');
   const onSigterm = onSignal('SIGTERM');
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
-  let exitCode = EXIT_OK;
-  let exitReason = 'error';
-  let error: SummaryError | undefined;
-  const started = Date.now();
-  const userStopped = (r: string) => r === 'SIGINT' || r === 'SIGTERM';
+  const onSighup = () => reload('SIGHUP');
+  if (!control) {
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
+    process.on('SIGHUP', onSighup);
+  }
+  const sampler = new RateSampler();
+  const registry = createMetrics({
+    cameras: () => fleet.cameras.map((c) => {
+      const st = c.stats();
+      return {
+        camera: c.name, stats: st, reconnects: st.reconnects, failures: c.failuresByReason,
+        state: c.state === 'reconnecting' ? 'backoff' : c.state,
+      };
+    }),
+    sinks: () => fleet.pipelines.map((p) => p.sink.stats()),
+  });
+  const status = () => statusReport(fleet.cameras, sampler, a.readyMin, worker);
+  control?.attach({
+    stop: (reason) => stopRequested(reason),
+    reload: () => reload('reload'),
+    metrics: () => registry.metrics(),
+    status,
+  });
 
   try {
-    let urls = a.urls;
+    let specs = from?.specs ?? [];
     let durationS = a.durationS;
     if (a.demo) {
       if (!a.json) log('demo — starting the local GStreamer RTSP test server…');
       demo = await startDemoServer();
-      urls = [demo.url('/h264')];
+      const source = new CameraSource(a, [demo.url('/h264')]);
+      specs = source.load();
       durationS ??= DEMO_SECONDS;
-      if (!a.json) log(`demo — playing ${urls[0]} over ${a.transport} for ${durationS} s`);
+      if (!a.json) log(`demo — playing ${specs[0]!.name} over ${a.transport} for ${durationS} s`);
     }
-    // wasm memory sized for every camera's pool; cameras grouped into cores when one 4 GiB memory is not enough.
-    const plan = planCores(urls.length, a.poolLimitBytes);
-    const cores: Core[] = [];
-    for (const c of plan.cores) {
+    const metricsPort = a.metricsPort ?? from?.source.settings.metricsPort;
+    const metricsHost = a.metricsHost !== '127.0.0.1' || !from?.source.settings.metricsHost ? a.metricsHost : from.source.settings.metricsHost;
+    if (!control && metricsPort !== undefined) {
       try {
-        cores.push(await createCore({ memoryBytes: c.memoryBytes }));
+        metrics = await serveMetrics(registry, {
+          port: metricsPort, host: metricsHost, allowedHosts: a.metricsAllowHosts, status,
+          ready: () => readiness(fleet.cameras.map((c) => c.state), a.readyMin).ready,
+        });
       } catch (e) {
-        throw new UsageError(`cannot reserve ${(c.memoryBytes / 2 ** 20).toFixed(0)} MiB of wasm memory for ${c.cameras} camera(s) ` +
-          `(${(e as Error).message}): lower --pool-limit or run fewer cameras per process`, { option: '--pool-limit' });
+        throw new UsageError(`--metrics-port ${metricsPort}: cannot listen on ${metricsHost} (${(e as Error).message})`, { option: '--metrics-port' });
       }
+      log(`metrics on http://${metricsHost}:${metrics.port}/metrics (also /status, /healthz, /readyz)`);
     }
-    let next = 0;
-    plan.cores.forEach((c, ci) => {
-      for (let i = 0; i < c.cameras; i++, next++) {
-        const plain = String(parseRtspUrl(urls[next]!));
-        const duplicate = urls.filter((u) => String(parseRtspUrl(u)) === plain).length > 1;
-        cameras.push(new Camera(next, urls[next]!, cores[ci]!, a, stopController.signal, duplicate));
-      }
-    });
-    for (const cam of cameras) {
-      cam.on('state', (state: CameraState, reason: string) => {
-        // Printed with or without a terminal: a camera that stalls or drops is visible in any log.
-        log(`${cam.label}: ${state === 'playing' ? reason : `${state}: ${reason}`}`);
-        if (state === 'failed' && !error) error = errorOf(cam.lastError, cam);
-      });
-      cam.on('note', (text: string) => log(`${cam.label}: ${text}`));
-    }
-    const startPipeline = (p: Pipeline) => {
-      p.sink.on('error', (e) => {
-        const cam = cameraOfElement(p, (e as { element?: string }).element);
-        log(`${cam ? cam.label + ': ' : ''}GStreamer: ${describe(e)}`);
-        if (exitCode !== EXIT_GSTREAMER) error = errorOf(e, cam);
-        exitCode = EXIT_GSTREAMER;
-        stopRequested('gstreamer-error');
-      });
-      p.sink.on('warning', (e) => log(`GStreamer warning: ${describe(e)}`));
-      p.sink.start();
-      pipelines.push(p);
-    };
-    if (a.metricsPort !== undefined) {
-      const registry = createMetrics({
-        cameras: () => cameras.map((c) => ({ camera: c.label, stats: c.stats(), reconnects: c.stats().reconnects })),
-        sinks: () => pipelines.map((p) => p.sink.stats()),
-      });
-      try {
-        metrics = await serveMetrics(registry, { port: a.metricsPort, host: a.metricsHost });
-      } catch (e) {
-        throw new UsageError(`--metrics-port ${a.metricsPort}: cannot listen on ${a.metricsHost} (${(e as Error).message})`, { option: '--metrics-port' });
-      }
-      if (!a.json) log(`metrics on http://${a.metricsHost}:${metrics.port}/metrics`);
-    }
-    for (const cam of cameras) cam.start();
-    resetRate();
-    if (io.err.isTTY && !a.json && !a.jsonProgress) {
-      statusTimer = setInterval(() => io.err.write('\r' + statusLine(cameras, started) + '\x1b[K'), PROGRESS_INTERVAL_MS);
-    }
-    if (a.jsonProgress) progressTimer = setInterval(() => io.out.write(progressLines(cameras, pipelines, started)), PROGRESS_INTERVAL_MS);
-
-    // The pipeline needs every stream's caps: wait (at most --timeout) until every camera has answered or failed once,
-    // then build it with the cameras that answered. The others keep retrying; each gets a pipeline of its own when it
-    // answers.
-    const firstWait = AbortSignal.any([stopController.signal, AbortSignal.timeout(a.timeoutMs)]);
-    await raceAbort(Promise.all(cameras.map((c) => c.firstAnswer)).then(() => {}), firstWait);
+    if (a.watch && !control && from?.source.file) watcher = watchConfig(from.source.file, () => reload('--watch'), log);
+    ticker = setInterval(() => {
+      sampler.sample(fleet.cameras);
+      display?.draw(statusLines(fleet.cameras, sampler, started));
+      if (a.jsonProgress) out(progressLines(fleet.cameras, fleet.pipelines, started, worker));
+    }, PROGRESS_INTERVAL_MS);
+    if (specs.length === 0) log(from?.source.file ? `${from.source.file}: no camera to run here; waiting for a reload` : 'no camera to run here');
+    await fleet.add(specs, true);
+    setUp = true;
     if (stopController.signal.aborted) {
       exitReason = await stopped;
-      return (exitCode = EXIT_OK);
+      return (exitCode = exitCode === EXIT_GSTREAMER ? exitCode : EXIT_OK);
     }
-    const ready = cameras.filter((c) => c.streams.length > 0);
-    for (const cam of cameras) {
-      if (ready.includes(cam) || cam.state === 'failed') continue;
-      log(`${cam.label}: not playing (${cam.lastError !== undefined ? describe(cam.lastError) : `no answer within --timeout ${a.timeoutMs / 1000} s`}); ` +
-        'it keeps trying and gets a pipeline of its own when it answers');
-      cam.once('firstPlay', () => {
-        if (stopController.signal.aborted) return;
-        try {
-          startPipeline(buildPipeline([cam], a, pipelines.length));
-        } catch (e) {
-          log(`${cam.label}: GStreamer: ${describe(e)}`);
-          if (exitCode !== EXIT_GSTREAMER) error = errorOf(e, cam);
-          exitCode = EXIT_GSTREAMER;
-          stopRequested('gstreamer-error');
-        }
-      });
-    }
-    if (ready.length > 0) {
-      try {
-        startPipeline(buildPipeline(ready, a, pipelines.length));
-      } catch (e) {
-        log(`GStreamer: ${describe(e)}`);
-        error = errorOf(e);
-        exitReason = 'gstreamer-error';
-        return (exitCode = EXIT_GSTREAMER);
-      }
-    }
-    // Every camera on its own: the run goes on while one may still play; it ends when all have given up.
-    const checkEnded = () => {
-      if (cameras.every((c) => c.state === 'failed' || c.state === 'stopped')) stopRequested('cameras-ended');
-    };
-    for (const cam of cameras) cam.on('state', checkEnded);
     checkEnded();
+    // A worker without cameras and without a file to reload has nothing to do.
+    if (specs.length === 0 && !from?.source.file) stopRequested('cameras-ended');
     // --duration counts from here: the pipeline is up (or the wait for first answers is over).
     const timer = durationS === undefined ? undefined : setTimeout(() => stopRequested('duration'), durationS * 1000);
     exitReason = await stopped;
     if (timer) clearTimeout(timer);
     if (exitCode === EXIT_GSTREAMER) return exitCode;
     if (userStopped(exitReason)) return (exitCode = EXIT_OK);
-    const played = cameras.some((c) => c.played);
-    if (!played) {
+    const cameras = fleet.all;
+    if (cameras.length === 0) return (exitCode = EXIT_OK);
+    if (!cameras.some((c) => c.played)) {
       const failed = cameras.find((c) => c.lastError !== undefined);
       if (!error && failed) error = errorOf(failed.lastError, failed);
       return (exitCode = EXIT_RTSP);
     }
     // Ended by --duration: fine. All cameras ended by themselves: a failure if any of them failed.
-    return (exitCode = exitReason === 'cameras-ended' && cameras.some((c) => c.state === 'failed') ? EXIT_RTSP : EXIT_OK);
+    return (exitCode = exitReason === 'cameras-ended' && fleet.cameras.some((c) => c.state === 'failed') ? EXIT_RTSP : EXIT_OK);
   } catch (e) {
-    if (e instanceof UsageError) {
-      log(e.message);
+    if (e instanceof UsageError || e instanceof ConfigError) {
+      for (const line of e.message.split('\n')) log(line);
       exitReason = 'usage';
       error = errorOf(e);
       return (exitCode = EXIT_USAGE);
@@ -257,40 +326,56 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
     error = errorOf(e);
     return (exitCode = EXIT_ERROR);
   } finally {
-    if (statusTimer) {
-      clearInterval(statusTimer);
-      io.err.write('\n');
-    }
-    if (progressTimer) clearInterval(progressTimer);
+    if (!stopController.signal.aborted) stopController.abort(exitReason);
+    if (ticker) clearInterval(ticker);
+    watcher?.close();
+    display?.clear();
+    // Say what the stop ends: a Ctrl-C before any camera played is not silent.
+    if (userStopped(exitReason)) log(`${exitReason === 'stop' ? 'stopped' : exitReason}: stopping ${whatRuns(fleet.cameras)}`);
+    await reloading?.catch(() => {});
     // TEARDOWN first (no new packets), then drain the pipelines, then stop them.
-    await Promise.all(cameras.map((c) => c.stop()));
-    await Promise.all(pipelines.map((p) => p.sink.close({ timeoutMs: userStopped(exitReason) ? Math.min(EOS_WAIT_MS, 800) : EOS_WAIT_MS })));
-    const summary = summarize(cameras, pipelines, started, exitReason, exitCode, error);
-    if (a.json) io.out.write(a.jsonProgress ? JSON.stringify({ type: 'summary', ...summary }) + '\n' : JSON.stringify(summary, null, 2) + '\n');
-    else if (cameras.some((c) => c.streams.length > 0)) io.err.write(humanSummary(summary));
+    await Promise.all(fleet.cameras.map((c) => c.stop()));
+    await Promise.all(fleet.pipelines.map((p) => p.sink.close({ timeoutMs: userStopped(exitReason) ? Math.min(EOS_WAIT_MS, 800) : EOS_WAIT_MS })));
+    const summary = summarize(fleet.all, fleet.pipelines, started, exitReason, exitCode, error, worker);
+    if (control) control.summary(summary);
+    else if (a.json) out(a.jsonProgress ? JSON.stringify({ type: 'summary', ...summary }) + '\n' : JSON.stringify(summary, null, 2) + '\n');
+    else if (fleet.all.some((c) => c.streams.length > 0)) io.err.write(humanSummary(summary));
     await metrics?.close();
     await demo?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
+    process.off('SIGHUP', onSighup);
   }
 }
 
-/** One pipeline with a branch per stream of each camera (the binding's bus polling holds one thread per pipeline). */
-function buildPipeline(cams: Camera[], a: Args, index: number): Pipeline {
-  const branches: GstBranch[] = [];
-  const members: Pipeline['cameras'] = [];
-  for (const camera of cams) {
-    members.push({ camera, firstBranch: branches.length });
-    for (const stream of camera.streams) {
-      branches.push({
-        stream, input: camera.usesFrames(stream) ? 'frames' : 'packets',
-        tail: a.record ? 'record' : a.pipeline ? { launch: a.pipeline } : 'decode',
-      });
-    }
+/** "3 cameras (1 playing, 2 connecting)", or what was not started yet. */
+export function whatRuns(cameras: readonly Camera[]): string {
+  if (cameras.length === 0) return 'before any camera started';
+  const counts = new Map<string, number>();
+  for (const c of cameras) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+  const states = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+  const names = cameras.length <= 5 ? `: ${cameras.map((c) => `${c.name} (${c.state})`).join(', ')}` : '';
+  return `${cameras.length} camera${cameras.length === 1 ? '' : 's'} (${states})${names}`;
+}
+
+/**
+ * Watches the config file for changes: its folder, so an editor's save by rename or a Kubernetes ConfigMap's
+ * symlink swap is seen too; changes within WATCH_DEBOUNCE_MS are one reload.
+ */
+export function watchConfig(file: string, onChange: () => void, log: (line: string) => void): FSWatcher | undefined {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const name = basename(file);
+  try {
+    const w = watchFile(dirname(resolvePath(file)), (_event, changed) => {
+      if (changed !== null && changed !== name && !String(changed).startsWith('..')) return;
+      clearTimeout(timer);
+      timer = setTimeout(onChange, WATCH_DEBOUNCE_MS);
+    });
+    w.on('error', (e) => log(`--watch ${file}: ${e.message}; SIGHUP still reloads`));
+    w.unref();
+    return w;
+  } catch (e) {
+    log(`--watch ${file}: cannot watch (${(e as Error).message}); SIGHUP still reloads`);
+    return undefined;
   }
-  // A pipeline built later (for a camera that answered late) records into a file of its own.
-  const location = a.record && index > 0 ? a.record.replace(/(\.[^./\\]*)?$/, (ext) => `-${index}${ext}`) : a.record;
-  const sink = createGstSink({ branches, maxQueueBytes: a.queueLimitBytes, record: location ? { location } : undefined });
-  for (const m of members) connectToPipeline(m.camera, sink, m.firstBranch);
-  return { sink, cameras: members };
 }

@@ -2,7 +2,6 @@
 // counters, the --json-progress lines, the TTY status line, and how an error reads in all of them.
 
 import type { PoolStats } from '../../core/pool.js';
-import { redactUrl } from '../../core/rtsp/url.js';
 import type { GstSinkStats } from '../gst/index.js';
 import { UsageError } from './args.js';
 import type { Camera, CameraState, Pipeline } from './camera.js';
@@ -35,6 +34,8 @@ export interface Summary {
   cameras: CameraSummary[];
   streams: Array<{
     url: string;
+    /** The camera's name. */
+    camera: string;
     id: number;
     type: string;
     encodingName: string;
@@ -56,7 +57,7 @@ export interface Summary {
     /** Buffers that reached the pipeline's counted sink (decoded frames with the default pipeline). */
     sinkBuffers?: number;
   }>;
-  pools: Array<{ url: string } & PoolStats>;
+  pools: Array<{ url: string; camera: string } & PoolStats>;
   sink?: GstSinkStats;
   /** One entry per pipeline when late cameras got pipelines of their own (sink is the first). */
   sinks?: GstSinkStats[];
@@ -65,7 +66,14 @@ export interface Summary {
 
 /** A camera in the summary. */
 export interface CameraSummary {
+  /** Its name (the config file's, or the URL without credentials for a command-line camera). */
+  name: string;
+  /** The URL without credentials. */
   url: string;
+  /** The worker process that ran it (--workers). */
+  worker?: number;
+  /** A reload removed it (or replaced it: the new one is listed too). */
+  removed?: boolean;
   index: number;
   state: CameraState;
   played: boolean;
@@ -79,7 +87,7 @@ export interface CameraSummary {
 export function errorOf(e: unknown, camera?: Camera): SummaryError {
   const code = e instanceof UsageError ? 'USAGE'
     : e instanceof Error && typeof (e as { code?: unknown }).code === 'string' ? (e as unknown as { code: string }).code : 'ERROR';
-  return { code, message: messageOf(e), ...(camera ? { camera: camera.label } : {}) };
+  return { code, message: messageOf(e), ...(camera ? { camera: camera.name } : {}) };
 }
 
 /** The error's message, with GStreamer's debug text: its message is often just "Internal data stream error." while
@@ -96,51 +104,14 @@ export function describe(e: unknown): string {
   return code !== undefined ? `${messageOf(e)} [${String(code)}]` : messageOf(e);
 }
 
-/** The TTY status line: every camera's packets, rate, losses and pool use, and the process's memory. */
-export function statusLine(cameras: Camera[], started: number): string {
-  let packets = 0;
-  let bytes = 0;
-  let lost = 0;
-  let inUse = 0;
-  let highWater = 0;
-  for (const c of cameras) {
-    const st = c.stats();
-    for (const s of st.streams) {
-      packets += s.packets;
-      bytes += s.bytes;
-      lost += s.lost;
-    }
-    inUse += st.pool?.inUse ?? 0;
-    highWater += st.pool?.highWater ?? 0;
-  }
-  const playing = cameras.filter((c) => c.state === 'playing').length;
-  const rate = rateOf(packets, bytes);
-  const mem = process.memoryUsage();
-  const secs = (Date.now() - started) / 1000;
-  return `${secs.toFixed(0)} s  ${playing}/${cameras.length} playing  ${rate.pps.toFixed(0)} pkt/s  ${rate.mbps.toFixed(2)} Mbit/s  lost ${lost}  ` +
-    `pool ${inUse}/${highWater} slots  heap ${(mem.heapUsed / 2 ** 20).toFixed(1)} MiB  rss ${(mem.rss / 2 ** 20).toFixed(1)} MiB`;
-}
-
-let lastRate = { t: 0, packets: 0, bytes: 0 };
-
-/** Starts the status line's rate from now, at zero counts (when the cameras start). */
-export function resetRate(): void {
-  lastRate = { t: Date.now(), packets: 0, bytes: 0 };
-}
-
-function rateOf(packets: number, bytes: number): { pps: number; mbps: number } {
-  const t = Date.now();
-  const dt = (t - lastRate.t) / 1000;
-  const r = lastRate.t === 0 || dt <= 0 ? { pps: 0, mbps: 0 } : { pps: (packets - lastRate.packets) / dt, mbps: ((bytes - lastRate.bytes) * 8) / dt / 1e6 };
-  lastRate = { t, packets, bytes };
-  return r;
-}
-
 /** One line of --json-progress: a camera's state and counters at time `t` (seconds since start). */
 export interface ProgressLine {
   type: 'progress';
   t: number;
+  /** The camera's name. */
   camera: string;
+  /** The worker process that runs it (--workers). */
+  worker?: number;
   index: number;
   state: CameraState;
   packets: number;
@@ -156,7 +127,7 @@ export interface ProgressLine {
 }
 
 /** The --json-progress lines of one tick: one per camera. */
-export function progressLines(cameras: Camera[], pipelines: Pipeline[], started: number): string {
+export function progressLines(cameras: Camera[], pipelines: Pipeline[], started: number, worker?: number): string {
   const t = Math.round((Date.now() - started) / 100) / 10;
   let out = '';
   for (const cam of cameras) {
@@ -183,7 +154,7 @@ export function progressLines(cameras: Camera[], pipelines: Pipeline[], started:
       }
     }
     const line: ProgressLine = {
-      type: 'progress', t, camera: cam.label, index: cam.index, state: cam.state, packets,
+      type: 'progress', t, camera: cam.name, index: cam.index, ...(worker !== undefined ? { worker } : {}), state: cam.state, packets,
       ...(frames !== undefined ? { frames } : {}), lost, drops, reconnects: st.reconnects, failures: st.failures,
     };
     out += JSON.stringify(line) + '\n';
@@ -193,18 +164,19 @@ export function progressLines(cameras: Camera[], pipelines: Pipeline[], started:
 
 /** The final summary, once the cameras and pipelines have stopped. */
 export function summarize(cameras: Camera[], pipelines: Pipeline[], started: number, exitReason: string, exitCode: number,
-  error: SummaryError | undefined): Summary {
+  error: SummaryError | undefined, worker?: number): Summary {
   const sinkStats = pipelines.map((p) => p.sink.stats());
   const streams: Summary['streams'] = [];
   const pools: Summary['pools'] = [];
   const cameraSummaries: CameraSummary[] = [];
   for (const c of cameras) {
     const st = c.stats();
-    if (st.pool) pools.push({ url: c.label, ...st.pool });
+    if (st.pool) pools.push({ url: c.url, camera: c.name, ...st.pool });
     const pi = pipelines.findIndex((p) => p.cameras.some((m) => m.camera === c));
     const first = pi >= 0 ? pipelines[pi]!.cameras.find((m) => m.camera === c)!.firstBranch : 0;
     cameraSummaries.push({
-      url: c.label, index: c.index, state: c.state, played: c.played, reconnects: st.reconnects,
+      name: c.name, url: c.url, index: c.index, state: c.state, played: c.played, reconnects: st.reconnects,
+      ...(worker !== undefined ? { worker } : {}), ...(c.removed ? { removed: true } : {}),
       ...(pi >= 0 ? { pipeline: pi } : {}),
       ...(c.lastError !== undefined ? { error: errorOf(c.lastError, c) } : {}),
     });
@@ -214,7 +186,7 @@ export function summarize(cameras: Camera[], pipelines: Pipeline[], started: num
       const beforePipeline = s === st.streams[0] ? c.beforePipelineDrops : 0;
       const sinkDrops = { queueFull: b?.queueDroppedPackets ?? 0, sinkClosed: b?.rejectedPackets ?? 0, beforePipeline };
       const base = {
-        url: c.label, id: s.id, type: s.type, encodingName: s.encodingName, packets: s.packets, bytes: s.bytes,
+        url: c.url, camera: c.name, id: s.id, type: s.type, encodingName: s.encodingName, packets: s.packets, bytes: s.bytes,
         lost: s.lost, reordered: s.reordered, duplicates: s.duplicates, sinkBuffers: b?.sinkBuffers,
       };
       if (c.wentAsFrames(s.id) && s.frames) {
@@ -253,17 +225,17 @@ function sum(counts: Record<string, number>): number {
 export function humanSummary(s: Summary): string {
   const lines = [`wasm-rtsp: ${s.exitReason} after ${s.durationS.toFixed(1)} s (exit ${s.exitCode})`];
   for (const c of s.cameras) {
-    lines.push(`  ${c.url}: ${c.played ? 'played' : 'never played'}, ${c.state}, ${c.reconnects} reconnects` +
+    lines.push(`  ${c.name}: ${c.played ? 'played' : 'never played'}, ${c.state}, ${c.reconnects} reconnects` +
       (c.error ? `, last error: ${c.error.message} [${c.error.code}]` : ''));
   }
   for (const st of s.streams) {
     const drops = Object.entries(st.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
     const unit = st.input === 'frames' ? 'frames' : 'packets';
-    lines.push(`  ${redactUrl(st.url)} #${st.id} ${st.type} ${st.encodingName}: ${st.packets} packets (${(st.bytes / 1e6).toFixed(1)} MB), lost ${st.lost}, reordered ${st.reordered}; ` +
+    lines.push(`  ${st.camera} #${st.id} ${st.type} ${st.encodingName}: ${st.packets} packets (${(st.bytes / 1e6).toFixed(1)} MB), lost ${st.lost}, reordered ${st.reordered}; ` +
       `${st.received} ${unit}, pushed ${st.pushed}, dropped: ${drops}` +
       (st.sinkBuffers !== undefined ? `, ${st.sinkBuffers} buffers reached the sink` : ''));
   }
-  for (const p of s.pools) lines.push(`  pool ${p.url}: high-water ${p.highWater} slots (${(p.bytesHighWater / 1024).toFixed(0)} KiB) of ${(p.limitBytes / 2 ** 20).toFixed(1)} MiB, exhausted ${p.exhaustions}`);
+  for (const p of s.pools) lines.push(`  pool ${p.camera}: high-water ${p.highWater} slots (${(p.bytesHighWater / 1024).toFixed(0)} KiB) of ${(p.limitBytes / 2 ** 20).toFixed(1)} MiB, exhausted ${p.exhaustions}`);
   lines.push(`  process: rss ${(s.process.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(s.process.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`);
   return lines.join('\n') + '\n';
 }

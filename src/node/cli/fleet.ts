@@ -1,0 +1,241 @@
+// The command's set of running cameras, by name: where they come from (URLs or --config, this shard, this worker),
+// how a batch of them starts (wasm cores, cameras, one wait for first answers, pipelines), and how a reload changes
+// the set without touching the cameras it keeps.
+//
+// A pipeline needs every stream's caps (from the SDP) before it starts, so a batch — the cameras at start, or those a
+// reload adds or changes — is started together and its pipeline built once every camera of it has answered or
+// failed once, or when the longest --timeout of the batch ran out; a camera of the batch that answers later gets a
+// pipeline of its own. Cameras recording to a file get a pipeline per file (the muxer is pipeline-wide). A removed
+// camera is torn down (TEARDOWN) and its branches go idle; a pipeline whose cameras are all gone is drained and
+// stopped. Unchanged cameras keep their session, pipeline and recording.
+
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { createCore } from '../core.js';
+import type { Core } from '../../core/core.js';
+import { createGstSink, type GstBranch } from '../gst/index.js';
+import { loadConfig, type CameraSpec, type FleetSettings } from '../fleet/config.js';
+import { diffCameras, type CameraDiff } from '../fleet/diff.js';
+import { filterShard, resolveShard, shardOf, type ResolvedShard } from '../fleet/shard.js';
+import { planCores, specsFromArgs, UsageError, type Args } from './args.js';
+import { Camera, cameraOfElement, connectToPipeline, type CameraState, type Pipeline } from './camera.js';
+import { describe } from './summary.js';
+
+/** How long a removed camera's pipeline may take to drain (EOS) before it is stopped. */
+const REMOVED_PIPELINE_EOS_MS = 3000;
+
+/** The worker (0 to count-1) a camera runs in with --workers: rendezvous hashing, so a reload never moves a camera. */
+export function workerOfCamera(name: string, count: number): number {
+  // Salted: with --shard I/N and N workers, the shard's own hash would put every camera of shard I in one worker.
+  return shardOf(`worker\u0000${name}`, count);
+}
+
+/** Where the cameras come from: the command line's URLs or the --config file, cut to this shard and worker. */
+export class CameraSource {
+  /** The file's process settings (metrics, workers, shard), after the last load. */
+  settings: FleetSettings = {};
+  /** The shard this process runs, after the last load. */
+  shard: ResolvedShard | undefined;
+
+  constructor(private readonly a: Args, private readonly urls: readonly string[] = a.urls, private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  /** Whether load() reads a file (and a reload can change anything). */
+  get file(): string | undefined {
+    return this.a.configFile;
+  }
+
+  /** The cameras this process (or worker) runs. Throws ConfigError (file, shard) or UsageError. */
+  load(): CameraSpec[] {
+    let specs: CameraSpec[];
+    if (this.a.configFile !== undefined) {
+      const config = loadConfig(this.a.configFile, { env: this.env });
+      this.settings = config.settings;
+      specs = config.cameras;
+    } else {
+      specs = specsFromArgs(this.a, this.urls);
+    }
+    this.shard = resolveShard({
+      option: this.a.shard, env: this.env,
+      file: this.a.configFile !== undefined ? { shard: this.settings.shard, source: this.a.configFile } : undefined,
+    });
+    specs = filterShard(specs, this.shard);
+    const w = this.a.workerOf;
+    return w ? specs.filter((s) => workerOfCamera(s.name, w.count) === w.index) : specs;
+  }
+}
+
+/** What the fleet tells the run. */
+export interface FleetHooks {
+  log(line: string): void;
+  /** A camera changed state (the run checks whether every camera has ended). */
+  stateChanged(cam: Camera, state: CameraState, reason: string): void;
+  /** A pipeline could not be built or failed: `fatal` at start (the run exits 4), else only `cam` is lost. */
+  gstreamerError(e: unknown, cam: Camera | undefined, fatal: boolean): void;
+}
+
+/** The running cameras by name, their cores and their pipelines. */
+export class Fleet {
+  /** Running cameras by name. */
+  readonly live = new Map<string, Camera>();
+  /** Every camera this run started, removed ones included (the summary lists them). */
+  readonly all: Camera[] = [];
+  readonly pipelines: Pipeline[] = [];
+  private readonly usedRecordPaths = new Set<string>();
+  private nextIndex = 0;
+
+  constructor(private readonly signal: AbortSignal, private readonly hooks: FleetHooks) {}
+
+  /** The running cameras, in the order they were started. */
+  get cameras(): Camera[] {
+    return [...this.live.values()];
+  }
+
+  /** The specs of the running cameras (what a reload compares the file with). */
+  specs(): CameraSpec[] {
+    return this.cameras.map((c) => c.spec);
+  }
+
+  /**
+   * Starts a batch of cameras and builds its pipelines once their first answers are in (or the batch's longest
+   * timeout ran out, or the run stops). `fatal`: a pipeline that cannot be built ends the run (at start) instead of
+   * failing only its cameras (on reload). Throws UsageError when the wasm memory cannot be had.
+   */
+  async add(specs: readonly CameraSpec[], fatal: boolean): Promise<Camera[]> {
+    if (specs.length === 0) return [];
+    const cams: Camera[] = [];
+    // One core (wasm memory) per group of cameras with the same pool size, split when 4 GiB is not enough.
+    const byPool = new Map<number, CameraSpec[]>();
+    for (const s of specs) byPool.set(s.poolLimitBytes, [...(byPool.get(s.poolLimitBytes) ?? []), s]);
+    for (const [poolLimitBytes, group] of byPool) {
+      const plan = planCores(group.length, poolLimitBytes);
+      let k = 0;
+      for (const c of plan.cores) {
+        let core: Core;
+        try {
+          core = await createCore({ memoryBytes: c.memoryBytes });
+        } catch (e) {
+          throw new UsageError(`cannot reserve ${(c.memoryBytes / 2 ** 20).toFixed(0)} MiB of wasm memory for ${c.cameras} camera(s) ` +
+            `(${(e as Error).message}): lower --pool-limit or run fewer cameras per process`, { option: '--pool-limit' });
+        }
+        for (let i = 0; i < c.cameras; i++) cams.push(new Camera(this.nextIndex++, group[k++]!, core, this.signal));
+      }
+    }
+    for (const cam of cams) {
+      cam.on('state', (state: CameraState, reason: string) => {
+        // Printed with or without a terminal: a camera that stalls or drops is visible in any log.
+        this.hooks.log(`${cam.name}: ${state === 'playing' ? reason : `${state}: ${reason}`}`);
+        this.hooks.stateChanged(cam, state, reason);
+      });
+      cam.on('note', (text: string) => this.hooks.log(`${cam.name}: ${text}`));
+      this.live.set(cam.name, cam);
+      this.all.push(cam);
+    }
+    for (const cam of cams) cam.start();
+    const timeoutMs = Math.max(...cams.map((c) => c.spec.timeoutMs));
+    const firstWait = AbortSignal.any([this.signal, AbortSignal.timeout(timeoutMs)]);
+    await raceAbort(Promise.all(cams.map((c) => c.firstAnswer)).then(() => {}), firstWait);
+    if (this.signal.aborted) return cams;
+    const ready = cams.filter((c) => c.streams.length > 0 && !c.removed);
+    for (const cam of cams) {
+      if (ready.includes(cam) || cam.state === 'failed' || cam.removed) continue;
+      this.hooks.log(`${cam.name}: not playing (${cam.lastError !== undefined ? describe(cam.lastError) : `no answer within --timeout ${cam.spec.timeoutMs / 1000} s`}); ` +
+        'it keeps trying and gets a pipeline of its own when it answers');
+      cam.once('firstPlay', () => {
+        if (!this.signal.aborted && !cam.removed) this.startPipelines([cam], false);
+      });
+    }
+    this.startPipelines(ready, fatal);
+    return cams;
+  }
+
+  /** Stops the named cameras (TEARDOWN); pipelines left without a running camera are drained and stopped. */
+  async remove(names: readonly string[]): Promise<void> {
+    const cams = names.map((n) => this.live.get(n)).filter((c): c is Camera => c !== undefined);
+    for (const c of cams) {
+      c.removed = true;
+      this.live.delete(c.name);
+    }
+    await Promise.all(cams.map((c) => c.stop()));
+    await Promise.all(this.pipelines
+      .filter((p) => p.cameras.every((m) => m.camera.removed) && p.sink.currentState === 'playing')
+      .map((p) => p.sink.close({ timeoutMs: REMOVED_PIPELINE_EOS_MS })));
+  }
+
+  /**
+   * Brings the running set to `next`: removed and changed cameras stop, added and changed ones start (as one batch),
+   * unchanged ones are not touched. Resolves once the new batch's pipelines are built.
+   */
+  async reload(next: readonly CameraSpec[]): Promise<CameraDiff> {
+    const diff = diffCameras(this.specs(), next);
+    await this.remove([...diff.removed.map((s) => s.name), ...diff.changed.map((c) => c.name)]);
+    await this.add([...diff.added, ...diff.changed.map((c) => c.after)], false);
+    return diff;
+  }
+
+  /** Builds and starts the pipelines of cameras that have answered: one for those that do not record, one per file. */
+  private startPipelines(cams: readonly Camera[], fatal: boolean): void {
+    const groups = new Map<string | undefined, Camera[]>();
+    for (const c of cams) groups.set(c.spec.record?.path, [...(groups.get(c.spec.record?.path) ?? []), c]);
+    for (const [path, group] of groups) {
+      let p: Pipeline;
+      try {
+        p = this.buildPipeline(group, path);
+      } catch (e) {
+        this.hooks.gstreamerError(e, group.length === 1 ? group[0] : undefined, fatal);
+        if (!fatal) for (const c of group) void this.remove([c.name]);
+        continue;
+      }
+      p.sink.on('error', (e) => {
+        const cam = cameraOfElement(p, (e as { element?: string }).element);
+        this.hooks.gstreamerError(e, cam, true);
+      });
+      p.sink.on('warning', (e) => this.hooks.log(`GStreamer warning: ${describe(e)}`));
+      p.sink.start();
+      this.pipelines.push(p);
+    }
+  }
+
+  /** One pipeline with a branch per stream of each camera (the binding's bus polling holds one thread per pipeline). */
+  private buildPipeline(cams: readonly Camera[], recordPath: string | undefined): Pipeline {
+    const branches: GstBranch[] = [];
+    const members: Pipeline['cameras'] = [];
+    for (const camera of cams) {
+      members.push({ camera, firstBranch: branches.length });
+      for (const stream of camera.streams) {
+        branches.push({
+          stream, input: camera.usesFrames(stream) ? 'frames' : 'packets', maxQueueBytes: camera.spec.queueLimitBytes,
+          tail: recordPath !== undefined ? 'record' : camera.spec.pipeline !== undefined ? { launch: camera.spec.pipeline } : 'decode',
+        });
+      }
+    }
+    // A second pipeline for the same file (a camera that answered late) records into a file of its own.
+    let location = recordPath;
+    if (location !== undefined && this.usedRecordPaths.has(location)) {
+      location = location.replace(/(\.[^./\\]*)?$/, (ext) => `-${this.pipelines.length}${ext}`);
+    }
+    // The file's folder (a template like recordings/{name}/… names one per camera) is made here: filesink does not.
+    if (location !== undefined) mkdirSync(dirname(resolvePath(location)), { recursive: true });
+    const sink = createGstSink({
+      branches, maxQueueBytes: cams[0]!.spec.queueLimitBytes, record: location !== undefined ? { location } : undefined,
+    });
+    if (recordPath !== undefined) this.usedRecordPaths.add(recordPath);
+    for (const m of members) {
+      if (location !== undefined) m.camera.recording = location;
+      connectToPipeline(m.camera, sink, m.firstBranch);
+    }
+    return { sink, cameras: members };
+  }
+}
+
+/** Resolves when `p` does or `signal` aborts, whichever is first. */
+export function raceAbort(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => resolve();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
