@@ -8,25 +8,24 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/node/fleet/config.js';
 import { filterShard, resolveShard } from '../../../src/node/fleet/shard.js';
 
+import { parseCommandLine } from '../../../src/node/cli/args.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const read = (path: string) => readFileSync(root + path, 'utf8');
 
-/**
- * The command's options and whether each takes a value, read from the parseArgs config in its source
- * (src/node/cli-args.ts, or the src/node/cli/ folder it is becoming), plus the fleet options being added with it.
- */
+/** The command's options and whether each takes a value, read from the parseArgs config in src/node/cli/. */
 function cliOptions(): Map<string, 'string' | 'boolean'> {
-  const files = ['src/node/cli-args.ts'];
-  if (existsSync(root + 'src/node/cli')) files.push(...readdirSync(root + 'src/node/cli').map((f) => `src/node/cli/${f}`));
+  const files = readdirSync(root + 'src/node/cli').map((f) => `src/node/cli/${f}`);
   const options = new Map<string, 'string' | 'boolean'>();
   for (const file of files.filter((f) => f.endsWith('.ts') && existsSync(root + f))) {
     for (const m of read(file).matchAll(/^\s*'?([a-z][a-z-]*)'?: \{ type: '(string|boolean)'/gm)) options.set(m[1], m[2] as 'string' | 'boolean');
   }
-  for (const name of ['config', 'workers', 'shard']) if (!options.has(name)) options.set(name, 'string');
   return options;
 }
 
-/** Checks a command line's arguments against the parser's options; returns the values by option. */
+/**
+ * Checks a command line's arguments against the parser's options, then hands them to the command's own parser
+ * (parseCommandLine), which must accept them; returns the values by option.
+ */
 function checkArgs(args: string[]): Map<string, string | true> {
   const known = cliOptions();
   const values = new Map<string, string | true>();
@@ -43,6 +42,7 @@ function checkArgs(args: string[]): Map<string, string | true> {
       values.set(m![1], true);
     }
   }
+  expect(() => parseCommandLine(args, {}), `the command's parser refuses ${args.join(' ')}`).not.toThrow();
   return values;
 }
 
@@ -218,8 +218,8 @@ describe('Dockerfile', () => {
     const runtime = dockerStages().get('runtime')!;
     const json = (prefix: string) => JSON.parse(runtime.find((l) => l.startsWith(prefix))!.slice(prefix.length)) as string[];
     const entry = json('ENTRYPOINT ');
-    expect(entry.slice(-2)).toEqual(['node', '/app/dist/node/cli.js']);
-    expect(JSON.parse(read('package.json')).bin['wasm-rtsp']).toBe('dist/node/cli.js');
+    expect(entry.slice(-2)).toEqual(['node', '/app/dist/node/cli/index.js']);
+    expect(JSON.parse(read('package.json')).bin['wasm-rtsp']).toBe('dist/node/cli/index.js');
     const values = checkArgs(json('CMD '));
     expect(runtime).toContain(`EXPOSE ${values.get('metrics-port')}`);
     expect(values.get('config')).toBe('/etc/wasm-rtsp/cameras.yaml');
