@@ -643,7 +643,15 @@ export class RtspClient extends EventEmitter {
     if (!location) throw new RtspError('PROTOCOL', `redirect ${res.statusCode} without a Location header`);
     if (count >= max) throw new RtspError('TOO_MANY_REDIRECTS', `more than ${max} redirects from ${this.url}`, { context: { last: redactUrl(location) } });
     const next = parseRtspUrl(location);
-    const credentials = next.credentials ?? (next.host === this.target.host ? this.target.credentials : undefined);
+    const from = this.target;
+    if (from.scheme === 'rtsps' && next.scheme !== 'rtsps') {
+      // A TLS downgrade: everything after it (credentials, the session) would cross the network in clear text.
+      throw new RtspError('INSECURE_REDIRECT', `${res.statusCode} from ${this.url} to ${redactUrl(location)} refused: it leaves TLS (rtsps → rtsp)`, {
+        statusCode: res.statusCode, context: { from: this.url, to: redactUrl(location) },
+      });
+    }
+    // Credentials go only where they were given (the origin rule of browsers and undici): same scheme, host and port.
+    const credentials = next.credentials ?? (sameOrigin(next, from) ? from.credentials : undefined);
     this.target = next;
     (this as { url: string }).url = next.toString();
     this.auth = credentials ? new RtspAuthenticator(credentials) : undefined;
@@ -907,6 +915,14 @@ export class RtspClient extends EventEmitter {
     if (error && this.listenerCount('error') > 0) this.emit('error', error);
     void this.closeInternal();
   }
+}
+
+/**
+ * Whether two URLs have the same origin: scheme, host and port (a port left out is the scheme's default, so
+ * `rtsp://cam/` and `rtsp://cam:554/` match). Credentials of one are sent to the other only then.
+ */
+export function sameOrigin(a: RtspUrl, b: RtspUrl): boolean {
+  return a.scheme === b.scheme && a.host === b.host && a.port === b.port;
 }
 
 function isRedirect(res: RtspMessage): boolean {
