@@ -61,6 +61,8 @@ export interface Args {
   retryMaxDelayMs: number;
   /** A playing camera without an RTP packet for this long is reconnected. */
   mediaTimeoutMs: number;
+  /** A playing camera whose wasm-depayloaded streams make no frame for this long is reconnected; 0: off. */
+  frameTimeoutMs: number;
   /** Push RTP packets into GStreamer (its depayloaders) instead of frames depayloaded in wasm. */
   rtp: boolean;
   /** Serve Prometheus metrics on this port (GET /metrics), on `metricsHost`. */
@@ -92,6 +94,7 @@ export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
   --retry-delay seconds      wait before the first retry, doubled each time (default ${DEFAULT_RETRY_DELAY_S})
   --retry-max-delay seconds  longest wait between retries (default ${DEFAULT_RETRY_MAX_DELAY_S})
   --media-timeout seconds    reconnect a playing camera that sent no RTP packet for this long (default ${DEFAULT_MEDIA_TIMEOUT_S})
+  --frame-timeout seconds    reconnect a playing camera whose packets make no frame for this long (default: off)
   --metrics-port N           serve Prometheus metrics on http://<metrics-host>:N/metrics
   --metrics-host address     address for --metrics-port (default 127.0.0.1)
   --tls-fingerprint sha256   rtsps://: accept the server certificate with this SHA-256 fingerprint (self-signed camera)
@@ -126,6 +129,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         'retry-delay': { type: 'string' },
         'retry-max-delay': { type: 'string' },
         'media-timeout': { type: 'string' },
+        'frame-timeout': { type: 'string' },
         rtp: { type: 'boolean' },
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
@@ -186,6 +190,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     retryDelayMs: Math.round((number('retry-delay', v['retry-delay'], 0.01, 3600) ?? DEFAULT_RETRY_DELAY_S) * 1000),
     retryMaxDelayMs: Math.round((number('retry-max-delay', v['retry-max-delay'], 0.01, 3600) ?? DEFAULT_RETRY_MAX_DELAY_S) * 1000),
     mediaTimeoutMs: Math.round((number('media-timeout', v['media-timeout'], 0.1, 3600) ?? DEFAULT_MEDIA_TIMEOUT_S) * 1000),
+    frameTimeoutMs: Math.round((number('frame-timeout', v['frame-timeout'], 0.1, 3600) ?? 0) * 1000),
     rtp: v.rtp ?? false,
     metricsPort: metricsPort(v['metrics-port']),
     metricsHost: v['metrics-host'] ?? '127.0.0.1',

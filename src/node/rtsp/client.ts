@@ -100,6 +100,12 @@ export interface RtspClientOptions {
    */
   mediaTimeoutMs?: number;
   /**
+   * Frame mode: while playing, a depayloaded stream (H.264, H.265, raw, AAC) that completes no frame for this long
+   * fails the client with RtspError('FRAME_TIMEOUT'), even if its packets keep coming (every unit too large, broken
+   * or never ended). Counted from PLAY until the first frame. Default 0: off.
+   */
+  frameTimeoutMs?: number;
+  /**
    * UDP only: no packet at all on any stream this long after PLAY fails the client with RtspError('UDP_TIMEOUT') (a
    * firewall or NAT dropping the datagrams; RtspCamera then falls back to TCP). Default DEFAULT_UDP_TIMEOUT_MS; 0: off.
    */
@@ -212,7 +218,7 @@ export class RtspClient extends EventEmitter {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.poolLimitBytes = options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES;
     checkPoolLimit(this.poolLimitBytes);
-    for (const name of ['mediaTimeoutMs', 'udpTimeoutMs', 'udpReceiveBufferBytes', 'requestTimeoutMs', 'connectTimeoutMs', 'keepAliveIntervalMs'] as const) {
+    for (const name of ['mediaTimeoutMs', 'frameTimeoutMs', 'udpTimeoutMs', 'udpReceiveBufferBytes', 'requestTimeoutMs', 'connectTimeoutMs', 'keepAliveIntervalMs'] as const) {
       const v = options[name];
       if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
         throw new RtspError('BAD_OPTION', `${name} must be a finite number ≥ 0, not ${String(v)}`, { context: { [name]: v } });
@@ -801,10 +807,11 @@ export class RtspClient extends EventEmitter {
       this.statsTimer.unref?.();
     }
     const media = this.options.mediaTimeoutMs ?? 0;
+    const frames = this.options.frameTimeoutMs ?? 0;
     const udp = this.transportKind === 'udp' ? this.options.udpTimeoutMs ?? DEFAULT_UDP_TIMEOUT_MS : 0;
-    const shortest = Math.min(media || Infinity, udp || Infinity);
+    const shortest = Math.min(media || Infinity, frames || Infinity, udp || Infinity);
     if (shortest !== Infinity) {
-      this.watchdogTimer = setInterval(() => this.checkMedia(media, udp), Math.max(10, Math.min(WATCHDOG_MAX_PERIOD_MS, shortest / 4)));
+      this.watchdogTimer = setInterval(() => this.checkMedia(media, udp, frames), Math.max(10, Math.min(WATCHDOG_MAX_PERIOD_MS, shortest / 4)));
       this.watchdogTimer.unref?.();
     }
   }
@@ -817,8 +824,11 @@ export class RtspClient extends EventEmitter {
     this.keepAliveTimer = this.reportTimer = this.watchdogTimer = this.statsTimer = undefined;
   }
 
-  /** The media watchdog: UDP_TIMEOUT when no datagram ever came, MEDIA_TIMEOUT when a stream went silent. */
-  private checkMedia(mediaTimeoutMs: number, udpTimeoutMs: number): void {
+  /**
+   * The media watchdog: UDP_TIMEOUT when no datagram ever came, MEDIA_TIMEOUT when a stream went silent,
+   * FRAME_TIMEOUT when a depayloaded stream's packets come but make no frame.
+   */
+  private checkMedia(mediaTimeoutMs: number, udpTimeoutMs: number, frameTimeoutMs: number): void {
     if (this.state !== 'playing') return;
     const now = Date.now();
     if (udpTimeoutMs > 0 && now - this.playStartedAt >= udpTimeoutMs && this.receivers.every((r) => r.statistics.packets === 0)) {
@@ -827,12 +837,23 @@ export class RtspClient extends EventEmitter {
       }));
       return;
     }
-    if (mediaTimeoutMs <= 0) return;
-    for (const { stream: s, statistics } of this.receivers) {
+    for (const r of this.receivers) {
+      const { stream: s, statistics } = r;
       const last = statistics.packets > 0 ? statistics.lastArrivalMs : this.playStartedAt;
-      if (now - last >= mediaTimeoutMs) {
+      if (mediaTimeoutMs > 0 && now - last >= mediaTimeoutMs) {
         this.fail(new RtspError('MEDIA_TIMEOUT', `stream ${s.id} (${s.type} ${s.encodingName}) received no RTP packet for ${now - last} ms`, {
           context: { streamId: s.id, mediaTimeoutMs, silentMs: now - last, packets: statistics.packets },
+        }));
+        return;
+      }
+      // Only streams that frame mode depayloads (a depayloader exists once their first packet came).
+      const frames = r.frames;
+      if (frameTimeoutMs <= 0 || frames === undefined) continue;
+      const lastFrame = r.lastFrameAtMs > 0 ? r.lastFrameAtMs : this.playStartedAt;
+      if (now - lastFrame >= frameTimeoutMs) {
+        const f = frames.stats();
+        this.fail(new RtspError('FRAME_TIMEOUT', `stream ${s.id} (${s.type} ${s.encodingName}) made no frame for ${now - lastFrame} ms while its packets came (${statistics.packets} packets; frames dropped: ${describeDrops(f.dropped)})`, {
+          context: { streamId: s.id, frameTimeoutMs, silentMs: now - lastFrame, packets: statistics.packets, frames: f.delivered, dropped: f.dropped, skippedPackets: f.skippedPackets },
         }));
         return;
       }
@@ -923,6 +944,11 @@ export class RtspClient extends EventEmitter {
  */
 export function sameOrigin(a: RtspUrl, b: RtspUrl): boolean {
   return a.scheme === b.scheme && a.host === b.host && a.port === b.port;
+}
+
+/** `tooLarge 3, loss 1` (or `none`), for a message. */
+function describeDrops(dropped: Record<string, number>): string {
+  return Object.entries(dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
 }
 
 function isRedirect(res: RtspMessage): boolean {
