@@ -163,6 +163,11 @@ export class StreamReceiver {
       this.rtcp.parseErrors++;
       return undefined;
     }
+    if (packets.length === 0) {
+      // An empty frame on the RTCP channel: no compound packet at all (RFC 3550 §6.1 wants at least an SR or RR).
+      this.rtcp.parseErrors++;
+      return undefined;
+    }
     for (const p of packets) {
       const sr = p.senderReport;
       if (sr) {

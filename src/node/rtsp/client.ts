@@ -409,6 +409,9 @@ export class RtspClient extends EventEmitter {
     this.state = 'playing';
     this.playStartedAt = Date.now();
     this.startTimers();
+    // A BYE may have come with the PLAY reply (one read): it was counted then, and it ends the session now.
+    const ended = this.receivers.find((r) => r.byeReceived);
+    if (ended) this.failOnBye(ended);
   }
 
   /** Throws RtspError('ABORTED') when close() ran while connect() or play() was waiting. */
@@ -767,12 +770,15 @@ export class RtspClient extends EventEmitter {
     if (packets === undefined) return;
     this.counters.senderReportsReceived += receiver.rtcp.senderReports - srBefore;
     if (this.listenerCount('rtcp') > 0) this.emit('rtcp', { stream: receiver.stream, packets });
-    if (receiver.byeReceived && this.state === 'playing') {
-      const s = receiver.stream;
-      this.fail(new RtspError('BYE', `stream ${s.id} (${s.type} ${s.encodingName}): the server said RTCP BYE: the stream ended`, {
-        context: { streamId: s.id, ssrc: receiver.ssrc, packets: receiver.statistics.packets },
-      }));
-    }
+    if (receiver.byeReceived && this.state === 'playing') this.failOnBye(receiver);
+  }
+
+  /** The server ended a stream (RTCP BYE, RFC 3550 §6.6): the session is over (RtspCamera starts a new one). */
+  private failOnBye(receiver: StreamReceiver): void {
+    const s = receiver.stream;
+    this.fail(new RtspError('BYE', `stream ${s.id} (${s.type} ${s.encodingName}): the server said RTCP BYE: the stream ended`, {
+      context: { streamId: s.id, ssrc: receiver.ssrc, packets: receiver.statistics.packets },
+    }));
   }
 
   private listenUdp(receiver: StreamReceiver, sockets: PortPair): void {
