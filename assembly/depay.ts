@@ -10,7 +10,9 @@
 // one's first packet arrives). Two assembly buffers alternate: a completed frame stays valid while the next one is
 // being assembled, until the next call. Nothing here throws or traps on bad input: a payload that breaks its RFC, a
 // sequence gap, an unsupported packet kind or an oversized unit drops the access unit it belongs to, counted by
-// reason, and flags the next frame FRAME_DISCONTINUITY. Negative return values name misuse only.
+// reason at once (not when the unit ends: it may never end), and flags the next frame FRAME_DISCONTINUITY. The rest
+// of a dropped unit is passed over unread (DEPAY_SKIPPED_PACKETS) until its marker or the next timestamp, where the
+// next unit starts afresh. Negative return values name misuse only.
 //
 // H.264 / H.265 frames are NAL units each prefixed with a 4-byte big-endian length (the AVC/HEVC sample format).
 
@@ -19,7 +21,7 @@ import { OK, ERR_BAD_ARGUMENT, ERR_OUT_OF_MEMORY, DEPAY_BAD_CODEC, DEPAY_BAD_PAR
 import { RTP_RECORD_BYTES, RTP_SEQUENCE, RTP_TIMESTAMP, RTP_MARKER, RTP_PAYLOAD_OFFSET, RTP_PAYLOAD_LENGTH,
   RTP_STATUS, RTP_PACKET_LENGTH, DEPAY_PACKETS, DEPAY_FRAMES, DEPAY_BYTES, DEPAY_DROPPED_LOSS,
   DEPAY_DROPPED_TOO_LARGE, DEPAY_DROPPED_MALFORMED, DEPAY_DROPPED_WAITING, DEPAY_DROPPED_UNSUPPORTED,
-  DEPAY_LOST_PACKETS, DEPAY_LATE_PACKETS, DEPAY_LATE_WINDOW, DEPAY_FRAME_COUNT, DEPAY_FRAME_RECORDS, DEPAY_FRAME_BYTES, DEPAY_FRAME_PTR, DEPAY_FRAME_LENGTH,
+  DEPAY_LOST_PACKETS, DEPAY_LATE_PACKETS, DEPAY_SKIPPED_PACKETS, DEPAY_LATE_WINDOW, DEPAY_FRAME_COUNT, DEPAY_FRAME_RECORDS, DEPAY_FRAME_BYTES, DEPAY_FRAME_PTR, DEPAY_FRAME_LENGTH,
   DEPAY_FRAME_TIMESTAMP, DEPAY_FRAME_FLAGS, DEPAY_MAX_FRAMES, DEPAY_PUBLIC_BYTES, DEPAY_CODEC_H264,
   DEPAY_CODEC_H265, DEPAY_CODEC_RAW, DEPAY_CODEC_AAC, DEPAY_WAIT_FOR_KEYFRAME, FRAME_KEYFRAME,
   FRAME_DISCONTINUITY, FRAME_PARAMETER_SETS } from "./layout";
@@ -117,10 +119,17 @@ function isDepay(s: usize): bool {
     && load<u32>(s + P_SELF) == <u32>s;
 }
 
-/** Marks the current access unit to be dropped under `reason` (the first reason wins). */
+/**
+ * Drops the current access unit under `reason` (the first reason wins), counted now rather than when the unit ends:
+ * a unit that never ends (an FU-A continued forever, no marker, no new timestamp) must still move a counter. The
+ * unit stays open but broken; its remaining packets are passed over unread (DEPAY_SKIPPED_PACKETS) until it ends.
+ */
 // @ts-ignore: decorator
 @inline function markBroken(s: usize, reason: u32): void {
-  if (load<u32>(s + P_BROKEN) == 0) store<u32>(s + P_BROKEN, reason);
+  if (load<u32>(s + P_BROKEN) == 0) {
+    store<u32>(s + P_BROKEN, reason);
+    drop(s, reason);
+  }
 }
 
 // @ts-ignore: decorator
@@ -231,13 +240,12 @@ function complete(s: usize): void {
   store<u32>(s + P_AU_ACTIVE, 0);
   const codec = load<u32>(s + P_CODEC);
   const len = load<u32>(s + P_AU_LEN);
-  let reason = load<u32>(s + P_BROKEN);
-  if (reason == 0) {
-    if (load<u32>(s + P_FU_ACTIVE) != 0) reason = DEPAY_DROPPED_MALFORMED; // a fragmented NAL never ended
-    else if (codec == DEPAY_CODEC_RAW) { if (len != load<u32>(s + P_FRAME_BYTES)) reason = DEPAY_DROPPED_MALFORMED; }
-    else if (codec == DEPAY_CODEC_AAC) { if (len != load<u32>(s + P_AAC_SIZE)) reason = DEPAY_DROPPED_MALFORMED; }
-    else if (len == 0) reason = DEPAY_DROPPED_MALFORMED;
-  }
+  if (load<u32>(s + P_BROKEN) != 0) return; // dropped and counted when it broke (markBroken)
+  let reason: u32 = 0;
+  if (load<u32>(s + P_FU_ACTIVE) != 0) reason = DEPAY_DROPPED_MALFORMED; // a fragmented NAL never ended
+  else if (codec == DEPAY_CODEC_RAW) { if (len != load<u32>(s + P_FRAME_BYTES)) reason = DEPAY_DROPPED_MALFORMED; }
+  else if (codec == DEPAY_CODEC_AAC) { if (len != load<u32>(s + P_AAC_SIZE)) reason = DEPAY_DROPPED_MALFORMED; }
+  else if (len == 0) reason = DEPAY_DROPPED_MALFORMED;
   if (reason != 0) {
     drop(s, reason);
     return;
@@ -597,14 +605,21 @@ export function depay_push(s: usize, ptr: usize, len: u32, record: usize): i32 {
   if (load<u32>(s + P_AU_ACTIVE) != 0 && ts != load<u32>(s + P_AU_TS)) complete(s);
 
   const codec = load<u32>(s + P_CODEC);
+  if (codec != DEPAY_CODEC_AAC && load<u32>(s + P_AU_ACTIVE) == 0) {
+    startUnit(s, ts);
+    if (gap) markBroken(s, DEPAY_DROPPED_LOSS);
+  }
+  if (load<u32>(s + P_AU_ACTIVE) != 0 && load<u32>(s + P_BROKEN) != 0) {
+    // This packet belongs to an access unit already dropped (and counted): nothing of it is read or copied. The
+    // depayloader resyncs when the unit ends: at its marker, or at the next timestamp (the next unit's start).
+    bump64(s + DEPAY_SKIPPED_PACKETS);
+    if (marker) complete(s);
+    return <i32>load<u32>(s + DEPAY_FRAME_COUNT);
+  }
   const p = ptr + <usize>payloadOffset;
   if (codec == DEPAY_CODEC_AAC) {
     payloadAac(s, p, payloadLength, ts, marker, gap);
   } else {
-    if (load<u32>(s + P_AU_ACTIVE) == 0) {
-      startUnit(s, ts);
-      if (gap) markBroken(s, DEPAY_DROPPED_LOSS);
-    }
     if (codec == DEPAY_CODEC_H264) payload264(s, p, payloadLength);
     else if (codec == DEPAY_CODEC_H265) payload265(s, p, payloadLength);
     else payloadRaw(s, p, payloadLength);

@@ -10,7 +10,8 @@ import {
   DEPAY_BYTES, DEPAY_CODEC_AAC, DEPAY_CODEC_H264, DEPAY_CODEC_H265, DEPAY_CODEC_RAW, DEPAY_DROPPED_LOSS,
   DEPAY_DROPPED_MALFORMED, DEPAY_DROPPED_TOO_LARGE, DEPAY_DROPPED_UNSUPPORTED, DEPAY_DROPPED_WAITING,
   DEPAY_FRAME_BYTES, DEPAY_FRAME_FLAGS, DEPAY_FRAME_LENGTH, DEPAY_FRAME_PTR, DEPAY_FRAME_RECORDS,
-  DEPAY_FRAME_TIMESTAMP, DEPAY_FRAMES, DEPAY_LATE_PACKETS, DEPAY_LOST_PACKETS, DEPAY_PACKETS, DEPAY_WAIT_FOR_KEYFRAME,
+  DEPAY_FRAME_TIMESTAMP, DEPAY_FRAMES, DEPAY_LATE_PACKETS, DEPAY_LOST_PACKETS, DEPAY_PACKETS, DEPAY_SKIPPED_PACKETS,
+  DEPAY_WAIT_FOR_KEYFRAME,
 } from './layout.js';
 import { rawVideoFormat } from './codec.js';
 
@@ -36,7 +37,7 @@ export interface DepayloaderOptions {
   codec: FrameCodec;
   /** fmtp of the payload type, keys lower-cased (RAW: sampling, width, height, depth; AAC: mode, sizelength, indexlength, indexdeltalength). */
   fmtp?: Readonly<Record<string, string>>;
-  /** Largest access unit accepted; bigger ones are dropped and counted as 'tooLarge'. Default: H264/H265 1 MiB, RAW the exact frame size, AAC 8 KiB. */
+  /** Largest access unit accepted; bigger ones are dropped and counted as 'tooLarge' as soon as they pass it. Default: H264/H265 1 MiB, RAW the exact frame size, AAC 8 KiB. */
   maxFrameBytes?: number;
   /** After a loss (and at the start), drop frames (counted as 'waitingForKeyframe') until the next keyframe. Default false. */
   waitForKeyframe?: boolean;
@@ -51,6 +52,11 @@ export interface DepayStats {
   lostPackets: number;
   /** Packets dropped because they arrived late (reordered or duplicated, up to 64 behind). */
   latePackets: number;
+  /**
+   * Packets of an access unit already dropped (its drop counted when it happened), passed over unread until the unit
+   * ends: a stream that keeps sending one unit past maxFrameBytes moves this counter.
+   */
+  skippedPackets: number;
 }
 
 /**
@@ -252,6 +258,7 @@ export class Depayloader {
       },
       lostPackets: at(DEPAY_LOST_PACKETS),
       latePackets: at(DEPAY_LATE_PACKETS),
+      skippedPackets: at(DEPAY_SKIPPED_PACKETS),
     };
   }
 

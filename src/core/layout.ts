@@ -116,6 +116,7 @@ export const DEPAY_DROPPED_UNSUPPORTED = 56; // u64 access units dropped: a vali
 export const DEPAY_LOST_PACKETS = 64; //        u64 packets missing from the sequence (forward gaps)
 export const DEPAY_LATE_PACKETS = 72; //        u64 packets dropped as late: up to DEPAY_LATE_WINDOW behind (reordered, duplicated)
 export const DEPAY_FRAME_COUNT = 80; //         u32 frames completed by the last push/flush
+export const DEPAY_SKIPPED_PACKETS = 88; //     u64 packets of an access unit already dropped, passed over unread until the next unit
 export const DEPAY_FRAME_RECORDS = 96; //       frame record × DEPAY_MAX_FRAMES
 export const DEPAY_FRAME_BYTES = 16; //         { u32 ptr, u32 length, u32 rtp timestamp, u32 flags }
 export const DEPAY_FRAME_PTR = 0;

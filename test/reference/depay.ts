@@ -46,7 +46,7 @@ export type Reason = 'loss' | 'tooLarge' | 'malformed' | 'waitingForKeyframe' | 
 /** The reference depayloader. Same rules as the wasm one; see docs/frames.md. */
 export class ReferenceDepayloader {
   readonly stats: DepayStats = {
-    packets: 0, frames: 0, bytes: 0, lostPackets: 0, latePackets: 0,
+    packets: 0, frames: 0, bytes: 0, lostPackets: 0, latePackets: 0, skippedPackets: 0,
     dropped: { loss: 0, tooLarge: 0, malformed: 0, waitingForKeyframe: 0, unsupported: 0 },
   };
   private expected: number | undefined;
@@ -90,6 +90,11 @@ export class ReferenceDepayloader {
       this.active = true; this.ts = p.ts >>> 0; this.nals = []; this.bytes = 0; this.flags = 0; this.broken = undefined; this.fu = undefined;
       if (gap) this.mark('loss');
     }
+    if (this.broken !== undefined) { // the unit was dropped already: the rest of it is passed over unread
+      this.stats.skippedPackets++;
+      if (p.marker) this.complete(out);
+      return out;
+    }
     if (this.codec === 'H264') this.h264(p.payload); else this.h265(p.payload);
     if (p.marker) this.complete(out);
     return out;
@@ -102,8 +107,11 @@ export class ReferenceDepayloader {
     return out;
   }
 
+  /** Drops the unit under `r` (the first reason wins), counted at once: it may never end. */
   private mark(r: Reason): void {
-    if (this.broken === undefined) this.broken = r;
+    if (this.broken !== undefined) return;
+    this.broken = r;
+    this.drop(r);
   }
 
   /** Accounts for `n` more octets; false (and marked) when the unit would pass maxFrameBytes. */
@@ -191,8 +199,8 @@ export class ReferenceDepayloader {
 
   private complete(out: Frame[]): void {
     this.active = false;
-    let reason = this.broken;
-    if (reason === undefined && (this.fu || this.nals.length === 0)) reason = 'malformed';
+    if (this.broken !== undefined) return; // counted when it broke
+    const reason: Reason | undefined = this.fu || this.nals.length === 0 ? 'malformed' : undefined;
     this.fu = undefined;
     if (reason !== undefined) { this.drop(reason); return; }
     if (this.waiting) {

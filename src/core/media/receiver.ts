@@ -63,6 +63,8 @@ export class StreamReceiver {
   readonly rtcp: RtcpStats = { received: 0, parseErrors: 0, senderReports: 0, byes: 0 };
   /** The sender said BYE for this stream (RFC 3550 §6.6): it sends no more; the session should end or reconnect. */
   byeReceived = false;
+  /** Arrival time (ms, as passed to receive) of the packet that completed the last frame; 0 before the first. */
+  lastFrameAtMs = 0;
   /** Frame mode does not handle this stream (codec, or the frames.streams option): packets only. */
   private framesUnsupported = false;
   private packetsFiltered: boolean | undefined;
@@ -110,7 +112,7 @@ export class StreamReceiver {
       p.wallClockTimeMs = this.wallClockAt(timestamp);
       host.deliverPacket(p);
     }
-    if (host.framesOn) this.depayload(packet);
+    if (host.framesOn) this.depayload(packet, nowMs);
   }
 
   /** Whether this stream's packets go to the packet consumers (decided once, at its first packet). */
@@ -120,7 +122,7 @@ export class StreamReceiver {
   }
 
   /** Frame mode: one wasm call per packet; each access unit it completes goes to the frame handlers. */
-  private depayload(packet: ReceivedPacket): void {
+  private depayload(packet: ReceivedPacket, nowMs: number): void {
     let frames = this.frames;
     if (frames === undefined) {
       if (this.framesUnsupported) return;
@@ -148,6 +150,7 @@ export class StreamReceiver {
       return;
     }
     if (n <= 0) return;
+    this.lastFrameAtMs = nowMs;
     const f = this.host.frame;
     for (let i = 0; i < n; i++) {
       frames.fill(f, i);
@@ -165,6 +168,11 @@ export class StreamReceiver {
     try {
       packets = parseRtcp(bytes);
     } catch {
+      this.rtcp.parseErrors++;
+      return undefined;
+    }
+    if (packets.length === 0) {
+      // An empty frame on the RTCP channel: no compound packet at all (RFC 3550 §6.1 wants at least an SR or RR).
       this.rtcp.parseErrors++;
       return undefined;
     }

@@ -70,6 +70,8 @@ export interface Args {
   retryMaxDelayMs: number;
   /** A playing camera without an RTP packet for this long is reconnected. */
   mediaTimeoutMs: number;
+  /** A playing camera whose wasm-depayloaded streams make no frame for this long is reconnected; 0: off. */
+  frameTimeoutMs: number;
   /** Push RTP packets into GStreamer (its depayloaders) instead of frames depayloaded in wasm. */
   rtp: boolean;
   /** Serve Prometheus metrics on this port (GET /metrics), on `metricsHost`. */
@@ -116,6 +118,7 @@ export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
   --retry-delay seconds      wait before the first retry, doubled each time (default ${DEFAULT_RETRY_DELAY_S})
   --retry-max-delay seconds  longest wait between retries (default ${DEFAULT_RETRY_MAX_DELAY_S})
   --media-timeout seconds    reconnect a playing camera that sent no RTP packet for this long (default ${DEFAULT_MEDIA_TIMEOUT_S})
+  --frame-timeout seconds    reconnect a playing camera whose packets make no frame for this long (default: off)
   --metrics-port N           serve http://<metrics-host>:N/metrics (Prometheus), /status (JSON per camera),
                              /healthz and /readyz
   --metrics-host address     address for --metrics-port (default 127.0.0.1)
@@ -160,6 +163,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         'retry-delay': { type: 'string' },
         'retry-max-delay': { type: 'string' },
         'media-timeout': { type: 'string' },
+        'frame-timeout': { type: 'string' },
         rtp: { type: 'boolean' },
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
@@ -240,6 +244,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     retryDelayMs: Math.round((number('retry-delay', v['retry-delay'], 0.01, 3600) ?? DEFAULT_RETRY_DELAY_S) * 1000),
     retryMaxDelayMs: Math.round((number('retry-max-delay', v['retry-max-delay'], 0.01, 3600) ?? DEFAULT_RETRY_MAX_DELAY_S) * 1000),
     mediaTimeoutMs: Math.round((number('media-timeout', v['media-timeout'], 0.1, 3600) ?? DEFAULT_MEDIA_TIMEOUT_S) * 1000),
+    frameTimeoutMs: Math.round((number('frame-timeout', v['frame-timeout'], 0.1, 3600) ?? 0) * 1000),
     rtp: v.rtp ?? false,
     metricsPort: metricsPort(v['metrics-port']),
     metricsHost: v['metrics-host'] ?? '127.0.0.1',
@@ -257,7 +262,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
 
 /** Options that configure a camera (with --config they are set in the file instead). */
 const CAMERA_OPTIONS = ['transport', 'pipeline', 'record', 'timeout', 'pool-limit', 'queue-limit', 'credentials-file', 'retries',
-  'retry-delay', 'retry-max-delay', 'media-timeout', 'rtp', 'tls-fingerprint', 'tls-ca'];
+  'retry-delay', 'retry-max-delay', 'media-timeout', 'frame-timeout', 'rtp', 'tls-fingerprint', 'tls-ca'];
 
 function workers(text: string | undefined): number | 'auto' | undefined {
   if (text === undefined) return undefined;
@@ -285,6 +290,7 @@ export function specsFromArgs(a: Args, urls: readonly string[] = a.urls): Camera
     ...(a.record !== undefined ? { record: { path: a.record, overwrite: true } } : {}),
     timeoutMs: a.timeoutMs,
     mediaTimeoutMs: a.mediaTimeoutMs,
+    frameTimeoutMs: a.frameTimeoutMs,
     retries: a.retries,
     retryDelayMs: a.retryDelayMs,
     retryMaxDelayMs: a.retryMaxDelayMs,

@@ -91,6 +91,7 @@ export class Camera extends EventEmitter {
         ca: args.tlsCaFile ? readFileSync(args.tlsCaFile, 'utf8') : undefined,
       } : undefined,
       requestTimeoutMs: args.timeoutMs, connectTimeoutMs: args.timeoutMs, mediaTimeoutMs: args.mediaTimeoutMs,
+      frameTimeoutMs: args.frameTimeoutMs,
       initialDelayMs: args.retryDelayMs, maxDelayMs: args.retryMaxDelayMs,
       maxAttempts: args.retries === Infinity ? Infinity : args.retries + 1,
     });

@@ -28,6 +28,8 @@ export const CAMERA_DEFAULTS = Object.freeze({
   frames: true,
   timeoutMs: 10_000,
   mediaTimeoutMs: DEFAULT_MEDIA_TIMEOUT_MS,
+  /** Off: a camera whose packets make no frame is not reconnected for that alone. */
+  frameTimeoutMs: 0,
   retries: Infinity,
   retryDelayMs: DEFAULT_INITIAL_DELAY_MS,
   retryMaxDelayMs: DEFAULT_MAX_DELAY_MS,
@@ -65,6 +67,8 @@ export interface CameraSpec {
   /** TCP connect and request timeout (`--timeout`). */
   timeoutMs: number;
   mediaTimeoutMs: number;
+  /** Packets that make no frame for this long reconnect the camera (`--frame-timeout`); 0: off. */
+  frameTimeoutMs: number;
   /** Consecutive failed attempts before the camera gives up (Infinity: never). */
   retries: number;
   retryDelayMs: number;
@@ -403,6 +407,7 @@ interface RawOptions {
   overwrite?: boolean;
   timeout?: number | string;
   mediaTimeout?: number | string;
+  frameTimeout?: number | string;
   retries?: number | 'inf';
   retryDelay?: number | string;
   retryMaxDelay?: number | string;
@@ -430,6 +435,7 @@ interface RawFile {
 const DURATION_RANGES_S: Record<string, [number, number]> = {
   timeout: [0.1, 3600],
   mediaTimeout: [0.1, 3600],
+  frameTimeout: [0.1, 3600],
   retryDelay: [0.01, 3600],
   retryMaxDelay: [0.01, 3600],
   segment: [1, 86_400],
@@ -517,7 +523,7 @@ class Resolver {
     const pipeline = ownOutput ? cam.pipeline : this.defaults.pipeline;
     const recordTemplate = ownOutput ? cam.record : this.defaults.record;
 
-    const duration = (key: 'timeout' | 'mediaTimeout' | 'retryDelay' | 'retryMaxDelay' | 'segment' | 'retain', fallbackMs?: number) => {
+    const duration = (key: 'timeout' | 'mediaTimeout' | 'frameTimeout' | 'retryDelay' | 'retryMaxDelay' | 'segment' | 'retain', fallbackMs?: number) => {
       const v = pick(key);
       if (v === undefined) return fallbackMs;
       const s = toSeconds(v);
@@ -546,6 +552,7 @@ class Resolver {
       frames: pick('frames') ?? CAMERA_DEFAULTS.frames,
       timeoutMs: duration('timeout', CAMERA_DEFAULTS.timeoutMs)!,
       mediaTimeoutMs: duration('mediaTimeout', CAMERA_DEFAULTS.mediaTimeoutMs)!,
+      frameTimeoutMs: duration('frameTimeout', CAMERA_DEFAULTS.frameTimeoutMs)!,
       retries: retriesOf(pick('retries')),
       retryDelayMs: duration('retryDelay', CAMERA_DEFAULTS.retryDelayMs)!,
       retryMaxDelayMs: duration('retryMaxDelay', CAMERA_DEFAULTS.retryMaxDelayMs)!,

@@ -100,6 +100,12 @@ export interface RtspClientOptions {
    */
   mediaTimeoutMs?: number;
   /**
+   * Frame mode: while playing, a depayloaded stream (H.264, H.265, raw, AAC) that completes no frame for this long
+   * fails the client with RtspError('FRAME_TIMEOUT'), even if its packets keep coming (every unit too large, broken
+   * or never ended). Counted from PLAY until the first frame. Default 0: off.
+   */
+  frameTimeoutMs?: number;
+  /**
    * UDP only: no packet at all on any stream this long after PLAY fails the client with RtspError('UDP_TIMEOUT') (a
    * firewall or NAT dropping the datagrams; RtspCamera then falls back to TCP). Default DEFAULT_UDP_TIMEOUT_MS; 0: off.
    */
@@ -212,7 +218,7 @@ export class RtspClient extends EventEmitter {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.poolLimitBytes = options.poolLimitBytes ?? DEFAULT_POOL_LIMIT_BYTES;
     checkPoolLimit(this.poolLimitBytes);
-    for (const name of ['mediaTimeoutMs', 'udpTimeoutMs', 'udpReceiveBufferBytes', 'requestTimeoutMs', 'connectTimeoutMs', 'keepAliveIntervalMs'] as const) {
+    for (const name of ['mediaTimeoutMs', 'frameTimeoutMs', 'udpTimeoutMs', 'udpReceiveBufferBytes', 'requestTimeoutMs', 'connectTimeoutMs', 'keepAliveIntervalMs'] as const) {
       const v = options[name];
       if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
         throw new RtspError('BAD_OPTION', `${name} must be a finite number ≥ 0, not ${String(v)}`, { context: { [name]: v } });
@@ -405,6 +411,9 @@ export class RtspClient extends EventEmitter {
     this.state = 'playing';
     this.playStartedAt = Date.now();
     this.startTimers();
+    // A BYE may have come with the PLAY reply (one read): it was counted then, and it ends the session now.
+    const ended = this.receivers.find((r) => r.byeReceived);
+    if (ended) this.failOnBye(ended);
   }
 
   /** Throws RtspError('ABORTED') when close() ran while connect() or play() was waiting. */
@@ -645,7 +654,15 @@ export class RtspClient extends EventEmitter {
     if (!location) throw new RtspError('PROTOCOL', `redirect ${res.statusCode} without a Location header`);
     if (count >= max) throw new RtspError('TOO_MANY_REDIRECTS', `more than ${max} redirects from ${this.url}`, { context: { last: redactUrl(location) } });
     const next = parseRtspUrl(location);
-    const credentials = next.credentials ?? (next.host === this.target.host ? this.target.credentials : undefined);
+    const from = this.target;
+    if (from.scheme === 'rtsps' && next.scheme !== 'rtsps') {
+      // A TLS downgrade: everything after it (credentials, the session) would cross the network in clear text.
+      throw new RtspError('INSECURE_REDIRECT', `${res.statusCode} from ${this.url} to ${redactUrl(location)} refused: it leaves TLS (rtsps → rtsp)`, {
+        statusCode: res.statusCode, context: { from: this.url, to: redactUrl(location) },
+      });
+    }
+    // Credentials go only where they were given (the origin rule of browsers and undici): same scheme, host and port.
+    const credentials = next.credentials ?? (sameOrigin(next, from) ? from.credentials : undefined);
     this.target = next;
     (this as { url: string }).url = next.toString();
     this.auth = credentials ? new RtspAuthenticator(credentials) : undefined;
@@ -755,12 +772,15 @@ export class RtspClient extends EventEmitter {
     if (packets === undefined) return;
     this.counters.senderReportsReceived += receiver.rtcp.senderReports - srBefore;
     if (this.listenerCount('rtcp') > 0) this.emit('rtcp', { stream: receiver.stream, packets });
-    if (receiver.byeReceived && this.state === 'playing') {
-      const s = receiver.stream;
-      this.fail(new RtspError('BYE', `stream ${s.id} (${s.type} ${s.encodingName}): the server said RTCP BYE: the stream ended`, {
-        context: { streamId: s.id, ssrc: receiver.ssrc, packets: receiver.statistics.packets },
-      }));
-    }
+    if (receiver.byeReceived && this.state === 'playing') this.failOnBye(receiver);
+  }
+
+  /** The server ended a stream (RTCP BYE, RFC 3550 §6.6): the session is over (RtspCamera starts a new one). */
+  private failOnBye(receiver: StreamReceiver): void {
+    const s = receiver.stream;
+    this.fail(new RtspError('BYE', `stream ${s.id} (${s.type} ${s.encodingName}): the server said RTCP BYE: the stream ended`, {
+      context: { streamId: s.id, ssrc: receiver.ssrc, packets: receiver.statistics.packets },
+    }));
   }
 
   private listenUdp(receiver: StreamReceiver, sockets: PortPair): void {
@@ -795,10 +815,11 @@ export class RtspClient extends EventEmitter {
       this.statsTimer.unref?.();
     }
     const media = this.options.mediaTimeoutMs ?? 0;
+    const frames = this.options.frameTimeoutMs ?? 0;
     const udp = this.transportKind === 'udp' ? this.options.udpTimeoutMs ?? DEFAULT_UDP_TIMEOUT_MS : 0;
-    const shortest = Math.min(media || Infinity, udp || Infinity);
+    const shortest = Math.min(media || Infinity, frames || Infinity, udp || Infinity);
     if (shortest !== Infinity) {
-      this.watchdogTimer = setInterval(() => this.checkMedia(media, udp), Math.max(10, Math.min(WATCHDOG_MAX_PERIOD_MS, shortest / 4)));
+      this.watchdogTimer = setInterval(() => this.checkMedia(media, udp, frames), Math.max(10, Math.min(WATCHDOG_MAX_PERIOD_MS, shortest / 4)));
       this.watchdogTimer.unref?.();
     }
   }
@@ -811,8 +832,11 @@ export class RtspClient extends EventEmitter {
     this.keepAliveTimer = this.reportTimer = this.watchdogTimer = this.statsTimer = undefined;
   }
 
-  /** The media watchdog: UDP_TIMEOUT when no datagram ever came, MEDIA_TIMEOUT when a stream went silent. */
-  private checkMedia(mediaTimeoutMs: number, udpTimeoutMs: number): void {
+  /**
+   * The media watchdog: UDP_TIMEOUT when no datagram ever came, MEDIA_TIMEOUT when a stream went silent,
+   * FRAME_TIMEOUT when a depayloaded stream's packets come but make no frame.
+   */
+  private checkMedia(mediaTimeoutMs: number, udpTimeoutMs: number, frameTimeoutMs: number): void {
     if (this.state !== 'playing') return;
     const now = Date.now();
     if (udpTimeoutMs > 0 && now - this.playStartedAt >= udpTimeoutMs && this.receivers.every((r) => r.statistics.packets === 0)) {
@@ -821,12 +845,23 @@ export class RtspClient extends EventEmitter {
       }));
       return;
     }
-    if (mediaTimeoutMs <= 0) return;
-    for (const { stream: s, statistics } of this.receivers) {
+    for (const r of this.receivers) {
+      const { stream: s, statistics } = r;
       const last = statistics.packets > 0 ? statistics.lastArrivalMs : this.playStartedAt;
-      if (now - last >= mediaTimeoutMs) {
+      if (mediaTimeoutMs > 0 && now - last >= mediaTimeoutMs) {
         this.fail(new RtspError('MEDIA_TIMEOUT', `stream ${s.id} (${s.type} ${s.encodingName}) received no RTP packet for ${now - last} ms`, {
           context: { streamId: s.id, mediaTimeoutMs, silentMs: now - last, packets: statistics.packets },
+        }));
+        return;
+      }
+      // Only streams that frame mode depayloads (a depayloader exists once their first packet came).
+      const frames = r.frames;
+      if (frameTimeoutMs <= 0 || frames === undefined) continue;
+      const lastFrame = r.lastFrameAtMs > 0 ? r.lastFrameAtMs : this.playStartedAt;
+      if (now - lastFrame >= frameTimeoutMs) {
+        const f = frames.stats();
+        this.fail(new RtspError('FRAME_TIMEOUT', `stream ${s.id} (${s.type} ${s.encodingName}) made no frame for ${now - lastFrame} ms while its packets came (${statistics.packets} packets; frames dropped: ${describeDrops(f.dropped)})`, {
+          context: { streamId: s.id, frameTimeoutMs, silentMs: now - lastFrame, packets: statistics.packets, frames: f.delivered, dropped: f.dropped, skippedPackets: f.skippedPackets },
         }));
         return;
       }
@@ -909,6 +944,19 @@ export class RtspClient extends EventEmitter {
     if (error && this.listenerCount('error') > 0) this.emit('error', error);
     void this.closeInternal();
   }
+}
+
+/**
+ * Whether two URLs have the same origin: scheme, host and port (a port left out is the scheme's default, so
+ * `rtsp://cam/` and `rtsp://cam:554/` match). Credentials of one are sent to the other only then.
+ */
+export function sameOrigin(a: RtspUrl, b: RtspUrl): boolean {
+  return a.scheme === b.scheme && a.host === b.host && a.port === b.port;
+}
+
+/** `tooLarge 3, loss 1` (or `none`), for a message. */
+function describeDrops(dropped: Record<string, number>): string {
+  return Object.entries(dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
 }
 
 function isRedirect(res: RtspMessage): boolean {

@@ -370,3 +370,30 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number, what: st
 export function range(from: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => (from + i) & 0xffff);
 }
+
+/**
+ * Keeps writing `make(i)` (i = 0, 1, …; interleaved frames) to `conn`, `batch` at a time every `everyMs`, until the
+ * connection ends or `make` returns undefined. Returns a function that stops it. The writes go through the
+ * connection's queue, so they never cut a reply in two.
+ */
+export function streamUntilClosed(conn: ScriptedConnection, make: (i: number) => Uint8Array | undefined, batch = 4, everyMs = 5): () => void {
+  let i = 0;
+  let stopped = false;
+  const tick = async (): Promise<void> => {
+    while (!stopped && !conn.socket.destroyed) {
+      const parts: Uint8Array[] = [];
+      for (let k = 0; k < batch; k++) {
+        const p = make(i++);
+        if (p === undefined) {
+          stopped = true;
+          break;
+        }
+        parts.push(p);
+      }
+      if (parts.length > 0) await conn.send(concat(parts));
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  };
+  void tick();
+  return () => { stopped = true; };
+}
