@@ -32,16 +32,12 @@ import {
   DEMUX_EVENT_BYTES, EV_KIND, EV_CHANNEL, EV_STATUS, EV_START, EV_LENGTH, EV_BODY, EV_KIND_FRAME, EV_KIND_MESSAGE,
   EV_KIND_ERROR, EV_NOT_PARSED, DEMUX_FRAMES, DEMUX_MESSAGES, DEMUX_GARBAGE_BYTES, DEMUX_BYTES, DEMUX_RTP_ERRORS,
   DEMUX_RESYNCS, DEMUX_CONSUMED, DEMUX_PUBLIC_BYTES, CHANNEL_ACCEPT, CHANNEL_RTP, RTP_RECORD_BYTES,
+  DEMUX_MIN_HEADER_BYTES, DEMUX_MAX_LIMIT_BYTES, DEMUX_MAX_METHOD_BYTES,
 } from "./layout";
 import { region_alloc, region_free, inMemory } from "./region";
 import { parseInto } from "./rtp";
 
-/** Smallest accepted header limit: room for the shortest message (`RTSP/1.0 \n\n`) with margin. */
-export const DEMUX_MIN_HEADER_BYTES: u32 = 16;
-/** Largest accepted header limit and body limit (16 MiB): the host must be able to buffer one whole item. */
-export const DEMUX_MAX_LIMIT_BYTES: u32 = 16 << 20;
-/** Longest request method accepted in a start line (the longest registered one, GET_PARAMETER, has 13). */
-export const DEMUX_MAX_METHOD_BYTES: u32 = 32;
+// Its limits (DEMUX_MIN_HEADER_BYTES, DEMUX_MAX_LIMIT_BYTES, DEMUX_MAX_METHOD_BYTES) are in layout.ts.
 
 // Private part of the state, after the public head of layout.ts.
 const ST_MAGIC: usize = DEMUX_PUBLIC_BYTES; //      u32 marks a live demuxer (cleared on destroy)

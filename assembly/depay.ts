@@ -24,13 +24,13 @@ import { RTP_RECORD_BYTES, RTP_SEQUENCE, RTP_TIMESTAMP, RTP_MARKER, RTP_PAYLOAD_
   DEPAY_LOST_PACKETS, DEPAY_LATE_PACKETS, DEPAY_SKIPPED_PACKETS, DEPAY_LATE_WINDOW, DEPAY_FRAME_COUNT, DEPAY_FRAME_RECORDS, DEPAY_FRAME_BYTES, DEPAY_FRAME_PTR, DEPAY_FRAME_LENGTH,
   DEPAY_FRAME_TIMESTAMP, DEPAY_FRAME_FLAGS, DEPAY_MAX_FRAMES, DEPAY_PUBLIC_BYTES, DEPAY_CODEC_H264,
   DEPAY_CODEC_H265, DEPAY_CODEC_RAW, DEPAY_CODEC_AAC, DEPAY_WAIT_FOR_KEYFRAME, FRAME_KEYFRAME,
-  FRAME_DISCONTINUITY, FRAME_PARAMETER_SETS } from "./layout";
+  FRAME_DISCONTINUITY, FRAME_PARAMETER_SETS, DEPAY_MAX_FRAME_LIMIT } from "./layout";
 import { region_alloc, region_free, inMemory } from "./region";
 
 /** "DPAY": marks live depayloader state, so a foreign or destroyed pointer is refused. */
 const DEPAY_MAGIC: u32 = 0x59415044;
 /** Largest maxFrameBytes accepted: 1 GiB (two buffers must fit a 4 GiB memory). */
-const MAX_FRAME_LIMIT: u32 = 0x4000_0000;
+const MAX_FRAME_LIMIT: u32 = DEPAY_MAX_FRAME_LIMIT;
 /** AAC buffers hold every AU of one packet, so never less than the largest RTP payload. */
 const AAC_MIN_BUFFER_BYTES: u32 = 65536;
 /** Samples per AAC access unit when the fmtp names no constantDuration (AAC-LC). */

@@ -1,5 +1,6 @@
-// Offsets of every record the host reads. The host mirrors these in src/core/layout.ts and the ABI test compares
-// the two through the exported globals. All records are little-endian (wasm's byte order) and 8-byte aligned, so the
+// Offsets of every record the host reads, and the limits the core enforces. Written once, here: the build generates
+// the host's src/core/layout.ts from this file (scripts/gen-abi.mjs), and test/core/abi.test.ts checks the generated
+// file against the module's exported globals. All records are little-endian (wasm's byte order) and 8-byte aligned, so the
 // host reads them with Uint8/16/32Array views; 64-bit counters are read as two u32 halves (lo, hi).
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -138,3 +139,13 @@ export const DEPAY_WAIT_FOR_KEYFRAME: u32 = 1; // after a drop (and at the start
 export const FRAME_KEYFRAME: u32 = 1; //       H.264 IDR / H.265 IRAP present; RAW and AAC: always
 export const FRAME_DISCONTINUITY: u32 = 2; //  packets were lost or frames dropped before this frame
 export const FRAME_PARAMETER_SETS: u32 = 4; // the frame carries SPS/PPS (H.264) or VPS/SPS/PPS (H.265)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Limits the core enforces (the host checks options against the same numbers before calling).
+export const RTP_MAX_PACKET_BYTES: u32 = 65535; //  interleaved frames and UDP datagrams both have 16-bit lengths
+export const POOL_SLAB_LIMIT: u32 = 4096; //        a handle's 12 slab bits address 4096 slabs: 256 MiB per pool
+export const POOL_GENERATION_LAST: u32 = 0xFFFF_FFFE; // the last generation a slot is issued in (then it retires)
+export const DEPAY_MAX_FRAME_LIMIT: u32 = 0x4000_0000; // largest maxFrameBytes: 1 GiB (two buffers fit 4 GiB)
+export const DEMUX_MIN_HEADER_BYTES: u32 = 16; //   smallest header limit: the shortest message (`RTSP/1.0 \n\n`)
+export const DEMUX_MAX_LIMIT_BYTES: u32 = 16777216; // largest header and body limit (16 MiB)
+export const DEMUX_MAX_METHOD_BYTES: u32 = 32; //   longest request method in a start line (GET_PARAMETER has 13)

@@ -39,19 +39,19 @@ import {
   POOL_BYTES_HIGH_WATER, POOL_LAST_PTR, POOL_ACQUIRES, POOL_RELEASES, POOL_REUSES, POOL_EXHAUSTIONS, POOL_RETAINS, POOL_STALE,
   POOL_BUCKETS, BUCKET_STATS_BYTES, BUCKET_SLOT_BYTES, BUCKET_CAPACITY, BUCKET_IN_USE, BUCKET_HIGH_WATER,
   BUCKET_ACQUIRES, BUCKET_RELEASES, BUCKET_REUSES, BUCKET_EXHAUSTIONS, BUCKET_BYTES_IN_USE, BUCKET_SLABS,
-  BUCKET_RETIRED, POOL_PUBLIC_BYTES,
+  BUCKET_RETIRED, POOL_PUBLIC_BYTES, POOL_SLAB_LIMIT, POOL_GENERATION_LAST,
 } from "./layout";
 import { region_alloc, region_free, inMemory } from "./region";
 
 /** "POOL": marks live pool state, so a foreign or destroyed pointer is refused instead of trusted. */
 const POOL_MAGIC: u32 = 0x4C4F4F50;
 /** The handle's 12 slab bits address 4096 slabs (0..4095): 256 MiB. NO_SLAB (0xFFFF) lies outside that range. */
-const MAX_SLABS: u32 = 4096;
+const MAX_SLABS: u32 = POOL_SLAB_LIMIT;
 const NO_SLAB: u32 = 0xFFFF;
 /** No slot (slots are 0..255): ends a slab's free list, in SI_FREE and in D_NEXT alike. */
 const NO_SLOT: u32 = 0xFFFF;
 /** The last generation a slot may be issued in; freeing it then retires the slot instead of wrapping. */
-const GEN_LAST: u32 = 0xFFFF_FFFE;
+const GEN_LAST: u32 = POOL_GENERATION_LAST;
 /** Marks a retired slot's descriptor: never carved again, never handed out again. */
 const GEN_RETIRED: u32 = 0xFFFF_FFFF;
 /** Handles are generation × 2^20 + index; the index (slab << 8 | slot) is the low 20 bits. */

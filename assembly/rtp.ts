@@ -39,7 +39,7 @@ import { OK, ERR_BAD_ARGUMENT, RTP_TOO_SHORT, RTP_BAD_VERSION, RTP_CSRC_TRUNCATE
 import { RTP_RECORD_BYTES, RTP_VERSION, RTP_MARKER, RTP_TIMESTAMP, RTP_SSRC, RTP_PAYLOAD_OFFSET,
   RTP_PAYLOAD_LENGTH, RTP_PADDING_LENGTH, RTP_EXT_PROFILE, RTP_EXT_LENGTH, RTP_EXT_OFFSET, RTP_STATUS,
   RTP_PACKET_LENGTH, RTP_CSRCS, RTP_EXT_ELEMENTS, RTP_EXT_ELEMENT_BYTES, RTP_EXT_ELEMENT_ID, RTP_EXT_ELEMENT_OFFSET,
-  MAX_EXTENSION_ELEMENTS, BATCH_DESC_BYTES } from "./layout";
+  MAX_EXTENSION_ELEMENTS, BATCH_DESC_BYTES, RTP_MAX_PACKET_BYTES } from "./layout";
 import { inMemory } from "./region";
 
 // Sizes, in octets.
@@ -50,7 +50,7 @@ const CSRC_BYTES: u32 = 4;
 /** The extension header: "defined by profile" + length. */
 const EXTENSION_HEADER_BYTES: u32 = 4;
 /** Largest packet: RTP over RTSP interleaved frames and UDP datagrams both have 16-bit lengths. */
-const MAX_PACKET_BYTES: u32 = 65535;
+const MAX_PACKET_BYTES: u32 = RTP_MAX_PACKET_BYTES;
 
 // First 32-bit word of the fixed header (read big-endian).
 const VERSION_SHIFT: u32 = 30;

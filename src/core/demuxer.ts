@@ -10,7 +10,7 @@ import { Status, statusName, STATUS_MESSAGES, type StatusName } from './status.j
 import {
   CHANNEL_ACCEPT, CHANNEL_RTP, DEMUX_BYTES, DEMUX_CONSUMED, DEMUX_EVENT_BYTES, DEMUX_FRAMES, DEMUX_GARBAGE_BYTES,
   DEMUX_MESSAGES, DEMUX_RESYNCS, DEMUX_RTP_ERRORS, EV_BODY, EV_CHANNEL, EV_KIND, EV_KIND_ERROR, EV_KIND_FRAME,
-  EV_KIND_MESSAGE, EV_LENGTH, EV_START, EV_STATUS, RTP_RECORD_BYTES,
+  EV_KIND_MESSAGE, EV_LENGTH, EV_START, EV_STATUS, RTP_RECORD_BYTES, DEMUX_MIN_HEADER_BYTES, DEMUX_MAX_LIMIT_BYTES,
 } from './layout.js';
 
 /** Default limit of an RTSP message's start line and headers, in octets. */
@@ -19,10 +19,10 @@ export const DEFAULT_MAX_HEADER_BYTES = 16384;
 export const DEFAULT_MAX_BODY_BYTES = 65536;
 /** Default number of events one scan may report. */
 export const DEFAULT_MAX_EVENTS = 256;
-/** Smallest header limit the core accepts (mirrors DEMUX_MIN_HEADER_BYTES in assembly/demux.ts). */
-export const MIN_HEADER_BYTES = 16;
-/** Largest header or body limit the core accepts, 16 MiB (mirrors DEMUX_MAX_LIMIT_BYTES). */
-export const MAX_LIMIT_BYTES = 16 * 1024 * 1024;
+/** Smallest header limit the core accepts (the core's DEMUX_MIN_HEADER_BYTES). */
+export const MIN_HEADER_BYTES = DEMUX_MIN_HEADER_BYTES;
+/** Largest header or body limit the core accepts, 16 MiB (the core's DEMUX_MAX_LIMIT_BYTES). */
+export const MAX_LIMIT_BYTES = DEMUX_MAX_LIMIT_BYTES;
 /** Most events one scan may report. */
 export const MAX_EVENTS = 65536;
 /** The largest interleaved frame: '$', channel, 16-bit length and 65535 octets. */

@@ -11,26 +11,24 @@ import {
   DEPAY_DROPPED_MALFORMED, DEPAY_DROPPED_TOO_LARGE, DEPAY_DROPPED_UNSUPPORTED, DEPAY_DROPPED_WAITING,
   DEPAY_FRAME_BYTES, DEPAY_FRAME_FLAGS, DEPAY_FRAME_LENGTH, DEPAY_FRAME_PTR, DEPAY_FRAME_RECORDS,
   DEPAY_FRAME_TIMESTAMP, DEPAY_FRAMES, DEPAY_LATE_PACKETS, DEPAY_LOST_PACKETS, DEPAY_PACKETS, DEPAY_SKIPPED_PACKETS,
-  DEPAY_WAIT_FOR_KEYFRAME,
+  DEPAY_WAIT_FOR_KEYFRAME, DEPAY_MAX_FRAME_LIMIT, FRAME_KEYFRAME, FRAME_DISCONTINUITY, FRAME_PARAMETER_SETS,
 } from './layout.js';
 import { rawVideoFormat } from './codec.js';
 
 /** The codecs a Depayloader assembles. */
 export type FrameCodec = 'H264' | 'H265' | 'RAW' | 'AAC';
 
-/** Frame flag: H.264 IDR (NAL 5) / H.265 IRAP (NAL 16..23) present; RAW and AAC frames always have it. */
-export const FRAME_KEYFRAME = 1;
-/** Frame flag: packets were lost (or frames dropped) before this frame. */
-export const FRAME_DISCONTINUITY = 2;
-/** Frame flag: the frame carries in-band SPS/PPS (H.264) or VPS/SPS/PPS (H.265). */
-export const FRAME_PARAMETER_SETS = 4;
+// Frame flags (FRAME_KEYFRAME: H.264 IDR / H.265 IRAP present, RAW and AAC always; FRAME_DISCONTINUITY: packets were
+// lost or frames dropped before this frame; FRAME_PARAMETER_SETS: in-band SPS/PPS (VPS) in the frame) come from the
+// core's layout.
+export { FRAME_KEYFRAME, FRAME_DISCONTINUITY, FRAME_PARAMETER_SETS };
 
 /** Default largest H.264 / H.265 access unit, in octets. */
 export const DEFAULT_MAX_VIDEO_FRAME_BYTES = 1024 * 1024;
 /** Default largest AAC access unit, in octets. */
 export const DEFAULT_MAX_AAC_FRAME_BYTES = 8 * 1024;
-/** Largest maxFrameBytes accepted (mirrors MAX_FRAME_LIMIT in assembly/depay.ts). */
-export const MAX_FRAME_BYTES_LIMIT = 0x4000_0000;
+/** Largest maxFrameBytes accepted (the core's DEPAY_MAX_FRAME_LIMIT). */
+export const MAX_FRAME_BYTES_LIMIT = DEPAY_MAX_FRAME_LIMIT;
 
 /** Options of a Depayloader. */
 export interface DepayloaderOptions {

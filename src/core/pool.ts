@@ -19,17 +19,18 @@ import {
   BUCKET_MAX_BYTES, BUCKET_MTU_BYTES, BUCKET_RELEASES, BUCKET_RETIRED, BUCKET_REUSES, BUCKET_SLABS, BUCKET_SLOT_BYTES,
   BUCKET_SMALL_BYTES, BUCKET_STATS_BYTES, POOL_ACQUIRES, POOL_BUCKET_COUNT, POOL_BUCKETS, POOL_BYTES_HIGH_WATER,
   POOL_BYTES_IN_USE, POOL_EXHAUSTIONS, POOL_HIGH_WATER, POOL_IN_USE, POOL_LIMIT_BYTES, POOL_MAX_SLABS, POOL_RELEASES,
-  POOL_LAST_PTR, POOL_RETAINS, POOL_REUSES, POOL_SLABS_IN_USE, POOL_STALE, SLAB_BYTES,
+  POOL_LAST_PTR, POOL_RETAINS, POOL_REUSES, POOL_SLABS_IN_USE, POOL_STALE, SLAB_BYTES, POOL_SLAB_LIMIT,
+  POOL_GENERATION_LAST as LAST_GENERATION,
 } from './layout.js';
 
 /** Smallest pool limit: one 64 KiB slab. */
 export const POOL_MIN_LIMIT_BYTES = SLAB_BYTES;
 /** Largest pool limit: 4096 slabs (256 MiB), all a handle's 12 slab bits can name. */
-export const POOL_MAX_LIMIT_BYTES = 4096 * SLAB_BYTES;
+export const POOL_MAX_LIMIT_BYTES = POOL_SLAB_LIMIT * SLAB_BYTES;
 /** Largest size a slot can have (an interleaved frame's 16-bit length). */
 export const MAX_SLOT_BYTES = BUCKET_MAX_BYTES;
 /** The last generation a slot is issued in (2^32 − 2); freeing it then retires the slot instead of wrapping. */
-export const POOL_GENERATION_LAST = 0xFFFF_FFFE;
+export const POOL_GENERATION_LAST = LAST_GENERATION;
 
 /** Options of Core.createPool. */
 export interface PoolOptions {

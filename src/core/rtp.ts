@@ -8,12 +8,12 @@ import {
   RTP_VERSION, RTP_PADDING, RTP_EXTENSION, RTP_CSRC_COUNT, RTP_MARKER, RTP_PAYLOAD_TYPE, RTP_SEQUENCE, RTP_TIMESTAMP,
   RTP_SSRC, RTP_PAYLOAD_OFFSET, RTP_PAYLOAD_LENGTH, RTP_PADDING_LENGTH, RTP_EXT_ELEMENT_COUNT, RTP_EXT_PROFILE,
   RTP_EXT_LENGTH, RTP_EXT_OFFSET, RTP_STATUS, RTP_PACKET_LENGTH, RTP_CSRCS, RTP_EXT_ELEMENTS, RTP_EXT_ELEMENT_BYTES,
-  RTP_EXT_ELEMENT_ID, RTP_EXT_ELEMENT_LENGTH, RTP_EXT_ELEMENT_OFFSET,
+  RTP_EXT_ELEMENT_ID, RTP_EXT_ELEMENT_LENGTH, RTP_EXT_ELEMENT_OFFSET, RTP_MAX_PACKET_BYTES,
 } from './layout.js';
 import { Status, STATUS_MESSAGES, statusName, type StatusName } from './status.js';
 
 /** Largest packet parseRtpHeader copies into the core's scratch area (the RTP length limit, 65535 octets). */
-export const MAX_RTP_PACKET_BYTES = 65535;
+export const MAX_RTP_PACKET_BYTES = RTP_MAX_PACKET_BYTES;
 
 /** One header extension element: an RFC 8285 element, or (id 0) the whole block of another profile. */
 export interface RtpHeaderExtension {

@@ -1,35 +1,10 @@
-// Result codes of the wasm core, mirrored from assembly/status.ts. test/core/abi.test.ts checks every entry against
-// the module's exported globals, so the two tables cannot drift apart.
+// Result codes of the wasm core: the Status table is generated from assembly/status.ts (status-codes.ts, by
+// scripts/gen-abi.mjs); names and one-line messages for errors are here. test/core/abi.test.ts checks the table
+// against the module's exported globals, and the compiler that every code has a message.
 
-/** Every status the wasm core returns, by name. 0 is success, negative values are errors. */
-export const Status = {
-  OK: 0,
-  ERR_BAD_ARGUMENT: -1,
-  ERR_OUT_OF_MEMORY: -2,
-  RTP_TOO_SHORT: -10,
-  RTP_BAD_VERSION: -11,
-  RTP_CSRC_TRUNCATED: -12,
-  RTP_EXTENSION_HEADER_TRUNCATED: -13,
-  RTP_EXTENSION_TRUNCATED: -14,
-  RTP_EXTENSION_ELEMENT_TRUNCATED: -15,
-  RTP_EXTENSION_TOO_MANY_ELEMENTS: -16,
-  RTP_PADDING_ZERO: -17,
-  RTP_PADDING_OVERFLOW: -18,
-  RTP_TOO_LONG: -19,
-  DEMUX_HEADER_TOO_LARGE: -30,
-  DEMUX_BODY_TOO_LARGE: -31,
-  DEMUX_BAD_CONTENT_LENGTH: -32,
-  POOL_EXHAUSTED: -50,
-  POOL_SIZE_TOO_LARGE: -51,
-  POOL_STALE_HANDLE: -52,
-  POOL_INVALID_HANDLE: -53,
-  POOL_REFCOUNT_OVERFLOW: -54,
-  POOL_BAD_LIMIT: -55,
-  DEPAY_BAD_CODEC: -70,
-  DEPAY_BAD_PARAMETER: -71,
-  DEPAY_BAD_STATE: -72,
-  DEPAY_BAD_RECORD: -73,
-} as const;
+import { Status } from './status-codes.js';
+
+export { Status };
 
 /** The name of one status, e.g. `'RTP_TOO_SHORT'`. */
 export type StatusName = keyof typeof Status;

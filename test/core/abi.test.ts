@@ -1,5 +1,11 @@
 // The module's export surface, and the agreement of the status and layout tables between AssemblyScript and
-// TypeScript (undici checks its llhttp error table the same way): a code renumbered on one side only fails here.
+// TypeScript (undici checks its llhttp error table the same way). The TypeScript tables are generated from the
+// assembly sources (scripts/gen-abi.mjs); this checks the generated copy is current and matches the module's globals.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createCore, Status, layout } from '../../src/node/index.js';
 
@@ -12,6 +18,30 @@ const FUNCTIONS = [
   'depay_create', 'depay_push', 'depay_flush', 'depay_destroy',
 ].sort();
 
+describe('the host copy of the ABI', () => {
+  it('is what scripts/gen-abi.mjs makes of the assembly sources today (layout.ts, status-codes.ts)', () => {
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/gen-abi.mjs', import.meta.url)), '--check'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('reports a stale copy (the check above can fail)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasm-rtsp-abi-'));
+    try {
+      for (const f of ['scripts/gen-abi.mjs', 'assembly/index.ts', 'assembly/layout.ts', 'assembly/status.ts', 'src/core/layout.ts', 'src/core/status-codes.ts']) {
+        mkdirSync(join(dir, dirname(f)), { recursive: true });
+        copyFileSync(fileURLToPath(new URL(`../../${f}`, import.meta.url)), join(dir, f));
+      }
+      writeFileSync(join(dir, 'assembly/layout.ts'), readFileSync(join(dir, 'assembly/layout.ts'), 'utf8').replace('RTP_RECORD_BYTES: u32 = 368', 'RTP_RECORD_BYTES: u32 = 376'));
+      const run = spawnSync(process.execPath, [join(dir, 'scripts/gen-abi.mjs'), '--check'], { encoding: 'utf8' });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('src/core/layout.ts is not what the assembly sources give');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 for (const debug of [false, true]) {
   describe(`ABI of the ${debug ? 'debug' : 'release'} build`, () => {
     it('exports exactly the documented functions, the memory and the constants', async () => {
@@ -20,7 +50,7 @@ for (const debug of [false, true]) {
       const functions = all.filter((e) => e.kind === 'function').map((e) => e.name).sort();
       expect(functions).toEqual(FUNCTIONS);
       const globals = new Set(all.filter((e) => e.kind === 'global').map((e) => e.name));
-      const expectedGlobals = ['ABI_VERSION', ...Object.keys(Status), ...Object.keys(layout)];
+      const expectedGlobals = [...Object.keys(Status), ...Object.keys(layout)];
       expect([...globals].sort()).toEqual([...new Set(expectedGlobals)].sort());
       expect(all.filter((e) => e.kind === 'memory').map((e) => e.name)).toEqual(['memory']);
       // 2: the depayloader (depay_*, DEPAY_* statuses and layout); 3: pool handles are f64 integers below 2^53
@@ -50,7 +80,8 @@ for (const debug of [false, true]) {
       for (const [name, value] of Object.entries(layout)) {
         const g = core.exports[name] as WebAssembly.Global | undefined;
         expect(g, name).toBeInstanceOf(WebAssembly.Global);
-        expect(g!.value, name).toBe(value);
+        // Every layout constant is unsigned: a u32 global reads as an i32 in JS (0xFFFF_FFFE as -2).
+        expect(g!.value >>> 0, name).toBe(value);
       }
     });
   });
