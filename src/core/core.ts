@@ -7,6 +7,7 @@ import { parseRtpHeader, type RtpHeader } from './rtp.js';
 import { PacketPool, type PoolOptions } from './pool.js';
 import { InterleavedDemuxer, type DemuxerOptions } from './demuxer.js';
 import type { CoreExports } from './wasm.js';
+import type { CoreMemory } from './memory.js';
 
 /** Where the wasm module comes from: a compiled Module, its bytes, a fetch Response (or its promise) or a URL. */
 export type WasmSource =
@@ -138,7 +139,7 @@ export async function loadCore(source: WasmSource, options: CoreOptions = {}): P
  * One instance of the wasm core over its own fixed linear memory. Several cores may exist at once (one per worker or
  * per group of cameras); they share the compiled module, not memory.
  */
-export class Core {
+export class Core implements CoreMemory {
   /** The compiled module (share it with `loadCore(core.module)` to make more cores without compiling). */
   readonly module: WebAssembly.Module;
   /** Raw exports of the instance: hot paths call these directly (no loader wrapper). */

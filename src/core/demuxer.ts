@@ -4,7 +4,7 @@
 // WebSocket in a browser), which copies into an internal buffer in wasm memory and calls back with views.
 // Portable: no Node globals here.
 
-import type { Core } from './core.js';
+import type { CoreMemory } from './memory.js';
 import { WasmRtspError, hexDump } from './errors.js';
 import { Status, statusName, STATUS_MESSAGES, type StatusName } from './status.js';
 import {
@@ -78,7 +78,7 @@ function intOption(name: string, value: number | undefined, fallback: number, mi
  */
 export class InterleavedDemuxer {
   /** The core whose memory holds this demuxer's state and buffers. */
-  readonly core: Core;
+  readonly core: CoreMemory;
   /** Header limit in octets. */
   readonly maxHeaderBytes: number;
   /** Body limit in octets. */
@@ -100,7 +100,7 @@ export class InterleavedDemuxer {
   /** Mirror of the core's channel flags, for hosts that handle a frame outside the scan. */
   private readonly channelFlags = new Uint8Array(256);
 
-  constructor(core: Core, options: DemuxerOptions = {}) {
+  constructor(core: CoreMemory, options: DemuxerOptions = {}) {
     this.core = core;
     this.maxHeaderBytes = intOption('maxHeaderBytes', options.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, MIN_HEADER_BYTES, MAX_LIMIT_BYTES);
     this.maxBodyBytes = intOption('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 0, MAX_LIMIT_BYTES);

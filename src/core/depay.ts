@@ -3,7 +3,7 @@
 // This class checks options, turns statuses into typed errors and reads the frame records through cached views.
 // Portable: no Node globals here.
 
-import type { Core } from './core.js';
+import type { CoreMemory } from './memory.js';
 import { WasmRtspError } from './errors.js';
 import { Status, statusName, STATUS_MESSAGES, type StatusName } from './status.js';
 import {
@@ -95,7 +95,7 @@ export class Depayloader {
   /** The codec this depayloader assembles. */
   readonly codec: FrameCodec;
   /** The core whose memory holds the state and the frames. */
-  readonly core: Core;
+  readonly core: CoreMemory;
   /** Largest access unit, in octets. */
   readonly maxFrameBytes: number;
   /** Address of the state (its head is the DEPAY_* statistics and frame records). */
@@ -105,7 +105,7 @@ export class Depayloader {
   private u32: Uint32Array;
   private destroyed = false;
 
-  constructor(core: Core, options: DepayloaderOptions) {
+  constructor(core: CoreMemory, options: DepayloaderOptions) {
     if (options === null || typeof options !== 'object') throw new DepayError('BAD_OPTION', 'options must be an object');
     const codec = options.codec;
     if (!Object.prototype.hasOwnProperty.call(CODECS, codec)) {

@@ -14,3 +14,4 @@ export * from './depay.js';
 export * from './codec.js';
 export { RtspError, statusError, statusErrorCode, STATUS_ERROR_CODES } from './rtsp/errors.js';
 export * from './media/index.js';
+export type { CoreMemory } from './memory.js';

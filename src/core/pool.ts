@@ -10,7 +10,7 @@
 // number or a Float64Array: an Int32Array or `| 0` would cut them (every handle is above 2^31 from the start, so such
 // a bug shows at once).
 
-import type { Core } from './core.js';
+import type { CoreMemory } from './memory.js';
 import type { CoreExports } from './wasm.js';
 import { CoreError, WasmRtspError } from './errors.js';
 import { Status, STATUS_MESSAGES, statusName, type StatusName } from './status.js';
@@ -124,7 +124,7 @@ export function bucketFor(size: number): number {
  */
 export class PacketPool {
   /** The core whose memory holds this pool. */
-  readonly core: Core;
+  readonly core: CoreMemory;
   /** Name given in the options (or `pool-<n>`). */
   readonly name: string;
   /** The byte limit given in the options. */
@@ -134,7 +134,7 @@ export class PacketPool {
   private readonly x: CoreExports;
   private finalStats: PoolStats | undefined;
 
-  constructor(core: Core, options: PoolOptions) {
+  constructor(core: CoreMemory, options: PoolOptions) {
     const limitBytes = options?.limitBytes;
     if (typeof limitBytes !== 'number' || !Number.isInteger(limitBytes)
       || limitBytes < POOL_MIN_LIMIT_BYTES || limitBytes > POOL_MAX_LIMIT_BYTES) {

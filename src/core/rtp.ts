@@ -2,7 +2,7 @@
 // writes a fixed-layout record of offsets (assembly/rtp.ts, layout.ts); this file turns records into objects, or
 // reads them in place without allocating (RtpRecordView). Portable: no Buffer, no process, no node: imports.
 
-import type { Core } from './core.js';
+import type { CoreMemory } from './memory.js';
 import { WasmRtspError, hexDump } from './errors.js';
 import {
   RTP_VERSION, RTP_PADDING, RTP_EXTENSION, RTP_CSRC_COUNT, RTP_MARKER, RTP_PAYLOAD_TYPE, RTP_SEQUENCE, RTP_TIMESTAMP,
@@ -74,7 +74,7 @@ export class RtpParseError extends WasmRtspError {
  * Parses one RTP packet. Bytes that are a view of `core`'s memory are parsed in place; others are copied once into
  * the core's scratch area. Extension data in the result are views of `bytes`. Throws RtpParseError when invalid.
  */
-export function parseRtpHeader(core: Core, bytes: Uint8Array): RtpHeader {
+export function parseRtpHeader(core: CoreMemory, bytes: Uint8Array): RtpHeader {
   if (!(bytes instanceof Uint8Array)) {
     throw new TypeError(`parseRtpHeader expects a Uint8Array, got ${describe(bytes)}`);
   }
@@ -98,7 +98,7 @@ export function parseRtpHeader(core: Core, bytes: Uint8Array): RtpHeader {
  * Materializes the header in the record at `recordPtr` (written by rtp_parse, rtp_parse_batch or demux_scan) of
  * `packet`, the bytes the record's offsets refer to. Throws RtpParseError when the record holds an error status.
  */
-export function readRtpRecord(core: Core, recordPtr: number, packet: Uint8Array): RtpHeader {
+export function readRtpRecord(core: CoreMemory, recordPtr: number, packet: Uint8Array): RtpHeader {
   core.views();
   const { u8, u16, u32, i32 } = core;
   const status = i32[(recordPtr + RTP_STATUS) >> 2];
@@ -155,14 +155,14 @@ export function isRfc8285Profile(profile: number): boolean {
  * from the core's memory. Fields other than `status` and `packetLength` are meaningful only when status is OK.
  */
 export class RtpRecordView {
-  private readonly core: Core;
+  private readonly core: CoreMemory;
   private u8: Uint8Array;
   private u16: Uint16Array;
   private u32: Uint32Array;
   private i32: Int32Array;
   private p = 0;
 
-  constructor(core: Core, recordPtr: number = core.recordPtr) {
+  constructor(core: CoreMemory, recordPtr: number = core.recordPtr) {
     this.core = core;
     core.views();
     this.u8 = core.u8;
