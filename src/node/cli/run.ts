@@ -170,6 +170,8 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
       p.sink.on('warning', (e) => log(`GStreamer warning: ${describe(e)}`));
       p.sink.start();
       pipelines.push(p);
+      // Only now: attach() hands over the media kept since the first PLAY, which a sink not yet playing would refuse.
+      for (const m of p.cameras) connectToPipeline(m.camera, p.sink, m.firstBranch);
     };
     if (a.metricsPort !== undefined) {
       const registry = createMetrics({
@@ -275,7 +277,8 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
   }
 }
 
-/** One pipeline with a branch per stream of each camera (the binding's bus polling holds one thread per pipeline). */
+/** One pipeline with a branch per stream of each camera (the binding's bus polling holds one thread per pipeline); the
+ * cameras are connected once it plays (startPipeline). */
 function buildPipeline(cams: Camera[], a: Args, index: number): Pipeline {
   const branches: GstBranch[] = [];
   const members: Pipeline['cameras'] = [];
@@ -291,6 +294,5 @@ function buildPipeline(cams: Camera[], a: Args, index: number): Pipeline {
   // A pipeline built later (for a camera that answered late) records into a file of its own.
   const location = a.record && index > 0 ? a.record.replace(/(\.[^./\\]*)?$/, (ext) => `-${index}${ext}`) : a.record;
   const sink = createGstSink({ branches, maxQueueBytes: a.queueLimitBytes, record: location ? { location } : undefined });
-  for (const m of members) connectToPipeline(m.camera, sink, m.firstBranch);
   return { sink, cameras: members };
 }
