@@ -192,10 +192,16 @@ export class Fleet {
       p.sink.on('warning', (e) => this.hooks.log(`GStreamer warning: ${describe(e)}`));
       p.sink.start();
       this.pipelines.push(p);
+      // Only now: attach() hands over the media kept since each camera's first PLAY, which a sink not yet playing
+      // refuses (it was counted as sinkClosed: ~100 frames per camera lost at start-up).
+      for (const m of p.cameras) connectToPipeline(m.camera, p.sink, m.firstBranch);
     }
   }
 
-  /** One pipeline with a branch per stream of each camera (the binding's bus polling holds one thread per pipeline). */
+  /**
+   * One pipeline with a branch per stream of each camera (the binding's bus polling holds one thread per pipeline);
+   * the cameras are connected once it plays (startPipelines).
+   */
   private buildPipeline(cams: readonly Camera[], recordPath: string | undefined): Pipeline {
     const branches: GstBranch[] = [];
     const members: Pipeline['cameras'] = [];
@@ -219,10 +225,7 @@ export class Fleet {
       branches, maxQueueBytes: cams[0]!.spec.queueLimitBytes, record: location !== undefined ? { location } : undefined,
     });
     if (recordPath !== undefined) this.usedRecordPaths.add(recordPath);
-    for (const m of members) {
-      if (location !== undefined) m.camera.recording = location;
-      connectToPipeline(m.camera, sink, m.firstBranch);
-    }
+    if (location !== undefined) for (const m of members) m.camera.recording = location;
     return { sink, cameras: members };
   }
 }

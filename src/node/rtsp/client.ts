@@ -395,7 +395,11 @@ export class RtspClient extends EventEmitter {
     if (this.state !== 'ready') throw new RtspError('CLOSED', `play() called in state ${this.state}`);
     let res: RtspMessage;
     try {
-      res = await this.send('PLAY', this.baseUrl, { Range: 'npt=0.000-' });
+      // A live session (SDP `a=range:npt=now-`) gets no Range: gst-rtsp-server takes `npt=0.000-` as a flushing seek,
+      // and on a media shared between sessions the flush drops the packets in flight of every session already playing.
+      const range = this.description?.range;
+      const live = range !== undefined && 'start' in range && range.start === 'now';
+      res = await this.send('PLAY', this.baseUrl, live ? {} : { Range: 'npt=0.000-' });
     } catch (e) {
       throw this.abortedIfClosing(e, 'starting to play');
     }
