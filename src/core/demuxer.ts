@@ -6,7 +6,7 @@
 
 import type { CoreMemory } from './memory.js';
 import { WasmRtspError, hexDump } from './errors.js';
-import { Status, statusName, STATUS_MESSAGES, type StatusName } from './status.js';
+import { coreStatusError } from './status.js';
 import {
   CHANNEL_ACCEPT, CHANNEL_RTP, DEMUX_BYTES, DEMUX_CONSUMED, DEMUX_EVENT_BYTES, DEMUX_FRAMES, DEMUX_GARBAGE_BYTES,
   DEMUX_MESSAGES, DEMUX_RESYNCS, DEMUX_RTP_ERRORS, EV_BODY, EV_CHANNEL, EV_KIND, EV_KIND_ERROR, EV_KIND_FRAME,
@@ -296,9 +296,7 @@ export class InterleavedDemuxer {
   }
 
   private statusError(status: number, context: Record<string, unknown>): DemuxError {
-    const name = statusName(status);
-    const message = name in Status ? STATUS_MESSAGES[name as StatusName] : `unknown status ${status}`;
-    return new DemuxError(name, message, { context: { status, ...context } });
+    return coreStatusError(DemuxError, status, undefined, context);
   }
 
   /** Running totals: frames, messages, garbage octets, octets consumed, frames with a bad RTP header, garbage runs. */

@@ -5,7 +5,7 @@
 
 import type { CoreMemory } from './memory.js';
 import { WasmRtspError } from './errors.js';
-import { Status, statusName, STATUS_MESSAGES, type StatusName } from './status.js';
+import { coreStatusError, Status } from './status.js';
 import {
   DEPAY_BYTES, DEPAY_CODEC_AAC, DEPAY_CODEC_H264, DEPAY_CODEC_H265, DEPAY_CODEC_RAW, DEPAY_DROPPED_LOSS,
   DEPAY_DROPPED_MALFORMED, DEPAY_DROPPED_TOO_LARGE, DEPAY_DROPPED_UNSUPPORTED, DEPAY_DROPPED_WAITING,
@@ -275,8 +275,6 @@ export class Depayloader {
   }
 
   private statusError(status: number, context: Record<string, unknown>): DepayError {
-    const name = statusName(status);
-    const message = name in Status ? STATUS_MESSAGES[name as StatusName] : `unknown status ${status}`;
-    return new DepayError(name, message, { context: { status, codec: this.codec, ...context } });
+    return coreStatusError(DepayError, status, undefined, { codec: this.codec, ...context });
   }
 }

@@ -1,7 +1,7 @@
 // The portable entry: everything that runs without Node (browsers, workers, bundlers). No Node globals below here.
 export { loadCore, compileCore, Core, DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES, type CoreOptions, type WasmSource } from './core.js';
 export { WasmRtspError, CoreError, hexDump } from './errors.js';
-export { Status, statusName, STATUS_MESSAGES, type StatusName } from './status.js';
+export { Status, statusName, statusMessage, coreStatusError, STATUS_MESSAGES, type StatusName } from './status.js';
 export * from './rtp.js';
 export * from './pool.js';
 export * from './demuxer.js';

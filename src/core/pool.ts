@@ -13,7 +13,7 @@
 import type { CoreMemory } from './memory.js';
 import type { CoreExports } from './wasm.js';
 import { CoreError, WasmRtspError } from './errors.js';
-import { Status, STATUS_MESSAGES, statusName, type StatusName } from './status.js';
+import { coreStatusError, Status, statusMessage, statusName } from './status.js';
 import {
   BUCKET_ACQUIRES, BUCKET_BYTES_IN_USE, BUCKET_CAPACITY, BUCKET_EXHAUSTIONS, BUCKET_HIGH_WATER, BUCKET_IN_USE,
   BUCKET_MAX_BYTES, BUCKET_MTU_BYTES, BUCKET_RELEASES, BUCKET_RETIRED, BUCKET_REUSES, BUCKET_SLABS, BUCKET_SLOT_BYTES,
@@ -310,7 +310,7 @@ export class PacketPool {
   /** @internal An error for a negative status returned by the core for this pool. */
   statusError(status: number, context: Record<string, unknown>): PoolError {
     const name = statusName(status);
-    const reason = (STATUS_MESSAGES as Record<string, string>)[name] ?? 'unknown status';
+    const reason = statusMessage(status);
     if (this.ptr === 0) {
       return new PoolError('POOL_DESTROYED', `pool "${this.name}" was destroyed`, { context: { ...context, pool: this.name } });
     }
@@ -318,7 +318,7 @@ export class PacketPool {
     if (status === Status.POOL_STALE_HANDLE) {
       return new LeaseReleasedError('LEASE_RELEASED', `pool "${this.name}": ${reason}`, { context: { ...context, status: name } });
     }
-    return new PoolError(name as StatusName, `pool "${this.name}": ${reason}`, { context: { ...context, status: name, pool: this.name } });
+    return coreStatusError(PoolError, status, `pool "${this.name}"`, { ...context, pool: this.name });
   }
 }
 

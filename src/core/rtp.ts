@@ -10,7 +10,7 @@ import {
   RTP_EXT_LENGTH, RTP_EXT_OFFSET, RTP_STATUS, RTP_PACKET_LENGTH, RTP_CSRCS, RTP_EXT_ELEMENTS, RTP_EXT_ELEMENT_BYTES,
   RTP_EXT_ELEMENT_ID, RTP_EXT_ELEMENT_LENGTH, RTP_EXT_ELEMENT_OFFSET, RTP_MAX_PACKET_BYTES,
 } from './layout.js';
-import { Status, STATUS_MESSAGES, statusName, type StatusName } from './status.js';
+import { Status, statusMessage, statusName } from './status.js';
 
 /** Largest packet parseRtpHeader copies into the core's scratch area (the RTP length limit, 65535 octets). */
 export const MAX_RTP_PACKET_BYTES = RTP_MAX_PACKET_BYTES;
@@ -60,9 +60,7 @@ export class RtpParseError extends WasmRtspError {
   readonly status: number;
 
   constructor(status: number, packet: Uint8Array, options: { cause?: unknown } = {}) {
-    const name = statusName(status);
-    const reason = STATUS_MESSAGES[name as StatusName] ?? `unknown status ${status}`;
-    super(name, `RTP packet of ${packet.length} octets rejected: ${reason}`, {
+    super(statusName(status), `RTP packet of ${packet.length} octets rejected: ${statusMessage(status)}`, {
       context: { length: packet.length, hex: hexDump(packet) },
       cause: options.cause,
     });

@@ -2,6 +2,7 @@
 // scripts/gen-abi.mjs); names and one-line messages for errors are here. test/core/abi.test.ts checks the table
 // against the module's exported globals, and the compiler that every code has a message.
 
+import type { WasmRtspError } from './errors.js';
 import { Status } from './status-codes.js';
 
 export { Status };
@@ -47,3 +48,23 @@ export const STATUS_MESSAGES: Record<StatusName, string> = {
   DEPAY_BAD_STATE: 'not a live depayloader (destroyed or never created)',
   DEPAY_BAD_RECORD: 'the RTP record does not describe this packet (status not OK, or length/payload range disagree)',
 };
+
+/** The one-line explanation of a status the core returned (for a code not in the table: `unknown status <n>`). */
+export function statusMessage(status: number): string {
+  const name = statusName(status);
+  return name in STATUS_MESSAGES ? STATUS_MESSAGES[name as StatusName] : `unknown status ${status}`;
+}
+
+/** Constructor of a layer's error class (DemuxError, DepayError, PoolError, …). */
+export type StatusErrorClass<E extends WasmRtspError> = new (code: string, message: string,
+  options: { context?: Record<string, unknown>; cause?: unknown }) => E;
+
+/**
+ * The one way a negative status of the core becomes an error: `code` is the status name, the message the status's
+ * explanation after `subject` (what failed: `pool "cam1"`, …), the context the caller's plus `status` (the number).
+ */
+export function coreStatusError<E extends WasmRtspError>(ErrorClass: StatusErrorClass<E>, status: number, subject: string | undefined,
+  context: Record<string, unknown> = {}): E {
+  const reason = statusMessage(status);
+  return new ErrorClass(statusName(status), subject ? `${subject}: ${reason}` : reason, { context: { status, ...context } });
+}
