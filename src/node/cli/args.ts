@@ -303,7 +303,7 @@ export function camerasPerCore(poolLimitBytes: number): number {
  * Sizes the wasm memory for `cameras` cameras at `poolLimitBytes` each (coreBytesFor: pools, demuxers, records, frame
  * assembly). One wasm32 memory holds at most 4 GiB, so cameras are grouped into as few cores as needed. Throws
  * UsageError naming --pool-limit when the total would not fit in this machine's memory (every pool is reserved and
- * zeroed up front).
+ * filled up to its limit under load).
  */
 export function planCores(cameras: number, poolLimitBytes: number, machineBytes = totalmem()): CorePlan {
   const perCore = camerasPerCore(poolLimitBytes);
