@@ -85,8 +85,11 @@ export class StreamReceiver {
     this.statistics.dropped[reason]++;
   }
 
-  /** One received RTP packet (its bytes and record in core memory): statistics, packet handlers, depayloader. */
-  receive(packet: ReceivedPacket, nowMs: number): void {
+  /**
+   * One received RTP packet (its bytes and record in core memory): statistics, packet handlers, depayloader. `nowMs`
+   * defaults to the packet's arrivalMs (the allocation-free form: no boxed number per call).
+   */
+  receive(packet: ReceivedPacket, nowMs: number = packet.arrivalMs): void {
     if (packet.status !== 0) {
       this.statistics.dropped.parseError++;
       return;
@@ -95,7 +98,9 @@ export class StreamReceiver {
     const p = host.packet;
     const header = p.header.at(packet.recordPtr);
     const timestamp = header.timestamp;
-    if (!this.statistics.update(header.sequenceNumber, timestamp, nowMs, packet.length)) {
+    const statistics = this.statistics;
+    statistics.arrivalMs = nowMs;
+    if (!statistics.updateAt(header.sequenceNumber, timestamp | 0, packet.length)) {
       this.statistics.dropped.duplicate++;
       return;
     }

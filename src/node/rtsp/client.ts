@@ -730,7 +730,7 @@ export class RtspClient extends EventEmitter {
       return;
     }
     if (code & 1) this.onRtcp(receiver, this.core!.u8.subarray(packet.ptr, packet.ptr + packet.length));
-    else receiver.receive(packet, Date.now());
+    else receiver.receive(packet); // its arrival time in packet.arrivalMs, set once per read
   }
 
   /** Hands the reused packet or frame to its handler option, then to the listeners; it is live only during the call. */

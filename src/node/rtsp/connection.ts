@@ -26,6 +26,13 @@ import { receivedPacket, type ReceivedPacket } from '../../core/media/packet.js'
 const READ_SLOT_BYTES = 65536;
 /** Rotate the read slot when less than this is free at its end and no item is pending. */
 const MIN_READ_BYTES = 4096;
+/**
+ * Where reads land in a read slot nobody else holds: the partial item a read ends with (a piece of one RTP packet,
+ * usually) moves to end here, so every read goes to the same place and the socket gets the same cached view each
+ * time (a new view per read was most of the path's garbage: issue 12). A longer partial item, or a slot a consumer
+ * retained packets in, takes the general path (reads appended, a view made per read).
+ */
+const READ_AT = 8192;
 /** How often a connection paused for want of a read slot checks the pool again. */
 const EXHAUSTED_RETRY_MS = 5;
 /** RTP over TCP uses a 16-bit length: 65535 octets of packet after the 4-octet frame header. */
@@ -117,6 +124,8 @@ export class RtspConnection {
   private target = TARGET_SLOT;
   private spillPtr = 0;
   private spillFill = 0;
+  /** Views of [slot + READ_AT, slot end) per read slot address, made once (rebuilt if the memory's buffer changes). */
+  private readonly readViews = new Map<number, Uint8Array>();
   /** The value every onFrame call hands over, refilled for each frame. */
   private readonly received = receivedPacket();
   readonly stats: ConnectionStats = {
@@ -141,6 +150,7 @@ export class RtspConnection {
     }
     this.readHandle = h;
     this.readPtr = this.pool.lastPtr;
+    this.fill = this.scanFrom = READ_AT;
     this.largeRecord = this.core.alloc(RTP_RECORD_BYTES + MIN_READ_BYTES, 'RTP record and spill area');
     this.spillPtr = this.largeRecord + RTP_RECORD_BYTES;
     return new Promise((resolve, reject) => {
@@ -294,7 +304,18 @@ export class RtspConnection {
       return u8.subarray(this.spillPtr + this.spillFill, this.spillPtr + MIN_READ_BYTES);
     }
     this.target = TARGET_SLOT;
+    if (this.fill === READ_AT) return this.readView(u8);
     return u8.subarray(this.readPtr + this.fill, this.readPtr + READ_SLOT_BYTES);
+  }
+
+  /** The cached view of the read slot from READ_AT to its end. */
+  private readView(u8: Uint8Array): Uint8Array {
+    let view = this.readViews.get(this.readPtr);
+    if (view === undefined || view.buffer !== u8.buffer) {
+      view = u8.subarray(this.readPtr + READ_AT, this.readPtr + READ_SLOT_BYTES);
+      this.readViews.set(this.readPtr, view);
+    }
+    return view;
   }
 
   private onRead(n: number): boolean {
@@ -333,6 +354,8 @@ export class RtspConnection {
 
   private scan(): void {
     const d = this.demuxer;
+    // Everything one read brought arrived at once.
+    this.received.arrivalMs = Date.now();
     for (;;) {
       const base = this.readPtr + this.scanFrom;
       const n = d.scan(base, this.fill - this.scanFrom);
@@ -400,6 +423,17 @@ export class RtspConnection {
       const length = (u8[this.readPtr + this.scanFrom + 2] << 8) | u8[this.readPtr + this.scanFrom + 3];
       if (length + FRAME_HEADER_BYTES > READ_SLOT_BYTES) return this.startLargeFrame(length);
       needed = Math.max(needed, length + FRAME_HEADER_BYTES);
+    }
+    // The usual case: nobody else holds the slot and the partial item is short: it moves to end at READ_AT, where the
+    // next read lands (one cached view for every read).
+    if (pending <= READ_AT && READ_AT - pending + needed <= READ_SLOT_BYTES && this.pool.checkHandle(this.readHandle) === 1) {
+      if (pending > 0 && this.scanFrom !== READ_AT - pending) {
+        u8.copyWithin(this.readPtr + READ_AT - pending, this.readPtr + this.scanFrom, this.readPtr + this.fill);
+        this.stats.bytesMoved += pending;
+      }
+      this.scanFrom = READ_AT - pending;
+      this.fill = READ_AT;
+      return true;
     }
     if (this.scanFrom + needed <= READ_SLOT_BYTES) return true;
     // Move the pending item to the start of a slot: this slot if nobody else holds it, else a fresh one.
@@ -472,6 +506,7 @@ export class RtspConnection {
     r.length = this.largeLength;
     r.recordPtr = rtp ? this.largeRecord : 0;
     r.status = rtp ? this.core.parseRtpAt(this.largePtr, this.largeLength, this.largeRecord) : 1;
+    r.arrivalMs = Date.now();
     this.largeHandle = 0;
     this.handlers.onFrame(r);
     this.pool.releaseHandle(h);
