@@ -15,13 +15,15 @@ const CHUNK_PACKETS = 256;
 const UDP_BURST = 64;
 const UDP_PACING_MS = Number(process.env.STREAM_UDP_PACING_MS ?? 1);
 const PACKET_BYTES = 12 + PAYLOAD_BYTES;
+const TIMESTAMP_START = 0x7FF0_0000;
 
 /** Writes RTP packet `seq` (header + single NAL unit) at `at` in `buf`. */
 function writePacket(buf: Buffer, at: number, seq: number): void {
   buf[at] = 0x80;
   buf[at + 1] = 0x80 | 96;
   buf.writeUInt16BE(seq & 0xffff, at + 2);
-  buf.writeUInt32BE((seq * 3000) >>> 0, at + 4);
+  // 1 ms of 90 kHz per packet from just below 2^31: past 2^31 within the warm-up, no wrap for 23 M packets.
+  buf.writeUInt32BE((TIMESTAMP_START + seq * 90) >>> 0, at + 4);
   buf.writeUInt32BE(0x1234abcd, at + 8);
   buf[at + 12] = seq % 30 === 0 ? 0x65 : 0x41; // IDR / non-IDR slice
 }

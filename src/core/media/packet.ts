@@ -54,9 +54,13 @@ export class RtpPacket {
   byteOffset = 0;
   length = 0;
   /** Local arrival time (ms since the Unix epoch). */
-  arrivalTimeMs = 0;
+  arrivalTimeMs = Number.NaN; // a double field from the start: no map change (and deopt) at the first packet
   /** Sender wall-clock time of this packet from the last RTCP sender report, or undefined before the first SR. */
-  wallClockTimeMs: number | undefined = undefined;
+  get wallClockTimeMs(): number | undefined {
+    return Number.isNaN(this.wallClockMs) ? undefined : this.wallClockMs;
+  }
+  /** @internal wallClockTimeMs as a double field (NaN: none): a number | undefined field boxes every double stored. */
+  wallClockMs = Number.NaN;
   /** The parsed header, read lazily from the wasm record (no object per packet). */
   readonly header: RtpRecordView;
   /** @internal */ handle = 0;

@@ -9,6 +9,7 @@
 // its stream's receiver; the wall clock of packets and frames is computed here, once (wallClockAt).
 
 import type { Core } from '../core.js';
+import { RTP_TIMESTAMP } from '../layout.js';
 import { parseRtcp, type RtcpPacket } from '../rtcp.js';
 import { StreamStatistics, type DropReason } from '../stats.js';
 import { Frame, frameCodecOf, StreamFrames, type FrameModeOptions } from './frames.js';
@@ -75,9 +76,18 @@ export class StreamReceiver {
 
   /** The sender's wall-clock time (ms since the Unix epoch) of RTP time `rtpTimestamp`, once a sender report came. */
   wallClockAt(rtpTimestamp: number): number | undefined {
+    const ms = this.wallClockMsAt(rtpTimestamp | 0);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+
+  /**
+   * wallClockAt for hot paths: NaN before the first sender report, and the RTP timestamp as a signed 32-bit value
+   * (`ts | 0`, a small integer: a larger number passed to a call that is not inlined is boxed, issue 12).
+   */
+  wallClockMsAt(rtpTimestampI32: number): number {
     const sr = this.lastSenderReport;
-    if (sr === undefined) return undefined;
-    return sr.wallClockMs + (((rtpTimestamp - sr.rtpTimestamp) | 0) * 1000) / this.stream.clockRate;
+    if (sr === undefined) return Number.NaN;
+    return sr.wallClockMs + (((rtpTimestampI32 - sr.rtpTimestamp) | 0) * 1000) / this.stream.clockRate;
   }
 
   /** Counts a packet dropped before reaching the consumer. */
@@ -86,10 +96,12 @@ export class StreamReceiver {
   }
 
   /**
-   * One received RTP packet (its bytes and record in core memory): statistics, packet handlers, depayloader. `nowMs`
-   * defaults to the packet's arrivalMs (the allocation-free form: no boxed number per call).
+   * One received RTP packet (its bytes and record in core memory): statistics, packet handlers, depayloader. The
+   * arrival time is the packet's arrivalMs; `nowMs`, when given, is written there first. The hot path passes none:
+   * a double argument or local that crosses a call is boxed, one heap number per packet (issue 12).
    */
-  receive(packet: ReceivedPacket, nowMs: number = packet.arrivalMs): void {
+  receive(packet: ReceivedPacket, nowMs?: number): void {
+    if (nowMs !== undefined) packet.arrivalMs = nowMs;
     if (packet.status !== 0) {
       this.statistics.dropped.parseError++;
       return;
@@ -97,10 +109,12 @@ export class StreamReceiver {
     const host = this.host;
     const p = host.packet;
     const header = p.header.at(packet.recordPtr);
-    const timestamp = header.timestamp;
+    // Read as int32: always a small integer, so the optimized code never meets a value it did not expect (a u32 read
+    // crosses 2^31 once per RTP timestamp cycle: a deopt, and boxed numbers until V8 optimizes again).
+    const timestamp = host.core.i32[(packet.recordPtr + RTP_TIMESTAMP) >>> 2]!;
     const statistics = this.statistics;
-    statistics.arrivalMs = nowMs;
-    if (!statistics.updateAt(header.sequenceNumber, timestamp | 0, packet.length)) {
+    statistics.arrivalMs = packet.arrivalMs;
+    if (!statistics.updateAt(header.sequenceNumber, timestamp, packet.length)) {
       this.statistics.dropped.duplicate++;
       return;
     }
@@ -111,8 +125,8 @@ export class StreamReceiver {
       p.byteOffset = packet.ptr;
       p.length = packet.length;
       p.recordPtr = packet.recordPtr;
-      p.arrivalTimeMs = nowMs;
-      p.wallClockTimeMs = this.wallClockAt(timestamp);
+      p.arrivalTimeMs = packet.arrivalMs;
+      p.wallClockMs = this.lastSenderReport === undefined ? Number.NaN : this.wallClockMsAt(timestamp);
       host.deliverPacket(p);
     }
     if (host.framesOn) this.depayload(packet);

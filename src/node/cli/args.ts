@@ -8,6 +8,7 @@ import { SLAB_BYTES } from '../../core/layout.js';
 import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../../core/pool.js';
 import { parseRtspUrl, redactUrl, RtspUrlError } from '../../core/rtsp/url.js';
 import { coreBytesFor } from '../../core/media/sizing.js';
+import { DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS } from '../rtsp/connection.js';
 import { DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS, DEFAULT_MEDIA_TIMEOUT_MS } from '../rtsp/camera.js';
 
 /** Seconds the demo plays. */
@@ -61,6 +62,8 @@ export interface Args {
   retryMaxDelayMs: number;
   /** A playing camera without an RTP packet for this long is reconnected. */
   mediaTimeoutMs: number;
+  /** TCP: read each camera's socket at most this often, ms (0: at every readable event). */
+  readIntervalMs: number;
   /** Push RTP packets into GStreamer (its depayloaders) instead of frames depayloaded in wasm. */
   rtp: boolean;
   /** Serve Prometheus metrics on this port (GET /metrics), on `metricsHost`. */
@@ -92,6 +95,8 @@ export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
   --retry-delay seconds      wait before the first retry, doubled each time (default ${DEFAULT_RETRY_DELAY_S})
   --retry-max-delay seconds  longest wait between retries (default ${DEFAULT_RETRY_MAX_DELAY_S})
   --media-timeout seconds    reconnect a playing camera that sent no RTP packet for this long (default ${DEFAULT_MEDIA_TIMEOUT_S})
+  --read-interval ms         TCP: read each camera's socket at most this often, all that arrived at once (default
+                             ${DEFAULT_READ_INTERVAL_MS}; adds up to that much latency); 0 reads at every readable event
   --metrics-port N           serve Prometheus metrics on http://<metrics-host>:N/metrics
   --metrics-host address     address for --metrics-port (default 127.0.0.1)
   --tls-fingerprint sha256   rtsps://: accept the server certificate with this SHA-256 fingerprint (self-signed camera)
@@ -126,6 +131,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         'retry-delay': { type: 'string' },
         'retry-max-delay': { type: 'string' },
         'media-timeout': { type: 'string' },
+        'read-interval': { type: 'string' },
         rtp: { type: 'boolean' },
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
@@ -186,12 +192,22 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     retryDelayMs: Math.round((number('retry-delay', v['retry-delay'], 0.01, 3600) ?? DEFAULT_RETRY_DELAY_S) * 1000),
     retryMaxDelayMs: Math.round((number('retry-max-delay', v['retry-max-delay'], 0.01, 3600) ?? DEFAULT_RETRY_MAX_DELAY_S) * 1000),
     mediaTimeoutMs: Math.round((number('media-timeout', v['media-timeout'], 0.1, 3600) ?? DEFAULT_MEDIA_TIMEOUT_S) * 1000),
+    readIntervalMs: readInterval(v['read-interval']),
     rtp: v.rtp ?? false,
     metricsPort: metricsPort(v['metrics-port']),
     metricsHost: v['metrics-host'] ?? '127.0.0.1',
     tlsFingerprint: tlsFingerprint(v['tls-fingerprint']),
     tlsCaFile: v['tls-ca'],
   };
+}
+
+/** --read-interval in ms: an integer from 0 to MAX_READ_INTERVAL_MS. */
+function readInterval(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_READ_INTERVAL_MS;
+  if (!/^\d{1,4}$/.test(text) || Number(text) > MAX_READ_INTERVAL_MS) {
+    throw new UsageError(`--read-interval must be a whole number of milliseconds from 0 to ${MAX_READ_INTERVAL_MS}, not ${text}`, { option: '--read-interval' });
+  }
+  return Number(text);
 }
 
 function metricsPort(text: string | undefined): number | undefined {

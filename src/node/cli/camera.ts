@@ -79,6 +79,7 @@ export class Camera extends EventEmitter {
         ca: args.tlsCaFile ? readFileSync(args.tlsCaFile, 'utf8') : undefined,
       } : undefined,
       requestTimeoutMs: args.timeoutMs, connectTimeoutMs: args.timeoutMs, mediaTimeoutMs: args.mediaTimeoutMs,
+      readIntervalMs: args.readIntervalMs,
       initialDelayMs: args.retryDelayMs, maxDelayMs: args.retryMaxDelayMs,
       maxAttempts: args.retries === Infinity ? Infinity : args.retries + 1,
     });
