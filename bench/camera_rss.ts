@@ -1,7 +1,7 @@
 // RSS of the `wasm-rtsp` command per camera, and how much of it is resident wasm memory (issue 12).
 //
 //   npx tsx bench/camera_rss.ts silent 1 64 256     cameras at a server that accepts and never answers
-//   npx tsx bench/camera_rss.ts media 1 64          cameras playing the test server's /h264 (shared media)
+//   npx tsx bench/camera_rss.ts media 1 64          cameras playing test servers' /h264 (shared media, 16 per server)
 //
 // For each camera count the command (dist/node/cli/index.js --pipeline fakesink) runs until SETTLE_MS after start
 // (media: after every camera played), then VmRSS (/proc/PID/status) and the largest mapping of /proc/PID/smaps (the
@@ -15,6 +15,10 @@ import { coreBytesFor } from '../src/core/media/sizing.js';
 import { startRtspServer, type RtspTestServer } from '../test/server/harness.js';
 
 const SETTLE_MS = Number(process.env.RSS_SETTLE_MS ?? 6000);
+/** Cameras per test server (media mode). */
+const CAMERAS_PER_SERVER = Number(process.env.RSS_CAMERAS_PER_SERVER ?? 16);
+/** RSS_720P=1: the test server's /h264 at 1280x720 30 fps 4 Mbit/s (default: its 320x240). */
+const SERVER_OPTIONS = process.env.RSS_720P === '1' ? { width: 1280, height: 720, framerate: 30, bitrate: 4000 } : {};
 const CLI = new URL('../dist/node/cli/index.js', import.meta.url).pathname;
 
 interface Reading { cameras: number; rssKb: number; wasmSizeKb: number; wasmRssKb: number }
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
   const extra = dash >= 0 ? argv.slice(dash + 1) : [];
   const [mode, ...counts] = (dash >= 0 ? argv.slice(0, dash) : argv);
   let server: net.Server | undefined;
-  let rtsp: RtspTestServer | undefined;
+  const rtsp: RtspTestServer[] = [];
   let url: (i: number) => string;
   if (mode === 'silent') {
     const sockets: net.Socket[] = [];
@@ -93,8 +97,10 @@ async function main(): Promise<void> {
     const port = (server.address() as net.AddressInfo).port;
     url = (i) => `rtsp://127.0.0.1:${port}/cam${i}`;
   } else {
-    rtsp = await startRtspServer({ shared: true });
-    url = () => rtsp!.url('/h264');
+    // One test server answers a few dozen clients slowly (one main loop): one server per CAMERAS_PER_SERVER cameras.
+    const servers = Math.ceil(Math.max(...counts.map(Number)) / CAMERAS_PER_SERVER);
+    for (let i = 0; i < servers; i++) rtsp.push(await startRtspServer({ shared: true, ...SERVER_OPTIONS }));
+    url = (i) => rtsp[i % servers]!.url('/h264');
   }
   const rows: Reading[] = [];
   for (const c of counts.map(Number)) {
@@ -107,7 +113,7 @@ async function main(): Promise<void> {
       `Rss=${(r.wasmRssKb / 1024).toFixed(1)} MB; per camera: RSS +${per} MB, wasm +${perWasm} MB`);
   }
   server?.close();
-  await rtsp?.stop();
+  for (const r of rtsp) await r.stop();
   process.exit(0);
 }
 
