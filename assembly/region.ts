@@ -4,6 +4,16 @@
 // view the host holds). Everything above __heap_base is ours: blocks are handed out first-fit from an address-ordered
 // free list and coalesced with their neighbours on free. These calls are rare (one per pool, demuxer or scratch
 // buffer), so simplicity wins over speed here; the hot paths never allocate.
+//
+// Blocks are handed out zeroed, without touching a page that is not already resident. A fresh memory is all zeroes
+// and the kernel backs it with pages only when they are written, so a memory.fill over a whole pool region would make
+// every one of its pages resident (issue 12: 4 MiB of RAM per camera whose pool held one 64 KiB slab). Hence:
+// - above `cleanFrom`, the end of the highest block ever handed out, memory was never written (but the 16-byte header
+//   of the free block that starts exactly there): nothing to zero;
+// - below it, a block may hold an earlier owner's bytes: it is read and only non-zero words are written. Reading a
+//   never-written page maps the kernel's shared zero page, which costs no RAM, so only pages already dirty are
+//   written.
+// A camera's resident memory thus follows what it touched (slabs in use, frames assembled), not its limits.
 
 import { OK, ERR_BAD_ARGUMENT } from "./status";
 
@@ -17,11 +27,14 @@ const MAGIC_USED: u32 = 0x52545350; // "RTSP"
 let freeHead: usize = 0;
 let initialized = false;
 let reservedBytes: usize = 0;
+/** Every byte at or above cleanFrom + HEADER is zero (never written since the memory was made): see the file comment. */
+let cleanFrom: usize = 0;
 
 function init(): void {
   const start = (__heap_base + ALIGN - 1) & ~(ALIGN - 1);
   const end = <usize>memory.size() << 16;
   freeHead = start;
+  cleanFrom = start;
   store<u32>(start, <u32>(end - start)); // size
   store<u32>(start, 0, 4); //               next
   store<u32>(start, 0, 8); //               magic
@@ -52,14 +65,29 @@ export function region_alloc(bytes: u32): usize {
       }
       store<u32>(block, 0, 4);
       store<u32>(block, MAGIC_USED, 8);
-      reservedBytes += <usize>load<u32>(block);
-      memory.fill(block + HEADER, 0, load<u32>(block) - <u32>HEADER);
+      const end = block + <usize>load<u32>(block);
+      reservedBytes += end - block;
+      zeroDirty(block + HEADER, min(end, cleanFrom + HEADER));
+      if (end > cleanFrom) cleanFrom = end;
       return block + HEADER;
     }
     prev = block;
     block = next;
   }
   return 0;
+}
+
+/**
+ * Zeroes [from, to) (16-byte aligned) writing only the words that are not zero already, so pages that were never
+ * written stay unbacked (reads of them map the shared zero page).
+ */
+function zeroDirty(from: usize, to: usize): void {
+  for (let a = from; a < to; a += 16) {
+    if ((load<u64>(a) | load<u64>(a, 8)) != 0) {
+      store<u64>(a, 0);
+      store<u64>(a, 0, 8);
+    }
+  }
 }
 
 /** Returns a block from region_alloc to the free list. ERR_BAD_ARGUMENT for anything else (including a double free). */

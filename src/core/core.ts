@@ -194,7 +194,10 @@ export class Core implements CoreMemory {
     return this.exports.region_reserved_bytes() >>> 0;
   }
 
-  /** Reserves `bytes` of linear memory (16-byte aligned, zeroed); throws CoreError('OUT_OF_MEMORY') when full. */
+  /**
+   * Reserves `bytes` of linear memory (16-byte aligned, zeroed: pages never written stay unbacked, see
+   * assembly/region.ts); throws CoreError('OUT_OF_MEMORY') when full.
+   */
   alloc(bytes: number, what = 'buffer'): number {
     this.assertUsable();
     const ptr = this.exports.region_alloc(bytes) >>> 0;

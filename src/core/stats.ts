@@ -62,13 +62,33 @@ export class StreamStatistics {
    * caller drops it and counts it in `dropped.duplicate`).
    */
   update(seq: number, rtpTimestamp: number, arrivalMs: number, length: number): boolean {
+    this.arrivalMs = arrivalMs;
+    this.rtpTimestamp = rtpTimestamp;
+    return this.count(seq, length);
+  }
+
+  /**
+   * update() for hot paths: the arrival time is read from `arrivalMs` (set it first) and the RTP timestamp is given
+   * as a signed 32-bit value (`timestamp | 0`). Doubles passed to a call that is not inlined are boxed, one heap
+   * number per packet; through fields and small integers nothing is allocated (issue 12).
+   */
+  updateAt(seq: number, rtpTimestampI32: number, length: number): boolean {
+    this.rtpTimestamp = rtpTimestampI32 >>> 0;
+    return this.count(seq, length);
+  }
+
+  /** Arrival time (ms) and RTP timestamp of the packet being counted: fields, not arguments (see updateAt). */
+  arrivalMs = 0.5;
+  private rtpTimestamp = 0.5;
+
+  private count(seq: number, length: number): boolean {
     if (!this.started) {
       this.started = true;
       this.baseSeq = seq;
       this.maxSeq = seq;
       this.seen.fill(0);
       this.seen[seq % SEEN_WINDOW] = 1;
-      this.accept(rtpTimestamp, arrivalMs, length);
+      this.accept(length);
       return true;
     }
     const delta = (seq - this.maxSeq + SEQ_MOD) % SEQ_MOD;
@@ -100,11 +120,13 @@ export class StreamStatistics {
       this.seen.fill(0);
     }
     this.seen[seq % SEEN_WINDOW] = 1;
-    this.accept(rtpTimestamp, arrivalMs, length);
+    this.accept(length);
     return true;
   }
 
-  private accept(rtpTimestamp: number, arrivalMs: number, length: number): void {
+  private accept(length: number): void {
+    const arrivalMs = this.arrivalMs;
+    const rtpTimestamp = this.rtpTimestamp;
     this.packets++;
     this.lastArrivalMs = arrivalMs;
     this.received++;

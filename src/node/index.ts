@@ -2,7 +2,7 @@
 export * from '../core/index.js';
 export { createCore, wasmUrl, type NodeCoreOptions } from './core.js';
 
-export { RtspClient, type RtspClientOptions, type MediaStream, type ClientStats } from './rtsp/client.js';
+export { RtspClient, type RtspClientOptions, type MediaStream, type ClientStats, DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS } from './rtsp/client.js';
 export { createMetrics, serveMetrics, type MetricsSources, type CameraSample } from './metrics.js';
 export { RtspAuthenticator, RtspAuthError } from './rtsp/auth.js';
 export * from './gst/index.js';

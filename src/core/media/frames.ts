@@ -120,7 +120,11 @@ export class Frame {
   /** Presentation time in the stream's clock (`stream.clockRate` per second), 0 at the stream's first frame. */
   pts = 0;
   /** Sender wall-clock time of this frame (ms since the Unix epoch) from the last RTCP sender report, if any. */
-  wallClockTimeMs: number | undefined = undefined;
+  get wallClockTimeMs(): number | undefined {
+    return Number.isNaN(this.wallClockMs) ? undefined : this.wallClockMs;
+  }
+  /** @internal wallClockTimeMs as a double field (NaN: none): a number | undefined field boxes every double stored. */
+  wallClockMs = Number.NaN;
   /** How to decode the stream: from the SDP, updated by in-band parameter sets. */
   config: CodecConfig | undefined = undefined;
   /** True on the first frame whose in-band parameter sets changed `config` (a decoder must be reconfigured). */
@@ -203,6 +207,8 @@ export interface FrameStats extends DepayStats {
 /** Maps RTP time to the sender's wall clock (the stream's receiver, from its last sender report). */
 export interface WallClock {
   wallClockAt(rtpTimestamp: number): number | undefined;
+  /** The same as a double, NaN when unknown, from the RTP timestamp `| 0` (no number boxed per frame). */
+  wallClockMsAt(rtpTimestampI32: number): number;
 }
 
 /**
@@ -259,7 +265,7 @@ export class StreamFrames {
     frame.configChanged = false;
     if ((flags & FRAME_PARAMETER_SETS) !== 0) this.updateConfig(frame);
     frame.config = this.config;
-    frame.wallClockTimeMs = this.clock.wallClockAt(ts32);
+    frame.wallClockMs = this.clock.wallClockMsAt(ts32 | 0);
     this.delivered++;
     if (frame.keyframe) this.keyframes++;
   }

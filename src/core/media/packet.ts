@@ -22,11 +22,16 @@ export interface ReceivedPacket {
   recordPtr: number;
   /** RTP parse status: 0 = valid, < 0 = an RTP_* error, 1 = not parsed (an RTCP channel). */
   status: number;
+  /**
+   * Local arrival time (ms since the Unix epoch). A field rather than an argument: a double passed to a function
+   * that is not inlined is boxed, one heap number per packet (issue 12).
+   */
+  arrivalMs: number;
 }
 
-/** A ReceivedPacket with every field 0 (-1 for the channel), to be filled and reused. */
+/** A ReceivedPacket with every field 0 (-1 for the channel; arrivalMs a double from the start), to be filled and reused. */
 export function receivedPacket(): ReceivedPacket {
-  return { channel: -1, handle: 0, ptr: 0, length: 0, recordPtr: 0, status: 1 };
+  return { channel: -1, handle: 0, ptr: 0, length: 0, recordPtr: 0, status: 1, arrivalMs: 0.5 };
 }
 
 /** An RTP packet kept past its handler: a lease on its bytes plus a copy of its parsed header. */
@@ -49,9 +54,13 @@ export class RtpPacket {
   byteOffset = 0;
   length = 0;
   /** Local arrival time (ms since the Unix epoch). */
-  arrivalTimeMs = 0;
+  arrivalTimeMs = Number.NaN; // a double field from the start: no map change (and deopt) at the first packet
   /** Sender wall-clock time of this packet from the last RTCP sender report, or undefined before the first SR. */
-  wallClockTimeMs: number | undefined = undefined;
+  get wallClockTimeMs(): number | undefined {
+    return Number.isNaN(this.wallClockMs) ? undefined : this.wallClockMs;
+  }
+  /** @internal wallClockTimeMs as a double field (NaN: none): a number | undefined field boxes every double stored. */
+  wallClockMs = Number.NaN;
   /** The parsed header, read lazily from the wasm record (no object per packet). */
   readonly header: RtpRecordView;
   /** @internal */ handle = 0;

@@ -9,6 +9,7 @@
 // its stream's receiver; the wall clock of packets and frames is computed here, once (wallClockAt).
 
 import type { Core } from '../core.js';
+import { RTP_TIMESTAMP } from '../layout.js';
 import { parseRtcp, type RtcpPacket } from '../rtcp.js';
 import { StreamStatistics, type DropReason } from '../stats.js';
 import { Frame, frameCodecOf, StreamFrames, type FrameModeOptions } from './frames.js';
@@ -77,9 +78,18 @@ export class StreamReceiver {
 
   /** The sender's wall-clock time (ms since the Unix epoch) of RTP time `rtpTimestamp`, once a sender report came. */
   wallClockAt(rtpTimestamp: number): number | undefined {
+    const ms = this.wallClockMsAt(rtpTimestamp | 0);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+
+  /**
+   * wallClockAt for hot paths: NaN before the first sender report, and the RTP timestamp as a signed 32-bit value
+   * (`ts | 0`, a small integer: a larger number passed to a call that is not inlined is boxed, issue 12).
+   */
+  wallClockMsAt(rtpTimestampI32: number): number {
     const sr = this.lastSenderReport;
-    if (sr === undefined) return undefined;
-    return sr.wallClockMs + (((rtpTimestamp - sr.rtpTimestamp) | 0) * 1000) / this.stream.clockRate;
+    if (sr === undefined) return Number.NaN;
+    return sr.wallClockMs + (((rtpTimestampI32 - sr.rtpTimestamp) | 0) * 1000) / this.stream.clockRate;
   }
 
   /** Counts a packet dropped before reaching the consumer. */
@@ -87,8 +97,13 @@ export class StreamReceiver {
     this.statistics.dropped[reason]++;
   }
 
-  /** One received RTP packet (its bytes and record in core memory): statistics, packet handlers, depayloader. */
-  receive(packet: ReceivedPacket, nowMs: number): void {
+  /**
+   * One received RTP packet (its bytes and record in core memory): statistics, packet handlers, depayloader. The
+   * arrival time is the packet's arrivalMs; `nowMs`, when given, is written there first. The hot path passes none:
+   * a double argument or local that crosses a call is boxed, one heap number per packet (issue 12).
+   */
+  receive(packet: ReceivedPacket, nowMs?: number): void {
+    if (nowMs !== undefined) packet.arrivalMs = nowMs;
     if (packet.status !== 0) {
       this.statistics.dropped.parseError++;
       return;
@@ -96,8 +111,12 @@ export class StreamReceiver {
     const host = this.host;
     const p = host.packet;
     const header = p.header.at(packet.recordPtr);
-    const timestamp = header.timestamp;
-    if (!this.statistics.update(header.sequenceNumber, timestamp, nowMs, packet.length)) {
+    // Read as int32: always a small integer, so the optimized code never meets a value it did not expect (a u32 read
+    // crosses 2^31 once per RTP timestamp cycle: a deopt, and boxed numbers until V8 optimizes again).
+    const timestamp = host.core.i32[(packet.recordPtr + RTP_TIMESTAMP) >>> 2]!;
+    const statistics = this.statistics;
+    statistics.arrivalMs = packet.arrivalMs;
+    if (!statistics.updateAt(header.sequenceNumber, timestamp, packet.length)) {
       this.statistics.dropped.duplicate++;
       return;
     }
@@ -108,11 +127,11 @@ export class StreamReceiver {
       p.byteOffset = packet.ptr;
       p.length = packet.length;
       p.recordPtr = packet.recordPtr;
-      p.arrivalTimeMs = nowMs;
-      p.wallClockTimeMs = this.wallClockAt(timestamp);
+      p.arrivalTimeMs = packet.arrivalMs;
+      p.wallClockMs = this.lastSenderReport === undefined ? Number.NaN : this.wallClockMsAt(timestamp);
       host.deliverPacket(p);
     }
-    if (host.framesOn) this.depayload(packet, nowMs);
+    if (host.framesOn) this.depayload(packet);
   }
 
   /** Whether this stream's packets go to the packet consumers (decided once, at its first packet). */
@@ -122,7 +141,7 @@ export class StreamReceiver {
   }
 
   /** Frame mode: one wasm call per packet; each access unit it completes goes to the frame handlers. */
-  private depayload(packet: ReceivedPacket, nowMs: number): void {
+  private depayload(packet: ReceivedPacket): void {
     let frames = this.frames;
     if (frames === undefined) {
       if (this.framesUnsupported) return;
@@ -150,7 +169,7 @@ export class StreamReceiver {
       return;
     }
     if (n <= 0) return;
-    this.lastFrameAtMs = nowMs;
+    this.lastFrameAtMs = packet.arrivalMs;
     const f = this.host.frame;
     for (let i = 0; i < n; i++) {
       frames.fill(f, i);

@@ -5,8 +5,10 @@
 // plus the pool's descriptor and slab tables), the interleaved demuxer (state, event and RTP record arrays), the
 // connection's record and spill area, the UDP record and a reserve for frame assembly; per core: the module's static
 // data, the core's scratch area and slack for the region allocator. UDP reorder buffers hold packets in their pool
-// slots (inside the pool limit) and need no memory of their own. Pages that are never touched cost address space,
-// not RAM, so the fixed parts are generous; the pool's share is exact.
+// slots (inside the pool limit) and need no memory of their own. Pages that are never written cost address space,
+// not RAM, and the region allocator hands out zeroed blocks without writing a page that is not already dirty
+// (assembly/region.ts): a camera's resident memory follows what it holds (the slabs its pool carved, the frames it
+// assembled or retained), not these limits. So the fixed parts are generous; the pool's share is exact.
 //
 //   const memoryBytes = coreBytesFor({ cameras: 8, poolLimitBytes: 16 << 20 });   // throws RtspError('BAD_OPTION')
 //   const core = await createCore({ memoryBytes });

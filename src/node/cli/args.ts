@@ -10,6 +10,7 @@ import { parseRtspUrl, redactUrl, RtspUrlError } from '../../core/rtsp/url.js';
 import { coreBytesFor } from '../../core/media/sizing.js';
 import { CAMERA_DEFAULTS, type CameraSpec } from '../fleet/config.js';
 import { parseShard, type Shard } from '../fleet/shard.js';
+import { DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS } from '../rtsp/connection.js';
 
 /** Seconds the demo plays. */
 export const DEMO_SECONDS = 10;
@@ -72,6 +73,8 @@ export interface Args {
   mediaTimeoutMs: number;
   /** A playing camera whose wasm-depayloaded streams make no frame for this long is reconnected; 0: off. */
   frameTimeoutMs: number;
+  /** TCP: read each camera's socket at most this often, ms (0: at every readable event). */
+  readIntervalMs: number;
   /** Push RTP packets into GStreamer (its depayloaders) instead of frames depayloaded in wasm. */
   rtp: boolean;
   /** Serve Prometheus metrics on this port (GET /metrics), on `metricsHost`. */
@@ -119,6 +122,8 @@ export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
   --retry-max-delay seconds  longest wait between retries (default ${DEFAULT_RETRY_MAX_DELAY_S})
   --media-timeout seconds    reconnect a playing camera that sent no RTP packet for this long (default ${DEFAULT_MEDIA_TIMEOUT_S})
   --frame-timeout seconds    reconnect a playing camera whose packets make no frame for this long (default: off)
+  --read-interval ms         TCP: read each camera's socket at most this often, all that arrived at once (default
+                             ${DEFAULT_READ_INTERVAL_MS}; adds up to that much latency); 0 reads at every readable event
   --metrics-port N           serve http://<metrics-host>:N/metrics (Prometheus), /status (JSON per camera),
                              /healthz and /readyz
   --metrics-host address     address for --metrics-port (default 127.0.0.1)
@@ -164,6 +169,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         'retry-max-delay': { type: 'string' },
         'media-timeout': { type: 'string' },
         'frame-timeout': { type: 'string' },
+        'read-interval': { type: 'string' },
         rtp: { type: 'boolean' },
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
@@ -245,6 +251,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     retryMaxDelayMs: Math.round((number('retry-max-delay', v['retry-max-delay'], 0.01, 3600) ?? DEFAULT_RETRY_MAX_DELAY_S) * 1000),
     mediaTimeoutMs: Math.round((number('media-timeout', v['media-timeout'], 0.1, 3600) ?? DEFAULT_MEDIA_TIMEOUT_S) * 1000),
     frameTimeoutMs: Math.round((number('frame-timeout', v['frame-timeout'], 0.1, 3600) ?? 0) * 1000),
+    readIntervalMs: readInterval(v['read-interval']),
     rtp: v.rtp ?? false,
     metricsPort: metricsPort(v['metrics-port']),
     metricsHost: v['metrics-host'] ?? '127.0.0.1',
@@ -262,13 +269,22 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
 
 /** Options that configure a camera (with --config they are set in the file instead). */
 const CAMERA_OPTIONS = ['transport', 'pipeline', 'record', 'timeout', 'pool-limit', 'queue-limit', 'credentials-file', 'retries',
-  'retry-delay', 'retry-max-delay', 'media-timeout', 'frame-timeout', 'rtp', 'tls-fingerprint', 'tls-ca'];
+  'retry-delay', 'retry-max-delay', 'media-timeout', 'frame-timeout', 'read-interval', 'rtp', 'tls-fingerprint', 'tls-ca'];
 
 function workers(text: string | undefined): number | 'auto' | undefined {
   if (text === undefined) return undefined;
   if (text === 'auto') return 'auto';
   if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WORKERS) {
     throw new UsageError(`--workers must be auto or a number from 1 to ${MAX_WORKERS}, not ${text}`, { option: '--workers' });
+  }
+  return Number(text);
+}
+
+/** --read-interval in ms: an integer from 0 to MAX_READ_INTERVAL_MS. */
+function readInterval(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_READ_INTERVAL_MS;
+  if (!/^\d{1,4}$/.test(text) || Number(text) > MAX_READ_INTERVAL_MS) {
+    throw new UsageError(`--read-interval must be a whole number of milliseconds from 0 to ${MAX_READ_INTERVAL_MS}, not ${text}`, { option: '--read-interval' });
   }
   return Number(text);
 }
@@ -291,6 +307,7 @@ export function specsFromArgs(a: Args, urls: readonly string[] = a.urls): Camera
     timeoutMs: a.timeoutMs,
     mediaTimeoutMs: a.mediaTimeoutMs,
     frameTimeoutMs: a.frameTimeoutMs,
+    readIntervalMs: a.readIntervalMs,
     retries: a.retries,
     retryDelayMs: a.retryDelayMs,
     retryMaxDelayMs: a.retryMaxDelayMs,
@@ -410,7 +427,7 @@ export function camerasPerCore(poolLimitBytes: number): number {
  * Sizes the wasm memory for `cameras` cameras at `poolLimitBytes` each (coreBytesFor: pools, demuxers, records, frame
  * assembly). One wasm32 memory holds at most 4 GiB, so cameras are grouped into as few cores as needed. Throws
  * UsageError naming --pool-limit when the total would not fit in this machine's memory (every pool is reserved and
- * zeroed up front).
+ * filled up to its limit under load).
  */
 export function planCores(cameras: number, poolLimitBytes: number, machineBytes = totalmem()): CorePlan {
   const perCore = camerasPerCore(poolLimitBytes);

@@ -92,6 +92,7 @@ export class Camera extends EventEmitter {
       } : undefined,
       requestTimeoutMs: args.timeoutMs, connectTimeoutMs: args.timeoutMs, mediaTimeoutMs: args.mediaTimeoutMs,
       frameTimeoutMs: args.frameTimeoutMs,
+      readIntervalMs: args.readIntervalMs,
       initialDelayMs: args.retryDelayMs, maxDelayMs: args.retryMaxDelayMs,
       maxAttempts: args.retries === Infinity ? Infinity : args.retries + 1,
     });

@@ -30,6 +30,8 @@ export const CAMERA_DEFAULTS = Object.freeze({
   mediaTimeoutMs: DEFAULT_MEDIA_TIMEOUT_MS,
   /** Off: a camera whose packets make no frame is not reconnected for that alone. */
   frameTimeoutMs: 0,
+  /** TCP reads at every readable event (see --read-interval). */
+  readIntervalMs: 0,
   retries: Infinity,
   retryDelayMs: DEFAULT_INITIAL_DELAY_MS,
   retryMaxDelayMs: DEFAULT_MAX_DELAY_MS,
@@ -69,6 +71,8 @@ export interface CameraSpec {
   mediaTimeoutMs: number;
   /** Packets that make no frame for this long reconnect the camera (`--frame-timeout`); 0: off. */
   frameTimeoutMs: number;
+  /** TCP: read the socket at most this often, ms (`--read-interval`); 0: at every readable event. */
+  readIntervalMs: number;
   /** Consecutive failed attempts before the camera gives up (Infinity: never). */
   retries: number;
   retryDelayMs: number;
@@ -408,6 +412,7 @@ interface RawOptions {
   timeout?: number | string;
   mediaTimeout?: number | string;
   frameTimeout?: number | string;
+  readInterval?: number | string;
   retries?: number | 'inf';
   retryDelay?: number | string;
   retryMaxDelay?: number | string;
@@ -436,6 +441,7 @@ const DURATION_RANGES_S: Record<string, [number, number]> = {
   timeout: [0.1, 3600],
   mediaTimeout: [0.1, 3600],
   frameTimeout: [0.1, 3600],
+  readInterval: [0, 1],
   retryDelay: [0.01, 3600],
   retryMaxDelay: [0.01, 3600],
   segment: [1, 86_400],
@@ -523,7 +529,7 @@ class Resolver {
     const pipeline = ownOutput ? cam.pipeline : this.defaults.pipeline;
     const recordTemplate = ownOutput ? cam.record : this.defaults.record;
 
-    const duration = (key: 'timeout' | 'mediaTimeout' | 'frameTimeout' | 'retryDelay' | 'retryMaxDelay' | 'segment' | 'retain', fallbackMs?: number) => {
+    const duration = (key: 'timeout' | 'mediaTimeout' | 'frameTimeout' | 'readInterval' | 'retryDelay' | 'retryMaxDelay' | 'segment' | 'retain', fallbackMs?: number) => {
       const v = pick(key);
       if (v === undefined) return fallbackMs;
       const s = toSeconds(v);
@@ -553,6 +559,7 @@ class Resolver {
       timeoutMs: duration('timeout', CAMERA_DEFAULTS.timeoutMs)!,
       mediaTimeoutMs: duration('mediaTimeout', CAMERA_DEFAULTS.mediaTimeoutMs)!,
       frameTimeoutMs: duration('frameTimeout', CAMERA_DEFAULTS.frameTimeoutMs)!,
+      readIntervalMs: duration('readInterval', CAMERA_DEFAULTS.readIntervalMs)!,
       retries: retriesOf(pick('retries')),
       retryDelayMs: duration('retryDelay', CAMERA_DEFAULTS.retryDelayMs)!,
       retryMaxDelayMs: duration('retryMaxDelay', CAMERA_DEFAULTS.retryMaxDelayMs)!,

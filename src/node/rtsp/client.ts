@@ -25,7 +25,9 @@ import { controlBase, parseRtspUrl, redactUrl, resolveControl, type RtspUrl } fr
 import type { StreamStats } from '../../core/stats.js';
 import { createCore } from '../core.js';
 import { RtspAuthenticator } from './auth.js';
-import { RtspConnection, type ConnectionStats, type RtspTlsOptions } from './connection.js';
+import {
+  DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS, RtspConnection, type ConnectionStats, type RtspTlsOptions,
+} from './connection.js';
 import { RtspError, statusError } from '../../core/rtsp/errors.js';
 import { checkPoolLimit, coreBytesFor, DEFAULT_POOL_LIMIT_BYTES, frameReserveBytes, type CoreSizing } from '../../core/media/sizing.js';
 import { RtpPacket, type ReceivedPacket, type RetainedPacket } from '../../core/media/packet.js';
@@ -37,7 +39,7 @@ import { StreamReceiver, type ReceiverHost, type RtcpStats } from '../../core/me
 import type { MediaStream, MediaStreamDescription } from '../../core/media/stream.js';
 import { bindPortPair, UDP_RECEIVE_BUFFER_BYTES, UdpStreamInput, type PortPair } from './udp.js';
 
-export { DEFAULT_POOL_LIMIT_BYTES, UDP_RECEIVE_BUFFER_BYTES };
+export { DEFAULT_POOL_LIMIT_BYTES, UDP_RECEIVE_BUFFER_BYTES, DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS };
 export type { MediaStream };
 /** Default timeout of one request/reply exchange. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -110,6 +112,15 @@ export interface RtspClientOptions {
    * firewall or NAT dropping the datagrams; RtspCamera then falls back to TCP). Default DEFAULT_UDP_TIMEOUT_MS; 0: off.
    */
   udpTimeoutMs?: number;
+  /**
+   * TCP: read the socket at most this often (ms), everything the kernel buffered at once, on one process-wide tick
+   * shared by every client with the same interval: fewer wake-ups with many cameras, for up to this much added
+   * latency (RTSP replies included). 0 (the default, DEFAULT_READ_INTERVAL_MS): read at every readable event. At most
+   * MAX_READ_INTERVAL_MS. Node cannot set SO_RCVBUF on a TCP socket; the kernel autotunes it up to net.ipv4.tcp_rmem's
+   * maximum (6 MiB by default): keep bitrate × interval below it. UDP sockets are read per datagram (dgram has no
+   * batched reads) whatever this says.
+   */
+  readIntervalMs?: number;
   /** Kernel receive buffer (SO_RCVBUF) of each UDP RTP socket; default UDP_RECEIVE_BUFFER_BYTES. */
   udpReceiveBufferBytes?: number;
   /** Host name resolver (as net.connect's `lookup`); default dns.lookup. close() ends a lookup in progress too. */
@@ -153,6 +164,7 @@ export class RtspClient extends EventEmitter {
   private readonly options: RtspClientOptions;
   private readonly transportKind: 'tcp' | 'udp';
   private readonly requestTimeoutMs: number;
+  private readonly readIntervalMs: number;
   private state: State = 'new';
   private core: Core | undefined;
   private pool: PacketPool | undefined;
@@ -223,6 +235,11 @@ export class RtspClient extends EventEmitter {
       if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
         throw new RtspError('BAD_OPTION', `${name} must be a finite number ≥ 0, not ${String(v)}`, { context: { [name]: v } });
       }
+    }
+    this.readIntervalMs = options.readIntervalMs ?? DEFAULT_READ_INTERVAL_MS;
+    if (!Number.isInteger(this.readIntervalMs) || this.readIntervalMs < 0 || this.readIntervalMs > MAX_READ_INTERVAL_MS) {
+      throw new RtspError('BAD_OPTION', `readIntervalMs must be an integer from 0 to ${MAX_READ_INTERVAL_MS}, not ${String(options.readIntervalMs)}`,
+        { context: { readIntervalMs: options.readIntervalMs } });
     }
     const reorder = options.reorder;
     if (reorder !== undefined && reorder !== false) {
@@ -569,7 +586,7 @@ export class RtspClient extends EventEmitter {
       onServerRequest: () => undefined,
       onClose: () => undefined,
       onPoolExhausted: () => undefined,
-    });
+    }, this.readIntervalMs);
     this.connection = conn;
     const ac = new AbortController();
     const onAbort = () => ac.abort();
@@ -601,7 +618,7 @@ export class RtspClient extends EventEmitter {
         if (conn === this.connection) this.onConnectionClose(error);
       },
       onPoolExhausted: () => this.emit('poolExhausted'),
-    });
+    }, this.readIntervalMs);
     this.connection = conn;
     await this.connection.connect(this.target.host, this.target.port, this.options.connectTimeoutMs ?? this.requestTimeoutMs,
       this.options.signal, this.options.lookup, this.tlsOptions());
@@ -753,7 +770,7 @@ export class RtspClient extends EventEmitter {
       return;
     }
     if (code & 1) this.onRtcp(receiver, this.core!.u8.subarray(packet.ptr, packet.ptr + packet.length));
-    else receiver.receive(packet, Date.now());
+    else receiver.receive(packet); // its arrival time in packet.arrivalMs, set once per read
   }
 
   /** Hands the reused packet or frame to its handler option, then to the listeners; it is live only during the call. */

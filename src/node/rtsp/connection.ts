@@ -26,6 +26,13 @@ import { receivedPacket, type ReceivedPacket } from '../../core/media/packet.js'
 const READ_SLOT_BYTES = 65536;
 /** Rotate the read slot when less than this is free at its end and no item is pending. */
 const MIN_READ_BYTES = 4096;
+/**
+ * Where reads land in a read slot nobody else holds: the partial item a read ends with (a piece of one RTP packet,
+ * usually) moves to end here, so every read goes to the same place and the socket gets the same cached view each
+ * time (a new view per read was most of the path's garbage: issue 12). A longer partial item, or a slot a consumer
+ * retained packets in, takes the general path (reads appended, a view made per read).
+ */
+const READ_AT = 8192;
 /** How often a connection paused for want of a read slot checks the pool again. */
 const EXHAUSTED_RETRY_MS = 5;
 /** RTP over TCP uses a 16-bit length: 65535 octets of packet after the 4-octet frame header. */
@@ -33,6 +40,57 @@ const FRAME_HEADER_BYTES = 4;
 const TARGET_SLOT = 0;
 const TARGET_LARGE = 1;
 const TARGET_SPILL = 2;
+
+/**
+ * Default read interval (RtspClientOptions.readIntervalMs): 0, read at every readable event. Chosen by measurement
+ * (README, "Read interval"): a camera's packets arrive in one burst per frame, so one camera gets no fewer wake-ups
+ * from a tick, and on a VM a timer wake-up costs as much as a read (a bare 10 ms setInterval: 10 % of a core).
+ */
+export const DEFAULT_READ_INTERVAL_MS = 0;
+/** Longest read interval accepted: the kernel must buffer that long, and RTSP replies wait for the next tick too. */
+export const MAX_READ_INTERVAL_MS = 1000;
+
+/**
+ * One process-wide tick per read interval, shared by every connection with that interval. A connection pauses its
+ * socket after the read that emptied the kernel's buffer (a read that did not fill the buffer it was given: libuv
+ * keeps reading while reads come back full), so data that arrives meanwhile wakes nobody; the tick resumes them all
+ * and the event loop's poll reads, in the same wake-up, every socket that has data. N cameras whose packets arrive at
+ * unrelated times then cost about one wake-up per interval instead of one per burst per camera.
+ */
+class ReadTicker {
+  private readonly members = new Set<RtspConnection>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly intervalMs: number) {}
+
+  add(c: RtspConnection): void {
+    this.members.add(c);
+    if (this.timer === undefined) {
+      this.timer = setInterval(this.tick, this.intervalMs);
+      this.timer.unref?.();
+    }
+  }
+
+  delete(c: RtspConnection): void {
+    this.members.delete(c);
+    if (this.members.size === 0 && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private readonly tick = (): void => {
+    for (const c of this.members) c.tickResume();
+  };
+}
+
+const tickers = new Map<number, ReadTicker>();
+
+function tickerFor(intervalMs: number): ReadTicker {
+  let t = tickers.get(intervalMs);
+  if (t === undefined) tickers.set(intervalMs, (t = new ReadTicker(intervalMs)));
+  return t;
+}
 
 /** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 peers) as plain `a.b.c.d`. */
 export function unmapIPv4(address: string): string {
@@ -117,18 +175,35 @@ export class RtspConnection {
   private target = TARGET_SLOT;
   private spillPtr = 0;
   private spillFill = 0;
+  /** Views of [slot + READ_AT, slot end) per read slot address, made once (rebuilt if the memory's buffer changes). */
+  private readonly readViews = new Map<number, Uint8Array>();
   /** The value every onFrame call hands over, refilled for each frame. */
   private readonly received = receivedPacket();
   readonly stats: ConnectionStats = {
     bytesRead: 0, readCalls: 0, slotRotations: 0, bytesMoved: 0, largeFrames: 0, protocolErrors: 0, exhaustedPauses: 0,
   };
 
+  /** The read tick of this connection's interval (undefined: read at every readable event). */
+  private readonly ticker: ReadTicker | undefined;
+  /** Size of the buffer last given to the socket, and whether the read in progress pauses for the next tick. */
+  private lastReadBytes = 0;
+  private pausedForTick = false;
+
   constructor(
     private readonly core: Core,
     private readonly pool: PacketPool,
     private readonly demuxer: InterleavedDemuxer,
     private readonly handlers: ConnectionHandlers,
-  ) {}
+    readIntervalMs = 0,
+  ) {
+    this.ticker = readIntervalMs > 0 ? tickerFor(readIntervalMs) : undefined;
+  }
+
+  /** @internal A read tick: read what the kernel buffered since the last one (unless the pool has no room). */
+  tickResume(): void {
+    if (!this.closed && !this.pausedForPool) this.socket?.resume();
+  }
+
 
   /**
    * Opens the TCP connection (TLS when `tlsOptions` is given: rtsps://); rejects with RtspError('CONNECT_FAILED' |
@@ -141,6 +216,7 @@ export class RtspConnection {
     }
     this.readHandle = h;
     this.readPtr = this.pool.lastPtr;
+    this.fill = this.scanFrom = READ_AT;
     this.largeRecord = this.core.alloc(RTP_RECORD_BYTES + MIN_READ_BYTES, 'RTP record and spill area');
     this.spillPtr = this.largeRecord + RTP_RECORD_BYTES;
     return new Promise((resolve, reject) => {
@@ -193,6 +269,10 @@ export class RtspConnection {
         socket.removeListener('error', onConnectError);
         socket.on('error', (e) => this.shutdown(new RtspError('CONNECTION_CLOSED', `connection error: ${e.message}`, { cause: e })));
         socket.on('close', () => this.shutdown(this.closed ? undefined : new RtspError('CONNECTION_CLOSED', 'the server closed the connection')));
+        if (this.ticker !== undefined) {
+          socket.pause(); // read at the ticks from now on
+          this.ticker.add(this);
+        }
         resolve();
       });
       const onConnectError = (e: Error) => {
@@ -265,6 +345,7 @@ export class RtspConnection {
     this.closeError = error ?? new RtspError('CLOSED', 'the connection is closed');
     this.failConnect?.(error ?? new RtspError('ABORTED', 'connect aborted: the connection was closed'));
     this.socket?.destroy();
+    this.ticker?.delete(this);
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(error ?? new RtspError('ABORTED', `${p.method} aborted: the connection was closed before its reply`, { context: { method: p.method } }));
@@ -284,6 +365,12 @@ export class RtspConnection {
    * before the pause takes effect, and keeps it until the next read, so it must be a valid one).
    */
   private nextReadBuffer(): Uint8Array {
+    const view = this.readBuffer();
+    this.lastReadBytes = view.length;
+    return view;
+  }
+
+  private readBuffer(): Uint8Array {
     const u8 = this.core.views();
     if (this.largeHandle > 0) {
       this.target = TARGET_LARGE;
@@ -294,13 +381,26 @@ export class RtspConnection {
       return u8.subarray(this.spillPtr + this.spillFill, this.spillPtr + MIN_READ_BYTES);
     }
     this.target = TARGET_SLOT;
+    if (this.fill === READ_AT) return this.readView(u8);
     return u8.subarray(this.readPtr + this.fill, this.readPtr + READ_SLOT_BYTES);
+  }
+
+  /** The cached view of the read slot from READ_AT to its end. */
+  private readView(u8: Uint8Array): Uint8Array {
+    let view = this.readViews.get(this.readPtr);
+    if (view === undefined || view.buffer !== u8.buffer) {
+      view = u8.subarray(this.readPtr + READ_AT, this.readPtr + READ_SLOT_BYTES);
+      this.readViews.set(this.readPtr, view);
+    }
+    return view;
   }
 
   private onRead(n: number): boolean {
     if (this.closed) return false;
     this.stats.bytesRead += n;
     this.stats.readCalls++;
+    // With a read interval: a read that did not fill its buffer emptied the kernel's: pause until the next tick.
+    if (this.ticker !== undefined && n < this.lastReadBytes && !this.closed) this.pausedForTick = true;
     if (this.target === TARGET_LARGE) {
       this.largeHave += n;
       if (this.largeHave === this.largeLength) this.finishLargeFrame();
@@ -310,6 +410,10 @@ export class RtspConnection {
     } else {
       this.fill += n;
       this.process();
+    }
+    if (this.pausedForTick) {
+      this.pausedForTick = false;
+      return false;
     }
     return !this.pausedForPool;
   }
@@ -333,6 +437,8 @@ export class RtspConnection {
 
   private scan(): void {
     const d = this.demuxer;
+    // Everything one read brought arrived at once.
+    this.received.arrivalMs = Date.now();
     for (;;) {
       const base = this.readPtr + this.scanFrom;
       const n = d.scan(base, this.fill - this.scanFrom);
@@ -400,6 +506,17 @@ export class RtspConnection {
       const length = (u8[this.readPtr + this.scanFrom + 2] << 8) | u8[this.readPtr + this.scanFrom + 3];
       if (length + FRAME_HEADER_BYTES > READ_SLOT_BYTES) return this.startLargeFrame(length);
       needed = Math.max(needed, length + FRAME_HEADER_BYTES);
+    }
+    // The usual case: nobody else holds the slot and the partial item is short: it moves to end at READ_AT, where the
+    // next read lands (one cached view for every read).
+    if (pending <= READ_AT && READ_AT - pending + needed <= READ_SLOT_BYTES && this.pool.checkHandle(this.readHandle) === 1) {
+      if (pending > 0 && this.scanFrom !== READ_AT - pending) {
+        u8.copyWithin(this.readPtr + READ_AT - pending, this.readPtr + this.scanFrom, this.readPtr + this.fill);
+        this.stats.bytesMoved += pending;
+      }
+      this.scanFrom = READ_AT - pending;
+      this.fill = READ_AT;
+      return true;
     }
     if (this.scanFrom + needed <= READ_SLOT_BYTES) return true;
     // Move the pending item to the start of a slot: this slot if nobody else holds it, else a fresh one.
@@ -472,6 +589,7 @@ export class RtspConnection {
     r.length = this.largeLength;
     r.recordPtr = rtp ? this.largeRecord : 0;
     r.status = rtp ? this.core.parseRtpAt(this.largePtr, this.largeLength, this.largeRecord) : 1;
+    r.arrivalMs = Date.now();
     this.largeHandle = 0;
     this.handlers.onFrame(r);
     this.pool.releaseHandle(h);
