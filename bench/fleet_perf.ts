@@ -19,7 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { startRtspServer, type RtspTestServer } from '../test/server/harness.js';
 import { RtspClient } from '../src/node/rtsp/client.js';
 import { FLEET_USAGE, parseFleetOptions, progressTotals, startFleetProcess, type FleetImpl, type FleetMode, type FleetOptions } from './lib/fleet.js';
-import { procCpuUs, procStatus, ROOT, sleep } from './lib/proc.js';
+import { procCpuUs, processTree, procStatus, ROOT, sleep, threadCpuDelta, threadCpuMs, treeCpuUs } from './lib/proc.js';
 import { fmt, machine, table } from './lib/report.js';
 
 /** The encode of a run: one camera gets a 720p stream, a fleet small ones the server can serve hundreds of. */
@@ -74,13 +74,28 @@ async function run(o: FleetOptions, count: number, mode: FleetMode, impl: FleetI
     const setupS = (Date.now() - t0) / 1000;
     const played = plays(server, from);
     await sleep(o.warmupS * 1000);
-    const cpu0 = procCpuUs(p.pid);
+    // The whole process tree: with --workers the cameras run in child processes.
+    const tree = processTree(p.pid);
+    const cpu0 = treeCpuUs(tree);
+    const threads0 = tree.map((pid) => threadCpuMs(pid));
     const server0 = procCpuUs(server.pid);
     const w0 = Date.now();
     await sleep(o.windowS * 1000);
-    const cpu1 = procCpuUs(p.pid);
+    const cpu1 = treeCpuUs(tree);
     const seconds = (Date.now() - w0) / 1000;
-    const status = procStatus(p.pid);
+    const statuses = tree.map((pid) => procStatus(pid));
+    const status = {
+      rssKb: statuses.reduce((a, st) => a + (st.rssKb ?? 0), 0),
+      hwmKb: statuses.reduce((a, st) => a + (st.hwmKb ?? 0), 0),
+      threads: statuses.reduce((a, st) => a + (st.threads ?? 0), 0),
+    };
+    // Where the time goes, by thread name over the tree (% of a core in the window), busiest first.
+    const perThread = new Map<string, number>();
+    tree.forEach((pid, i) => {
+      for (const t of threadCpuDelta(threads0[i]!, threadCpuMs(pid))) perThread.set(t.thread, (perThread.get(t.thread) ?? 0) + t.ms);
+    });
+    const threadCpu = [...perThread].sort((x, y) => y[1] - x[1]).slice(0, 6)
+      .map(([thread, ms]) => ({ thread, percent: Math.round((ms / 10 / seconds) * 100) / 100 }));
     const progress = impl === 'command' ? progressTotals(p.latest) : undefined;
     const server1 = procCpuUs(server.pid);
     await p.stop();
@@ -101,7 +116,7 @@ async function run(o: FleetOptions, count: number, mode: FleetMode, impl: FleetI
     return {
       ...base, ready, played, setupS, seconds,
       cpuPercentTotal: cpuPercent, cpuPercentPerCamera: cpuPercent / count,
-      rssKb: status.rssKb, peakRssKb: status.hwmKb, threads: status.threads,
+      rssKb: status.rssKb, peakRssKb: status.hwmKb, threads: status.threads, processes: tree.length, threadCpu,
       packets: progress?.packets, lost, drops,
       // Drops that are no loss: frames before a stream's first keyframe (a branch starts at one) and frames refused
       // after the stop (sinkClosed) are counted but expected.
@@ -182,6 +197,10 @@ async function main(): Promise<void> {
   console.log(`\n${table(rows)}`);
   console.log('lost = RTP sequence gaps from the start (start-up included); drops by reason (waitingForKeyframe: frames before a ' +
     'stream\'s first keyframe, sinkClosed: refused after the stop; both expected); ratio = the command ÷ gst-launch, same count and mode');
+  console.log('\nwhere the CPU goes (% of a core in the window, by thread name over the process tree, busiest first):');
+  for (const r of ok) {
+    console.log(`  ${r.count} × ${r.mode} ${r.impl}: ${r.threadCpu.map((t) => `${t.thread} ${fmt(t.percent, 2)}`).join(', ')}`);
+  }
   for (const s of slopes) {
     console.log(`one more camera (${s.mode}, ${s.impl}, ${s.from} → ${s.to}): +${fmt(s.rssMbPerCamera, 3)} MB RSS, +${fmt(s.cpuPercentPerCamera, 3)} % CPU`);
   }

@@ -60,6 +60,32 @@ export function threadCpuDelta(a: Map<string, number>, b: Map<string, number>): 
     .filter((t) => t.ms >= 0.05).sort((x, y) => y.ms - x.ms);
 }
 
+/** `pid` and every process below it (worker processes of `--workers`), from the ppid field of /proc/<n>/stat. */
+export function processTree(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      parent.set(Number(entry), Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* ended meanwhile */ }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) for (const [child, pp] of parent) if (pp === out[i]) out.push(child);
+  return out;
+}
+
+/** CPU (µs) of a process tree (see procCpuUs), summed over the processes alive now. */
+export function treeCpuUs(pids: readonly number[]): number | undefined {
+  let sum = 0;
+  for (const pid of pids) {
+    const us = procCpuUs(pid);
+    if (us === undefined) return undefined;
+    sum += us;
+  }
+  return sum;
+}
+
 /** Fields of /proc/<pid>/status in kB (VmRSS, VmHWM, …) or counts (Threads). */
 export function procStatus(pid: number | 'self'): { rssKb?: number; hwmKb?: number; threads?: number } {
   try {
