@@ -386,7 +386,8 @@ function recordTemplateCheck(option: string, template: string, shown = template)
  * The cameras of a command line as the config file's specs: each URL with the command's options. A camera is named
  * by `#name=` in its URL, else by its URL without credentials (what the logs always called it), with `(#position)`
  * when the same URL is given twice, so names stay unique. In file names ({camera}) a camera without `#name=` is
- * host_port_path; --record and --pipeline get the camera's file name for {camera} here, {stream} later.
+ * host_port_path; --pipeline gets it for {camera} here ({stream} when its pipeline is built), --record's recorder
+ * fills {camera} itself (so `rec/{camera}/…` needs only `rec` to exist).
  */
 export function specsFromArgs(a: Args, urls: readonly string[] = a.urls): CameraSpec[] {
   const split = urls.map(splitCameraName);
@@ -412,12 +413,12 @@ export function specsFromArgs(a: Args, urls: readonly string[] = a.urls): Camera
     ...(a.pipeline !== undefined ? { pipeline: a.pipeline.replaceAll('{camera}', files[i]!) } : {}),
     ...(template !== undefined ? {
       record: {
-        path: template.replaceAll('{camera}', files[i]!), camera: files[i]!, overwrite: a.overwrite,
+        path: template, camera: files[i]!, overwrite: a.overwrite,
         ...(a.segmentS !== undefined ? { segmentMs: Math.round(a.segmentS * 1000) } : {}),
         ...(a.retainS !== undefined ? { retainMs: Math.round(a.retainS * 1000) } : {}),
         ...(a.retainBytes !== undefined ? { retainBytes: a.retainBytes } : {}),
         ...(a.snapshotIntervalS !== undefined ? { snapshotIntervalMs: Math.round(a.snapshotIntervalS * 1000) } : {}),
-        ...(a.snapshot !== undefined ? { snapshotPath: perCameraTemplate(a.snapshot, urls.length).replaceAll('{camera}', files[i]!) } : {}),
+        ...(a.snapshot !== undefined ? { snapshotPath: perCameraTemplate(a.snapshot, urls.length) } : {}),
       },
     } : {}),
     timeoutMs: a.timeoutMs,

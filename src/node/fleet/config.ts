@@ -43,12 +43,13 @@ export const CAMERA_DEFAULTS = Object.freeze({
 /** Recording options of one camera (`record` and what goes with it). */
 export interface RecordSpec {
   /**
-   * Where to record: the `record` template with `{camera}` (and its alias `{name}`) replaced by the camera's name,
-   * resolved against the file's folder; `{stream}` and strftime fields stay for the recorder.
+   * Where to record: the `record` template resolved against the file's folder, its `{name}` written `{camera}`; the
+   * recorder fills `{camera}` (with `camera`), `{stream}` and strftime fields, and makes the folders below the
+   * template's fixed part (`rec/{camera}/…`: `rec` must exist, `rec/door` is made).
    */
   path: string;
-  /** The camera's name in file names and its index, when it is not `name` (a command-line camera named by its URL). */
-  camera?: string;
+  /** The camera's name in file names and its index: the camera's `name` (a command-line camera: see specsFromArgs). */
+  camera: string;
   /** Length of one file, ms (`segment`); undefined: one file. */
   segmentMs?: number;
   /** Delete files older than this, ms (`retain`). */
@@ -578,9 +579,9 @@ class Resolver {
     };
     if (pipeline !== undefined) spec.pipeline = pipeline;
     if (recordTemplate !== undefined) {
-      // {camera} and its older alias {name}: filled in now, so two cameras' paths can be compared here.
-      const fill = (t: string) => resolvePath(this.io.baseDir, t.replaceAll('{name}', name).replaceAll('{camera}', name));
-      const record: RecordSpec = { path: fill(recordTemplate), overwrite: pick('overwrite') ?? CAMERA_DEFAULTS.overwrite };
+      // {name}: the older spelling of {camera}.
+      const fill = (t: string) => resolvePath(this.io.baseDir, t.replaceAll('{name}', '{camera}'));
+      const record: RecordSpec = { path: fill(recordTemplate), camera: name, overwrite: pick('overwrite') ?? CAMERA_DEFAULTS.overwrite };
       const recordAt: Segment[] = 'record' in cam ? ['cameras', i, 'record'] : ['defaults', 'record'];
       try {
         checkTemplate(record.path);
@@ -711,14 +712,15 @@ class Resolver {
     const byPath = new Map<string, CameraSpec>();
     for (const c of cameras) {
       if (!c.record) continue;
-      const other = byPath.get(c.record.path);
+      const path = c.record.path.replaceAll('{camera}', c.record.camera);
+      const other = byPath.get(path);
       if (other) {
         const i = index.get(c.name)!;
         const where = 'record' in this.raw.cameras[i] ? ['cameras', i, 'record'] : ['cameras', i, 'name'];
         this.fail(where, `records to the same path as camera "${other.name}" (line ${this.where.at(['cameras', index.get(other.name)!]).line}): ` +
           'put {camera} in the record template', c.name);
       } else {
-        byPath.set(c.record.path, c);
+        byPath.set(path, c);
       }
     }
   }

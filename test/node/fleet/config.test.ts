@@ -147,7 +147,7 @@ cameras:
   - {name: c, url: "rtsp://h/c", pipeline: "videoconvert ! fakesink"}
 `);
     expect(c.cameras[0].record).toEqual({
-      path: `${BASE}/rec/a/%Y%m%d-%H%M%S.mp4`, segmentMs: 600_000, retainMs: 7 * 86_400_000, retainBytes: 50 * 2 ** 30, overwrite: false,
+      path: `${BASE}/rec/{camera}/%Y%m%d-%H%M%S.mp4`, camera: 'a', segmentMs: 600_000, retainMs: 7 * 86_400_000, retainBytes: 50 * 2 ** 30, overwrite: false,
     });
     expect(c.cameras[0].tlsCaFile).toBe(`${BASE}/ca.pem`);
     expect(c.cameras[1].record).toMatchObject({ path: '/data/b.mp4', overwrite: true });
@@ -258,7 +258,7 @@ describe('mistakes', () => {
   it('names both cameras recording to the same path', () => {
     const err = errorOf('defaults: {record: /rec/out.mp4}\ncameras:\n  - {name: a, url: "rtsp://h/1"}\n  - {name: b, url: "rtsp://h/2"}\n');
     expect(err.issues).toEqual([expect.objectContaining({ line: 4, path: 'cameras[1].name', camera: 'b' })]);
-    expect(err.message).toMatch(/same path as camera "a" \(line 3\).*\{name\}/);
+    expect(err.message).toMatch(/same path as camera "a" \(line 3\).*\{camera\}/);
   });
 
   it('reports every problem of the file in one error, in file order', () => {
