@@ -392,7 +392,8 @@ function recordTemplateCheck(option: string, template: string, shown = template)
 export function specsFromArgs(a: Args, urls: readonly string[] = a.urls): CameraSpec[] {
   const split = urls.map(splitCameraName);
   const plain = split.map((u) => String(parseRtspUrl(u.url)));
-  const names = split.map((u, i) => u.name ?? plain[i]! + (plain.filter((p) => p === plain[i]).length > 1 ? ` (#${i + 1})` : ''));
+  const repeated = (i: number) => plain.filter((p, j) => p === plain[i] && split[j]!.name === undefined).length > 1;
+  const names = split.map((u, i) => u.name ?? plain[i]! + (repeated(i) ? ` (#${i + 1})` : ''));
   for (let i = 0; i < names.length; i++) {
     if (names.indexOf(names[i]!) !== i) throw new UsageError(`two cameras are named ${names[i]}: give each its own #name=`, { camera: names[i] });
   }
