@@ -267,6 +267,12 @@ export function humanSummary(s: Summary): string {
   for (const c of s.cameras) {
     lines.push(`  ${c.name}: ${c.played ? 'played' : 'never played'}, ${c.state}, ${c.reconnects} reconnects` +
       (c.error ? `, last error: ${c.error.message} [${c.error.code}]` : ''));
+    const r = c.recording;
+    if (r) {
+      const closed = r.segments.filter((x) => x.state === 'closed');
+      lines.push(`  ${c.name}: recorded ${r.framesWritten} frames (${(r.bytesWritten / 1e6).toFixed(1)} MB) in ${closed.length} closed segment${closed.length === 1 ? '' : 's'}` +
+        `${r.segments.length > 0 ? `, last ${r.segments.at(-1)!.path}` : ''}; index ${r.index ?? 'none'}${r.errors ? `; ${r.errors} errors` : ''}`);
+    }
   }
   for (const st of s.streams) {
     const drops = Object.entries(st.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
