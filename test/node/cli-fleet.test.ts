@@ -2,7 +2,7 @@
 // supervisor that restarts a killed worker, --shard, /status, /healthz and /readyz — the built CLI in a child process
 // against GStreamer's RTSP server on 127.0.0.1, whose session events say which RTSP sessions were set up and torn down.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,7 @@ describe('wasm-rtsp --config', () => {
   it('runs a file using every camera option: names everywhere, each camera with its own transport, frames, pipeline, recording and pool', async () => {
     const file = join(tmp, 'every.yaml');
     writeFileSync(join(tmp, 'pw'), 'secret\n');
+    mkdirSync(join(tmp, 'rec'), { recursive: true }); // a recording's folder must exist (else exit 2, NO_DIRECTORY)
     writeFileSync(file, `# every camera option the test server can exercise (tls* on a disabled rtsps camera)
 metrics:
   port: 0
@@ -143,7 +144,7 @@ cameras:
   - name: recorder
     url: ${server.url('/h264')}
     credentials: env:FLEET_TEST_CREDENTIALS
-    record: rec/{name}.mp4
+    record: rec/{camera}.mp4
     overwrite: true
   - name: secure
     url: rtsps://127.0.0.1:1/x
@@ -153,7 +154,9 @@ cameras:
 `);
     const cli = start(['--config', file, '--json', '--duration', '4'], { FLEET_TEST_USER: 'viewer', FLEET_TEST_CREDENTIALS: 'rec:pass' });
     const status = await allPlaying(cli, ['tcp-frames', 'udp-rtp', 'recorder']);
-    expect(status.cameras.find((c) => c.name === 'recorder')!.recording).toBe(join(tmp, 'rec/recorder.mp4'));
+    // /status names the file being written once the recorder's first keyframe opened it.
+    await until('the recording file in /status', async () =>
+      (await cli.status()).cameras.find((c) => c.name === 'recorder')!.recording === join(tmp, 'rec/recorder.mp4') || undefined, 15_000);
     expect(status.cameras.find((c) => c.name === 'tcp-frames')!.recording).toBeNull();
     expect(await cli.exited).toBe(0);
     const summary = JSON.parse(cli.stdout());

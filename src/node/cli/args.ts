@@ -8,7 +8,8 @@ import { SLAB_BYTES } from '../../core/layout.js';
 import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../../core/pool.js';
 import { parseRtspUrl, redactUrl, RtspUrlError } from '../../core/rtsp/url.js';
 import { coreBytesFor } from '../../core/media/sizing.js';
-import { CAMERA_DEFAULTS, type CameraSpec } from '../fleet/config.js';
+import { CAMERA_DEFAULTS, toBytes, toSeconds, type CameraSpec } from '../fleet/config.js';
+import { checkTemplate, TemplateError } from '../record/template.js';
 import { parseShard, type Shard } from '../fleet/shard.js';
 import { DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS } from '../rtsp/connection.js';
 
@@ -34,6 +35,10 @@ export const DEFAULT_MEDIA_TIMEOUT_S = CAMERA_DEFAULTS.mediaTimeoutMs / 1000;
 export const MAX_WORKERS = 256;
 /** The internal option a worker process is started with (`I/N`: worker I of N); not for people. */
 export const WORKER_FLAG = '--worker-of';
+/** Default --snapshot-interval, seconds, when --snapshot is given without it. */
+export const DEFAULT_SNAPSHOT_INTERVAL_S = 10;
+/** Smallest --retain-bytes: below one MiB a single segment would not fit (as the config file's retainBytes). */
+const MIN_RETAIN_BYTES = 2 ** 20;
 /** Environment variable with `user:password` for URLs that carry none. */
 export const CREDENTIALS_ENV = 'WASM_RTSP_CREDENTIALS';
 
@@ -57,7 +62,20 @@ export interface Args {
   urls: string[];
   transport: 'tcp' | 'udp';
   pipeline?: string;
+  /** --record: the path template ({camera}, {stream}, strftime fields) of every camera's recording. */
   record?: string;
+  /** --segment: a new file every this many seconds (at a keyframe). */
+  segmentS?: number;
+  /** --retain: delete a camera's segments older than this, seconds. */
+  retainS?: number;
+  /** --retain-bytes: delete a camera's oldest segments past this total. */
+  retainBytes?: number;
+  /** --overwrite: replace files that exist (default: refuse at start-up, exit 2). */
+  overwrite: boolean;
+  /** --snapshot: JPEG path template of each camera's snapshots. */
+  snapshot?: string;
+  /** --snapshot-interval: seconds between snapshots. */
+  snapshotIntervalS?: number;
   durationS?: number;
   poolLimitBytes: number;
   queueLimitBytes: number;
@@ -107,7 +125,15 @@ export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
   --transport tcp|udp        RTP over the RTSP connection (default) or over UDP
   --pipeline '<launch>'      GStreamer launch text after each appsrc (default: decode, fakesink); it receives
                              frames (H.264 avc / H.265 hvc1 access units, raw video, raw AAC), or RTP with --rtp
-  --record out.mp4           write H.264/H.265 into an MP4 file instead
+  --record TEMPLATE          record each camera into its own files instead (docs/recording.md): .mp4 (fragmented,
+                             crash-safe), .mkv or .ts; fields {camera} {stream} and strftime (%Y%m%d-%H%M%S); with
+                             several cameras and no {camera}, -{camera} goes before the extension
+  --segment seconds          with --record: a new file at the first keyframe after this long (e.g. 300 or 5m)
+  --retain duration          with --record: delete a camera's segments older than this (e.g. 7d)
+  --retain-bytes size        with --record: delete a camera's oldest segments past this total (e.g. 50GB, 2GiB)
+  --overwrite                with --record: replace files that exist (default: refuse, exit 2)
+  --snapshot TEMPLATE        with --record: a JPEG of a keyframe (same fields; default: next to the index)
+  --snapshot-interval s      with --record: seconds between snapshots (default 10 with --snapshot)
   --rtp                      push RTP packets for GStreamer to depayload, instead of frames depayloaded in wasm
                              (streams whose SDP lacks the codec configuration are pushed as RTP anyway)
   --duration seconds         stop after this long (default: until Ctrl-C; the demo: ${DEMO_SECONDS})
@@ -159,6 +185,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         transport: { type: 'string' },
         pipeline: { type: 'string' },
         record: { type: 'string' },
+        segment: { type: 'string' },
+        retain: { type: 'string' },
+        'retain-bytes': { type: 'string' },
+        overwrite: { type: 'boolean' },
+        snapshot: { type: 'string' },
+        'snapshot-interval': { type: 'string' },
         duration: { type: 'string' },
         timeout: { type: 'string' },
         'pool-limit': { type: 'string' },
@@ -207,6 +239,23 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     }
     return n;
   };
+  // Durations as the config file writes them: seconds, or with a unit (300, 5m, 7d).
+  const duration = (name: string, text: string | undefined, min: number, max: number): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = /^\s*[0-9]+(\.[0-9]+)?\s*$/.test(text) ? Number(text) : toSeconds(text);
+    if (!(n >= min && n <= max)) {
+      throw new UsageError(`--${name} must be a duration from ${min} s to ${max} s (a number of seconds, or with ms, s, m, h, d), not ${text}`, { option: `--${name}` });
+    }
+    return n;
+  };
+  const size = (name: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = /^\s*[0-9]+\s*$/.test(text) ? Number(text) : toBytes(text);
+    if (!(n >= MIN_RETAIN_BYTES && n <= Number.MAX_SAFE_INTEGER)) {
+      throw new UsageError(`--${name} must be a size of at least 1 MiB (bytes, or with B, kB, MB, GB, TB, KiB, MiB, GiB, TiB), not ${text}`, { option: `--${name}` });
+    }
+    return Math.floor(n);
+  };
   const retries = (text: string | undefined): number => {
     if (text === undefined || text === 'inf') return Infinity;
     if (!/^\d{1,9}$/.test(text)) throw new UsageError(`--retries must be a whole number or inf, not ${text}`, { option: '--retries' });
@@ -227,10 +276,19 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   } else if (!demo && parsed.positionals.length === 0) {
     throw new UsageError('no camera URL given (use --demo for the built-in test server)');
   }
+  if (v.record === undefined) {
+    for (const name of RECORD_OPTIONS) {
+      if (v[name as keyof typeof v] !== undefined) throw new UsageError(`--${name} is a recording option: give --record too`, { option: `--${name}` });
+    }
+  } else {
+    if (v.rtp) throw new UsageError('--record takes frames depayloaded in wasm: leave out --rtp', { option: '--rtp' });
+    recordTemplateCheck('--record', v.record);
+    if (v.snapshot !== undefined) recordTemplateCheck('--snapshot', v.snapshot.replace(/\.jpe?g$/i, '.mp4'), v.snapshot);
+  }
   if (v.watch && configFile === undefined) throw new UsageError('--watch re-reads the --config file: give --config', { option: '--watch' });
   const credentials = readCredentials(v['credentials-file'], env, parsed.positionals.length);
   const urls = parsed.positionals.map((url, i) => {
-    checkUrl(url);
+    checkUrl(splitCameraName(url).url);
     const c = credentials.length === 1 ? credentials[0] : credentials[i];
     return c ? withCredentials(url, c) : url;
   });
@@ -239,6 +297,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     transport,
     pipeline: v.pipeline,
     record: v.record,
+    segmentS: duration('segment', v.segment, 1, 86_400),
+    retainS: duration('retain', v.retain, 1, 100 * 365 * 86_400),
+    retainBytes: size('retain-bytes', v['retain-bytes']),
+    overwrite: v.overwrite ?? false,
+    snapshot: v.snapshot,
+    snapshotIntervalS: v['snapshot-interval'] !== undefined ? duration('snapshot-interval', v['snapshot-interval'], 0.1, 86_400)
+      : v.snapshot !== undefined ? DEFAULT_SNAPSHOT_INTERVAL_S : undefined,
     durationS: number('duration', v.duration, 0.1, 365 * 86400),
     timeoutMs: Math.round((number('timeout', v.timeout, 0.1, 3600) ?? DEFAULT_TIMEOUT_S) * 1000),
     poolLimitBytes: poolLimitBytes(number('pool-limit', v['pool-limit'], POOL_MIN_LIMIT_BYTES / 2 ** 20, MAX_POOL_LIMIT_MB) ?? DEFAULT_POOL_LIMIT_MB),
@@ -267,8 +332,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   };
 }
 
+/** Options that only mean something with --record. */
+const RECORD_OPTIONS = ['segment', 'retain', 'retain-bytes', 'overwrite', 'snapshot', 'snapshot-interval'];
+
 /** Options that configure a camera (with --config they are set in the file instead). */
-const CAMERA_OPTIONS = ['transport', 'pipeline', 'record', 'timeout', 'pool-limit', 'queue-limit', 'credentials-file', 'retries',
+const CAMERA_OPTIONS = [...RECORD_OPTIONS, 'transport', 'pipeline', 'record', 'timeout', 'pool-limit', 'queue-limit', 'credentials-file', 'retries',
   'retry-delay', 'retry-max-delay', 'media-timeout', 'frame-timeout', 'read-interval', 'rtp', 'tls-fingerprint', 'tls-ca'];
 
 function workers(text: string | undefined): number | 'auto' | undefined {
@@ -289,21 +357,87 @@ function readInterval(text: string | undefined): number {
   return Number(text);
 }
 
+/** A camera name given in the URL's fragment (`rtsp://host/s#name=door`): what the config file allows in names. */
+const FRAGMENT_NAME = /#name=([A-Za-z0-9._-]{1,64})$/;
+
 /**
- * The cameras of a command line as the config file's specs: each URL with the command's options. A camera given as
- * a URL is named by its URL without credentials (what the logs always called it), with `(#position)` when the same
- * URL is given twice, so names stay unique.
+ * Splits `rtsp://host/s#name=door` into the URL to connect to (the fragment stripped: it is never sent) and the
+ * camera's name. Only a trailing `#name=` is taken: a password may hold a '#' of its own.
+ */
+export function splitCameraName(url: string): { url: string; name?: string } {
+  const m = FRAGMENT_NAME.exec(url);
+  return m ? { url: url.slice(0, m.index), name: m[1] } : { url };
+}
+
+/** A camera's name in file names (`{camera}`) from its URL: host_port_path, characters outside A-Za-z0-9._- as '_'. */
+export function fileNameOfUrl(url: string): string {
+  const u = parseRtspUrl(url);
+  const port = u.explicitPort ? `_${u.port}` : '';
+  const s = `${u.host}${port}${u.path.replace(/[/?]/g, '_')}`.replace(/[^A-Za-z0-9._-]/g, '_').replace(/_+$/, '');
+  return s === '' || s === '.' || s === '..' ? 'camera' : s;
+}
+
+/**
+ * A recording template made per camera: with several cameras and no {camera} field, `-{camera}` goes before the
+ * extension (`out.mp4` → `out-{camera}.mp4`), so no two cameras ever share a file.
+ */
+export function perCameraTemplate(template: string, cameras: number): string {
+  if (cameras <= 1 || template.includes('{camera}')) return template;
+  const dot = template.lastIndexOf('.');
+  const slash = template.lastIndexOf('/');
+  return dot > slash + 1 ? `${template.slice(0, dot)}-{camera}${template.slice(dot)}` : `${template}-{camera}`;
+}
+
+/** Throws UsageError naming `option` when the recording template is refused (unknown field, no container). */
+function recordTemplateCheck(option: string, template: string, shown = template): void {
+  try {
+    checkTemplate(template);
+  } catch (e) {
+    if (e instanceof TemplateError) throw new UsageError(`${option} ${shown}: ${e.message} [${e.code}]`, { option });
+    throw e;
+  }
+}
+
+/**
+ * The cameras of a command line as the config file's specs: each URL with the command's options. A camera is named
+ * by `#name=` in its URL, else by its URL without credentials (what the logs always called it), with `(#position)`
+ * when the same URL is given twice, so names stay unique. In file names ({camera}) a camera without `#name=` is
+ * host_port_path; --pipeline gets it for {camera} here ({stream} when its pipeline is built), --record's recorder
+ * fills {camera} itself (so `rec/{camera}/…` needs only `rec` to exist).
  */
 export function specsFromArgs(a: Args, urls: readonly string[] = a.urls): CameraSpec[] {
-  const plain = urls.map((u) => String(parseRtspUrl(u)));
-  return urls.map((url, i) => ({
-    name: plain[i]! + (plain.filter((p) => p === plain[i]).length > 1 ? ` (#${i + 1})` : ''),
+  const split = urls.map(splitCameraName);
+  const plain = split.map((u) => String(parseRtspUrl(u.url)));
+  const repeated = (i: number) => plain.filter((p, j) => p === plain[i] && split[j]!.name === undefined).length > 1;
+  const names = split.map((u, i) => u.name ?? plain[i]! + (repeated(i) ? ` (#${i + 1})` : ''));
+  for (let i = 0; i < names.length; i++) {
+    if (names.indexOf(names[i]!) !== i) throw new UsageError(`two cameras are named ${names[i]}: give each its own #name=`, { camera: names[i] });
+  }
+  // File names: unique too (two URLs may map to one host_port_path).
+  const files: string[] = [];
+  for (let i = 0; i < split.length; i++) {
+    const base = split[i]!.name ?? fileNameOfUrl(split[i]!.url);
+    let f = base;
+    for (let n = 2; files.includes(f); n++) f = `${base}-${n}`;
+    files.push(f);
+  }
+  const template = a.record !== undefined ? perCameraTemplate(a.record, urls.length) : undefined;
+  return split.map(({ url }, i) => ({
+    name: names[i]!,
     url,
     transport: a.transport,
     frames: !a.rtp,
-    ...(a.pipeline !== undefined ? { pipeline: a.pipeline } : {}),
-    // --record: every camera into the one file, replaced if it exists (as the command always did).
-    ...(a.record !== undefined ? { record: { path: a.record, overwrite: true } } : {}),
+    ...(a.pipeline !== undefined ? { pipeline: a.pipeline.replaceAll('{camera}', files[i]!) } : {}),
+    ...(template !== undefined ? {
+      record: {
+        path: template, camera: files[i]!, overwrite: a.overwrite,
+        ...(a.segmentS !== undefined ? { segmentMs: Math.round(a.segmentS * 1000) } : {}),
+        ...(a.retainS !== undefined ? { retainMs: Math.round(a.retainS * 1000) } : {}),
+        ...(a.retainBytes !== undefined ? { retainBytes: a.retainBytes } : {}),
+        ...(a.snapshotIntervalS !== undefined ? { snapshotIntervalMs: Math.round(a.snapshotIntervalS * 1000) } : {}),
+        ...(a.snapshot !== undefined ? { snapshotPath: perCameraTemplate(a.snapshot, urls.length) } : {}),
+      },
+    } : {}),
     timeoutMs: a.timeoutMs,
     mediaTimeoutMs: a.mediaTimeoutMs,
     frameTimeoutMs: a.frameTimeoutMs,

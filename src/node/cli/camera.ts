@@ -11,6 +11,7 @@ import type { RetainedPacket, RtpPacket } from '../../core/media/packet.js';
 import { codecConfigFromSdp, frameCodecOf, type Frame, type FrameStats, type RetainedFrame } from '../../core/media/frames.js';
 import { frameFormat, type GstSink } from '../gst/index.js';
 import type { CameraSpec } from '../fleet/config.js';
+import type { CameraRecording } from './record.js';
 import { describe, errorOf } from './summary.js';
 
 /** Where a camera is: connecting (first attempt), playing, reconnecting (after a failure), failed (gave up),
@@ -53,8 +54,13 @@ export class Camera extends EventEmitter {
   since = Date.now();
   /** Failed attempts and failed sessions so far, by error code (the metrics' failure reasons). */
   readonly failuresByReason = new Map<string, number>();
-  /** The file its pipeline records into, once it has one. */
-  recording?: string;
+  /**
+   * Its recorder (--record): its own pipelines, one per segment, fed by the RtspCamera's frames directly; the camera
+   * then has no pipeline of the command's.
+   */
+  recording?: CameraRecording;
+  /** Whether it records (its media go to its recorder, not to a pipeline of the command). */
+  readonly records: boolean;
   /** Set when a reload removed (or replaced) the camera: its late pipeline is not built any more. */
   removed = false;
   played = false;
@@ -80,12 +86,15 @@ export class Camera extends EventEmitter {
     super();
     const args = spec;
     this.rtpOnly = !spec.frames;
+    this.records = spec.record !== undefined;
     this.rtsp = new RtspCamera(spec.url, {
       core, transport: spec.transport, poolLimitBytes: spec.poolLimitBytes, signal,
-      // Frame mode: depayload in wasm only the streams that go as frames; a branch starts at a keyframe.
-      frames: this.rtpOnly ? undefined : { waitForKeyframe: true, streams: (s) => this.usesFrames(s) },
-      // Packets are built and dispatched only for the streams that go as RTP (the others' frames go instead).
-      packets: (s) => !this.usesFrames(s),
+      // Frame mode: depayload in wasm only the streams that go as frames; a branch starts at a keyframe. A recording
+      // camera depayloads every stream frame mode knows (its recorder picks one; in-band parameter sets suffice).
+      frames: this.rtpOnly ? undefined : { waitForKeyframe: true, streams: (s) => (this.records ? frameCodecOf(s.encodingName) !== undefined : this.usesFrames(s)) },
+      // Packets are built and dispatched only for the streams that go as RTP (the others' frames go instead); a
+      // recording camera has no use for packets.
+      packets: (s) => !this.records && !this.usesFrames(s),
       tls: args.tlsFingerprint || args.tlsCaFile ? {
         fingerprint256: args.tlsFingerprint,
         ca: args.tlsCaFile ? readFileSync(args.tlsCaFile, 'utf8') : undefined,
@@ -187,7 +196,7 @@ export class Camera extends EventEmitter {
   }
 
   private onFrame(f: Frame): void {
-    if (!this.usesFrames(f.stream)) return;
+    if (this.records || !this.usesFrames(f.stream)) return;
     if (this.target) {
       this.target.frame(f);
       return;
@@ -204,6 +213,7 @@ export class Camera extends EventEmitter {
   }
 
   private onPacket(p: RtpPacket): void {
+    if (this.records) return;
     if (this.target) {
       this.target.packet(p);
     } else if (this.pending.length < MAX_PENDING_PACKETS) {
@@ -254,6 +264,18 @@ export class Camera extends EventEmitter {
     await this.rtsp.close();
     this.fold();
     this.dropPending();
+  }
+
+  /**
+   * The camera fails for a reason of its own outside RTSP (its recording cannot go on): it is marked failed with
+   * `e` as its last error and its session is torn down; other cameras are not touched.
+   */
+  failWith(e: unknown): void {
+    if (this.state === 'failed' || this.state === 'stopped') return;
+    this.lastError = e;
+    this.countFailure(e);
+    this.setState('failed', describe(e));
+    void this.rtsp.close();
   }
 
   private countFailure(reason: unknown): void {

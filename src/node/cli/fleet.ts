@@ -19,7 +19,9 @@ import { diffCameras, type CameraDiff } from '../fleet/diff.js';
 import { filterShard, resolveShard, shardOf, type ResolvedShard } from '../fleet/shard.js';
 import { planCores, specsFromArgs, UsageError, type Args } from './args.js';
 import { Camera, cameraOfElement, connectToPipeline, type CameraState, type Pipeline } from './camera.js';
+import { CameraRecording, checkRecording, recordName, START_UP_RECORD_CODES } from './record.js';
 import { describe } from './summary.js';
+import type { RecordError } from '../record/index.js';
 
 /** How long a removed camera's pipeline may take to drain (EOS) before it is stopped. */
 const REMOVED_PIPELINE_EOS_MS = 3000;
@@ -71,6 +73,11 @@ export interface FleetHooks {
   stateChanged(cam: Camera, state: CameraState, reason: string): void;
   /** A pipeline could not be built or failed: `fatal` at start (the run exits 4), else only `cam` is lost. */
   gstreamerError(e: unknown, cam: Camera | undefined, fatal: boolean): void;
+  /**
+   * A camera's recording could not start, or ended on an error: `usage` when it is the user's to fix at start-up
+   * (bad template, directory, existing file: the run exits 2); otherwise the camera has failed alone.
+   */
+  recordingFailed(e: unknown, cam: Camera, usage: boolean): void;
 }
 
 /** The running cameras by name, their cores and their pipelines. */
@@ -80,7 +87,6 @@ export class Fleet {
   /** Every camera this run started, removed ones included (the summary lists them). */
   readonly all: Camera[] = [];
   readonly pipelines: Pipeline[] = [];
-  private readonly usedRecordPaths = new Set<string>();
   private nextIndex = 0;
 
   constructor(private readonly signal: AbortSignal, private readonly hooks: FleetHooks) {}
@@ -102,6 +108,15 @@ export class Fleet {
    */
   async add(specs: readonly CameraSpec[], fatal: boolean): Promise<Camera[]> {
     if (specs.length === 0) return [];
+    // Recordings are checked before any camera connects: a bad template, directory or existing file is the user's
+    // to fix (at start: exit 2; on reload: that camera fails alone).
+    const refused = new Map<string, RecordError>();
+    for (const s of specs) {
+      const e = checkRecording(s);
+      if (!e) continue;
+      if (fatal) throw e;
+      refused.set(s.name, e);
+    }
     const cams: Camera[] = [];
     // One core (wasm memory) per group of cameras with the same pool size, split when 4 GiB is not enough.
     const byPool = new Map<number, CameraSpec[]>();
@@ -130,7 +145,15 @@ export class Fleet {
       this.live.set(cam.name, cam);
       this.all.push(cam);
     }
-    for (const cam of cams) cam.start();
+    for (const cam of cams) {
+      const e = refused.get(cam.name);
+      if (e) {
+        this.hooks.recordingFailed(e, cam, false);
+        cam.failWith(e);
+      } else {
+        cam.start();
+      }
+    }
     const timeoutMs = Math.max(...cams.map((c) => c.spec.timeoutMs));
     const firstWait = AbortSignal.any([this.signal, AbortSignal.timeout(timeoutMs)]);
     await raceAbort(Promise.all(cams.map((c) => c.firstAnswer)).then(() => {}), firstWait);
@@ -156,6 +179,7 @@ export class Fleet {
       this.live.delete(c.name);
     }
     await Promise.all(cams.map((c) => c.stop()));
+    await Promise.all(cams.map((c) => c.recording?.recorder.stop()));
     await Promise.all(this.pipelines
       .filter((p) => p.cameras.every((m) => m.camera.removed) && p.sink.currentState === 'playing')
       .map((p) => p.sink.close({ timeoutMs: REMOVED_PIPELINE_EOS_MS })));
@@ -172,60 +196,95 @@ export class Fleet {
     return diff;
   }
 
-  /** Builds and starts the pipelines of cameras that have answered: one for those that do not record, one per file. */
+  /** Closes every recording (EOS through its open segment: a complete file, indexed). */
+  async stopRecordings(): Promise<void> {
+    await Promise.all(this.all.map((c) => c.recording?.recorder.stop()));
+  }
+
+  /**
+   * Starts what takes the media of cameras that have answered: a recorder per recording camera, one pipeline for the
+   * others.
+   */
   private startPipelines(cams: readonly Camera[], fatal: boolean): void {
-    const groups = new Map<string | undefined, Camera[]>();
-    for (const c of cams) groups.set(c.spec.record?.path, [...(groups.get(c.spec.record?.path) ?? []), c]);
-    for (const [path, group] of groups) {
-      let p: Pipeline;
-      try {
-        p = this.buildPipeline(group, path);
-      } catch (e) {
-        this.hooks.gstreamerError(e, group.length === 1 ? group[0] : undefined, fatal);
-        if (!fatal) for (const c of group) void this.remove([c.name]);
-        continue;
-      }
-      p.sink.on('error', (e) => {
-        const cam = cameraOfElement(p, (e as { element?: string }).element);
-        this.hooks.gstreamerError(e, cam, true);
-      });
-      p.sink.on('warning', (e) => this.hooks.log(`GStreamer warning: ${describe(e)}`));
-      p.sink.start();
-      this.pipelines.push(p);
-      // Only now: attach() hands over the media kept since each camera's first PLAY, which a sink not yet playing
-      // refuses (it was counted as sinkClosed: ~100 frames per camera lost at start-up).
-      for (const m of p.cameras) connectToPipeline(m.camera, p.sink, m.firstBranch);
+    for (const c of cams) if (c.records) this.startRecording(c, fatal);
+    const group = cams.filter((c) => !c.records);
+    if (group.length === 0) return;
+    let p: Pipeline;
+    try {
+      p = this.buildPipeline(group);
+    } catch (e) {
+      this.hooks.gstreamerError(e, group.length === 1 ? group[0] : undefined, fatal);
+      if (!fatal) for (const c of group) void this.remove([c.name]);
+      return;
     }
+    p.sink.on('error', (e) => {
+      const cam = cameraOfElement(p, (e as { element?: string }).element);
+      this.hooks.gstreamerError(e, cam, true);
+    });
+    p.sink.on('warning', (e) => this.hooks.log(`GStreamer warning: ${describe(e)}`));
+    p.sink.start();
+    this.pipelines.push(p);
+    // Only now: attach() hands over the media kept since each camera's first PLAY, which a sink not yet playing
+    // refuses (it was counted as sinkClosed: ~100 frames per camera lost at start-up).
+    for (const m of p.cameras) connectToPipeline(m.camera, p.sink, m.firstBranch);
+  }
+
+  /**
+   * The camera's Recorder: started now that the camera plays (its streams are known). An error at its start that is
+   * the user's to fix ends the run when `fatal` (start-up); any other error that ends the recording (a stream the
+   * container refuses) fails this camera alone. Errors the recorder survives (a failed segment, a snapshot) are
+   * logged with camera and file.
+   */
+  private startRecording(cam: Camera, fatal: boolean): void {
+    const spec = cam.spec.record!;
+    let rec: CameraRecording;
+    try {
+      rec = new CameraRecording(cam, spec.path);
+    } catch (e) {
+      this.hooks.recordingFailed(e, cam, fatal && START_UP_RECORD_CODES.has((e as RecordError).code));
+      cam.failWith(e);
+      return;
+    }
+    cam.recording = rec;
+    const r = rec.recorder;
+    r.on('error', (e: RecordError) => this.hooks.log(`${cam.name}: recording: ${describe(e)}`));
+    r.on('warning', (e: RecordError) => this.hooks.log(`${cam.name}: recording: ${describe(e)}`));
+    r.on('close', (reason: RecordError | undefined) => {
+      if (reason === undefined || cam.removed) return;
+      this.hooks.recordingFailed(reason, cam, false);
+      cam.failWith(reason);
+    });
+    r.start().then(() => {
+      const stream = r.recordedStream!;
+      this.hooks.log(`${cam.name}: recording ${stream.type}${stream.id} (${stream.encodingName}) to ${spec.path}` +
+        `${spec.segmentMs !== undefined ? `, ${spec.segmentMs / 1000} s segments` : ''} (index ${r.indexPath})`);
+    }, (e: unknown) => {
+      if (cam.state === 'stopped' || cam.removed || this.signal.aborted) return;
+      const usage = fatal && START_UP_RECORD_CODES.has((e as RecordError).code);
+      this.hooks.recordingFailed(e, cam, usage);
+      cam.failWith(e);
+    });
   }
 
   /**
    * One pipeline with a branch per stream of each camera (the binding's bus polling holds one thread per pipeline);
    * the cameras are connected once it plays (startPipelines).
    */
-  private buildPipeline(cams: readonly Camera[], recordPath: string | undefined): Pipeline {
+  private buildPipeline(cams: readonly Camera[]): Pipeline {
     const branches: GstBranch[] = [];
     const members: Pipeline['cameras'] = [];
     for (const camera of cams) {
       members.push({ camera, firstBranch: branches.length });
       for (const stream of camera.streams) {
+        // {camera} and {stream} in --pipeline: a file sink there writes a file per camera and stream.
+        const launch = camera.spec.pipeline?.replaceAll('{camera}', recordName(camera.spec)).replaceAll('{stream}', `${stream.type}${stream.id}`);
         branches.push({
           stream, input: camera.usesFrames(stream) ? 'frames' : 'packets', maxQueueBytes: camera.spec.queueLimitBytes,
-          tail: recordPath !== undefined ? 'record' : camera.spec.pipeline !== undefined ? { launch: camera.spec.pipeline } : 'decode',
+          tail: launch !== undefined ? { launch } : 'decode',
         });
       }
     }
-    // A second pipeline for the same file (a camera that answered late) records into a file of its own.
-    let location = recordPath;
-    if (location !== undefined && this.usedRecordPaths.has(location)) {
-      location = location.replace(/(\.[^./\\]*)?$/, (ext) => `-${this.pipelines.length}${ext}`);
-    }
-    // The file's folder (a template like recordings/{name}/… names one per camera) is made here: filesink does not.
-    if (location !== undefined) mkdirSync(dirname(resolvePath(location)), { recursive: true });
-    const sink = createGstSink({
-      branches, maxQueueBytes: cams[0]!.spec.queueLimitBytes, record: location !== undefined ? { location } : undefined,
-    });
-    if (recordPath !== undefined) this.usedRecordPaths.add(recordPath);
-    if (location !== undefined) for (const m of members) m.camera.recording = location;
+    const sink = createGstSink({ branches, maxQueueBytes: cams[0]!.spec.queueLimitBytes });
     return { sink, cameras: members };
   }
 }

@@ -44,6 +44,8 @@ import {
   type Summary, type SummaryError,
 } from './summary.js';
 import { runSupervisor, runWorker, workerCount } from './workers.js';
+import { RecordError } from '../record/index.js';
+import { START_UP_RECORD_CODES } from './record.js';
 
 /** How often --json-progress prints, the TTY status block refreshes and the rates are sampled. */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -179,6 +181,13 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
       exitCode = EXIT_GSTREAMER;
       stopRequested('gstreamer-error');
     },
+    // The camera itself is failed by the fleet (its state line names the error); a start-up mistake ends the run.
+    recordingFailed: (e, cam, usage) => {
+      if (!usage || exitCode === EXIT_USAGE) return;
+      exitCode = EXIT_USAGE;
+      error = errorOf(e, cam);
+      stopRequested('usage');
+    },
   });
   // Every running camera on its own: the run goes on while one may still play; it ends when all have given up. A
   // config file's fleet left without cameras waits for a reload instead.
@@ -295,7 +304,7 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
     setUp = true;
     if (stopController.signal.aborted) {
       exitReason = await stopped;
-      return (exitCode = exitCode === EXIT_GSTREAMER ? exitCode : EXIT_OK);
+      return (exitCode = exitCode === EXIT_GSTREAMER || exitCode === EXIT_USAGE ? exitCode : EXIT_OK);
     }
     checkEnded();
     // A worker without cameras and without a file to reload has nothing to do.
@@ -304,7 +313,7 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
     const timer = durationS === undefined ? undefined : setTimeout(() => stopRequested('duration'), durationS * 1000);
     exitReason = await stopped;
     if (timer) clearTimeout(timer);
-    if (exitCode === EXIT_GSTREAMER) return exitCode;
+    if (exitCode === EXIT_GSTREAMER || exitCode === EXIT_USAGE) return exitCode;
     if (userStopped(exitReason)) return (exitCode = EXIT_OK);
     const cameras = fleet.all;
     if (cameras.length === 0) return (exitCode = EXIT_OK);
@@ -316,8 +325,8 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
     // Ended by --duration: fine. All cameras ended by themselves: a failure if any of them failed.
     return (exitCode = exitReason === 'cameras-ended' && fleet.cameras.some((c) => c.state === 'failed') ? EXIT_RTSP : EXIT_OK);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError) {
-      for (const line of e.message.split('\n')) log(line);
+    if (e instanceof UsageError || e instanceof ConfigError || (e instanceof RecordError && START_UP_RECORD_CODES.has(e.code))) {
+      for (const line of (e instanceof RecordError ? describe(e) : e.message).split('\n')) log(line);
       exitReason = 'usage';
       error = errorOf(e);
       return (exitCode = EXIT_USAGE);
@@ -335,6 +344,7 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
     await reloading?.catch(() => {});
     // TEARDOWN first (no new packets), then drain the pipelines, then stop them.
     await Promise.all(fleet.cameras.map((c) => c.stop()));
+    await fleet.stopRecordings();
     await Promise.all(fleet.pipelines.map((p) => p.sink.close({ timeoutMs: userStopped(exitReason) ? Math.min(EOS_WAIT_MS, 800) : EOS_WAIT_MS })));
     const summary = summarize(fleet.all, fleet.pipelines, started, exitReason, exitCode, error, worker);
     if (control) control.summary(summary);

@@ -28,7 +28,7 @@ export interface CameraStatus {
   failures: number;
   /** The worker process running it (--workers), or null when the command runs its cameras itself. */
   worker: number | null;
-  /** The file it records into, or null. */
+  /** The file its recorder writes now (the open segment), or null. */
   recording: string | null;
 }
 
@@ -85,7 +85,7 @@ export function cameraStatus(cam: Camera, rates: CameraRates, worker: number | u
   return {
     name: cam.name, url: cam.url, state: cam.state, since: new Date(cam.since).toISOString(),
     lastError: cam.lastError !== undefined ? errorOf(cam.lastError) : null,
-    rates, reconnects: st.reconnects, failures: st.failures, worker: worker ?? null, recording: cam.recording ?? null,
+    rates, reconnects: st.reconnects, failures: st.failures, worker: worker ?? null, recording: cam.recording?.currentFile ?? null,
   };
 }
 

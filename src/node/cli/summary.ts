@@ -5,6 +5,7 @@ import type { PoolStats } from '../../core/pool.js';
 import type { GstSinkStats } from '../gst/index.js';
 import { UsageError } from './args.js';
 import type { Camera, CameraState, Pipeline } from './camera.js';
+import type { RecordingSummary } from './record.js';
 
 /** Exit code: stopped by the user (Ctrl-C, SIGTERM) or --duration with at least one camera played. */
 export const EXIT_OK = 0;
@@ -22,6 +23,8 @@ export interface SummaryError {
   code: string;
   message: string;
   camera?: string;
+  /** The file concerned (a recording's RecordError). */
+  path?: string;
 }
 
 /** The final summary (`--json`): per camera, per stream, the pools, the sink, the exit code and its reason. */
@@ -80,6 +83,8 @@ export interface CameraSummary {
   reconnects: number;
   /** Which pipeline its streams went to (index into `sinks`), absent when it never got one. */
   pipeline?: number;
+  /** Its recording (--record): the recorder's counters and the segments this run wrote. */
+  recording?: RecordingSummary;
   error?: SummaryError;
 }
 
@@ -87,7 +92,11 @@ export interface CameraSummary {
 export function errorOf(e: unknown, camera?: Camera): SummaryError {
   const code = e instanceof UsageError ? 'USAGE'
     : e instanceof Error && typeof (e as { code?: unknown }).code === 'string' ? (e as unknown as { code: string }).code : 'ERROR';
-  return { code, message: messageOf(e), ...(camera ? { camera: camera.name } : {}) };
+  const { path, camera: named } = (e ?? {}) as { path?: unknown; camera?: unknown };
+  return {
+    code, message: messageOf(e), ...(camera ? { camera: camera.name } : typeof named === 'string' ? { camera: named } : {}),
+    ...(typeof path === 'string' ? { path } : {}),
+  };
 }
 
 /** The error's message, with GStreamer's debug text: its message is often just "Internal data stream error." while
@@ -178,6 +187,7 @@ export function summarize(cameras: Camera[], pipelines: Pipeline[], started: num
       name: c.name, url: c.url, index: c.index, state: c.state, played: c.played, reconnects: st.reconnects,
       ...(worker !== undefined ? { worker } : {}), ...(c.removed ? { removed: true } : {}),
       ...(pi >= 0 ? { pipeline: pi } : {}),
+      ...(c.recording ? { recording: c.recording.summary() } : {}),
       ...(c.lastError !== undefined ? { error: errorOf(c.lastError, c) } : {}),
     });
     for (const s of st.streams) {
@@ -189,7 +199,9 @@ export function summarize(cameras: Camera[], pipelines: Pipeline[], started: num
         url: c.url, camera: c.name, id: s.id, type: s.type, encodingName: s.encodingName, packets: s.packets, bytes: s.bytes,
         lost: s.lost, reordered: s.reordered, duplicates: s.duplicates, sinkBuffers: b?.sinkBuffers,
       };
-      if (c.wentAsFrames(s.id) && s.frames) {
+      if (c.records) {
+        streams.push(recordedStream(c, s, base));
+      } else if (c.wentAsFrames(s.id) && s.frames) {
         // Frames balance in frames: each one the depayloader completed or dropped is pushed or counted as dropped.
         const f = s.frames;
         const dropped: Record<string, number> = { ...f.dropped, ...sinkDrops, queueFull: sinkDrops.queueFull + f.queueFull };
@@ -217,6 +229,34 @@ export function summarize(cameras: Camera[], pipelines: Pipeline[], started: num
   };
 }
 
+/**
+ * A recording camera's stream in the summary. The recorded one: frames written into files are `pushed`; frames the
+ * recorder did not write are dropped by reason (`beforeRecording`: before its recorder started; `recorderSkipped`:
+ * waiting for a keyframe at the start, after an outage or a failed file; `queueFull`; `recordFailed`: written into a
+ * file that was removed because its stream was refused). The other streams are not recorded: `notRecorded`.
+ */
+function recordedStream(c: Camera, s: ReturnType<Camera['stats']>['streams'][number], base: Omit<Summary['streams'][number], 'input' | 'received' | 'pushed' | 'dropped'>): Summary['streams'][number] {
+  const rec = c.recording?.recorder;
+  const st = rec?.stats();
+  const recorded = rec?.recordedStream?.id === s.id && st !== undefined;
+  if (s.frames) {
+    const f = s.frames;
+    if (recorded) {
+      const failed = Math.max(0, st.framesReceived - st.framesWritten - st.framesSkipped - st.framesDropped);
+      const dropped: Record<string, number> = {
+        ...f.dropped, queueFull: f.queueFull + st.framesDropped, beforeRecording: Math.max(0, f.delivered - st.framesReceived),
+        recorderSkipped: st.framesSkipped, recordFailed: failed,
+      };
+      return { ...base, input: 'frames', received: st.framesWritten + sum(dropped), pushed: st.framesWritten, dropped, packetDrops: { ...s.dropped } };
+    }
+    const dropped: Record<string, number> = { ...f.dropped, queueFull: f.queueFull, notRecorded: f.delivered };
+    return { ...base, input: 'frames', received: sum(dropped), pushed: 0, dropped, packetDrops: { ...s.dropped } };
+  }
+  const dropped: Record<string, number> = { ...s.dropped };
+  dropped.notRecorded = Math.max(0, s.packets - sum(dropped));
+  return { ...base, input: 'packets', received: sum(dropped), pushed: 0, dropped };
+}
+
 function sum(counts: Record<string, number>): number {
   return Object.values(counts).reduce((x, n) => x + n, 0);
 }
@@ -227,6 +267,12 @@ export function humanSummary(s: Summary): string {
   for (const c of s.cameras) {
     lines.push(`  ${c.name}: ${c.played ? 'played' : 'never played'}, ${c.state}, ${c.reconnects} reconnects` +
       (c.error ? `, last error: ${c.error.message} [${c.error.code}]` : ''));
+    const r = c.recording;
+    if (r) {
+      const closed = r.segments.filter((x) => x.state === 'closed');
+      lines.push(`  ${c.name}: recorded ${r.framesWritten} frames (${(r.bytesWritten / 1e6).toFixed(1)} MB) in ${closed.length} closed segment${closed.length === 1 ? '' : 's'}` +
+        `${r.segments.length > 0 ? `, last ${r.segments.at(-1)!.path}` : ''}; index ${r.index ?? 'none'}${r.errors ? `; ${r.errors} errors` : ''}`);
+    }
   }
   for (const st of s.streams) {
     const drops = Object.entries(st.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';

@@ -16,6 +16,7 @@ import { parseRtspUrl, redactUrl, RtspUrlError } from '../../core/rtsp/url.js';
 import { DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS, DEFAULT_MEDIA_TIMEOUT_MS } from '../rtsp/camera.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { parseShard, type Shard } from './shard.js';
+import { checkTemplate, TemplateError } from '../record/template.js';
 
 /** The published JSON schema of the config file (shipped in the package's `schema/` folder). */
 export const CONFIG_SCHEMA_URL = new URL('../../../schema/wasm-rtsp.schema.json', import.meta.url);
@@ -43,8 +44,14 @@ export const CAMERA_DEFAULTS = Object.freeze({
 
 /** Recording options of one camera (`record` and what goes with it). */
 export interface RecordSpec {
-  /** Where to record: the `record` template with `{name}` replaced by the camera's name, resolved against the file's folder. */
+  /**
+   * Where to record: the `record` template resolved against the file's folder, its `{name}` written `{camera}`; the
+   * recorder fills `{camera}` (with `camera`), `{stream}` and strftime fields, and makes the folders below the
+   * template's fixed part (`rec/{camera}/…`: `rec` must exist, `rec/door` is made).
+   */
   path: string;
+  /** The camera's name in file names and its index: the camera's `name` (a command-line camera: see specsFromArgs). */
+  camera: string;
   /** Length of one file, ms (`segment`); undefined: one file. */
   segmentMs?: number;
   /** Delete files older than this, ms (`retain`). */
@@ -53,6 +60,10 @@ export interface RecordSpec {
   retainBytes?: number;
   /** Replace existing files instead of failing (`overwrite`). */
   overwrite: boolean;
+  /** Snapshot path template (`snapshot`), as `path`. */
+  snapshotPath?: string;
+  /** Seconds between snapshots, ms (`snapshotInterval`; 10 s when only `snapshot` is set). */
+  snapshotIntervalMs?: number;
 }
 
 /** One camera, resolved: defaults applied, credentials in the URL, units converted. Maps 1:1 onto the CLI's options. */
@@ -409,6 +420,8 @@ interface RawOptions {
   retain?: number | string;
   retainBytes?: number | string;
   overwrite?: boolean;
+  snapshot?: string;
+  snapshotInterval?: number | string;
   timeout?: number | string;
   mediaTimeout?: number | string;
   frameTimeout?: number | string;
@@ -446,7 +459,10 @@ const DURATION_RANGES_S: Record<string, [number, number]> = {
   retryMaxDelay: [0.01, 3600],
   segment: [1, 86_400],
   retain: [1, 100 * 365 * 86_400],
+  snapshotInterval: [0.1, 86_400],
 };
+/** Snapshot interval when `snapshot` is given without `snapshotInterval` (as --snapshot). */
+const DEFAULT_SNAPSHOT_INTERVAL_MS = 10_000;
 const DURATION_UNITS_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 };
 const SIZE_UNITS: Record<string, number> = {
   B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40,
@@ -455,7 +471,7 @@ const SIZE_UNITS: Record<string, number> = {
 const MIN_RETAIN_BYTES = 2 ** 20;
 const MIN_QUEUE_LIMIT_BYTES = 16 * 1024;
 const MAX_QUEUE_LIMIT_BYTES = 2 ** 30;
-const RECORD_KEYS = ['segment', 'retain', 'retainBytes', 'overwrite'] as const;
+const RECORD_KEYS = ['segment', 'retain', 'retainBytes', 'overwrite', 'snapshot', 'snapshotInterval'] as const;
 
 class Resolver {
   private readonly issues: ConfigIssue[] = [];
@@ -529,7 +545,8 @@ class Resolver {
     const pipeline = ownOutput ? cam.pipeline : this.defaults.pipeline;
     const recordTemplate = ownOutput ? cam.record : this.defaults.record;
 
-    const duration = (key: 'timeout' | 'mediaTimeout' | 'frameTimeout' | 'readInterval' | 'retryDelay' | 'retryMaxDelay' | 'segment' | 'retain', fallbackMs?: number) => {
+    const duration = (key: 'timeout' | 'mediaTimeout' | 'frameTimeout' | 'readInterval' | 'retryDelay' | 'retryMaxDelay' | 'segment' | 'retain'
+      | 'snapshotInterval', fallbackMs?: number) => {
       const v = pick(key);
       if (v === undefined) return fallbackMs;
       const s = toSeconds(v);
@@ -569,10 +586,32 @@ class Resolver {
     };
     if (pipeline !== undefined) spec.pipeline = pipeline;
     if (recordTemplate !== undefined) {
-      const record: RecordSpec = {
-        path: resolvePath(this.io.baseDir, recordTemplate.replaceAll('{name}', name)),
-        overwrite: pick('overwrite') ?? CAMERA_DEFAULTS.overwrite,
-      };
+      // {name}: the older spelling of {camera}.
+      const fill = (t: string) => resolvePath(this.io.baseDir, t.replaceAll('{name}', '{camera}'));
+      const record: RecordSpec = { path: fill(recordTemplate), camera: name, overwrite: pick('overwrite') ?? CAMERA_DEFAULTS.overwrite };
+      const recordAt: Segment[] = 'record' in cam ? ['cameras', i, 'record'] : ['defaults', 'record'];
+      try {
+        checkTemplate(record.path);
+      } catch (e) {
+        if (!(e instanceof TemplateError)) throw e;
+        fail(recordAt, `${e.message} [${e.code}]`);
+      }
+      if (!(pick('frames') ?? CAMERA_DEFAULTS.frames)) fail(at('frames'), 'a recording takes frames depayloaded in wasm: frames: false and record exclude each other');
+      const snapshot = pick('snapshot');
+      if (snapshot !== undefined) {
+        record.snapshotPath = fill(snapshot);
+        if (!/\.jpe?g$/i.test(snapshot)) fail(at('snapshot'), `must end in .jpg or .jpeg, not ${JSON.stringify(snapshot)}`);
+        else {
+          try {
+            checkTemplate(record.snapshotPath.replace(/\.jpe?g$/i, '.mp4'));
+          } catch (e) {
+            if (!(e instanceof TemplateError)) throw e;
+            fail(at('snapshot'), `${e.message} [${e.code}]`);
+          }
+        }
+      }
+      const snapshotIntervalMs = duration('snapshotInterval', snapshot !== undefined ? DEFAULT_SNAPSHOT_INTERVAL_MS : undefined);
+      if (snapshotIntervalMs !== undefined) record.snapshotIntervalMs = snapshotIntervalMs;
       const segmentMs = duration('segment');
       const retainMs = duration('retain');
       const retainBytes = size('retainBytes', 1, MIN_RETAIN_BYTES, Number.MAX_SAFE_INTEGER);
@@ -680,14 +719,15 @@ class Resolver {
     const byPath = new Map<string, CameraSpec>();
     for (const c of cameras) {
       if (!c.record) continue;
-      const other = byPath.get(c.record.path);
+      const path = c.record.path.replaceAll('{camera}', c.record.camera);
+      const other = byPath.get(path);
       if (other) {
         const i = index.get(c.name)!;
         const where = 'record' in this.raw.cameras[i] ? ['cameras', i, 'record'] : ['cameras', i, 'name'];
         this.fail(where, `records to the same path as camera "${other.name}" (line ${this.where.at(['cameras', index.get(other.name)!]).line}): ` +
-          'put {name} in the record template', c.name);
+          'put {camera} in the record template', c.name);
       } else {
-        byPath.set(c.record.path, c);
+        byPath.set(path, c);
       }
     }
   }

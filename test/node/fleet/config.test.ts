@@ -147,7 +147,7 @@ cameras:
   - {name: c, url: "rtsp://h/c", pipeline: "videoconvert ! fakesink"}
 `);
     expect(c.cameras[0].record).toEqual({
-      path: `${BASE}/rec/a/%Y%m%d-%H%M%S.mp4`, segmentMs: 600_000, retainMs: 7 * 86_400_000, retainBytes: 50 * 2 ** 30, overwrite: false,
+      path: `${BASE}/rec/{camera}/%Y%m%d-%H%M%S.mp4`, camera: 'a', segmentMs: 600_000, retainMs: 7 * 86_400_000, retainBytes: 50 * 2 ** 30, overwrite: false,
     });
     expect(c.cameras[0].tlsCaFile).toBe(`${BASE}/ca.pem`);
     expect(c.cameras[1].record).toMatchObject({ path: '/data/b.mp4', overwrite: true });
@@ -228,6 +228,11 @@ const MISTAKES: Array<[string, string, Partial<ConfigIssue> & { match: RegExp },
   ['credentials twice', 'cameras:\n  - {name: a, url: "rtsp://u:p@h/", username: v, password: w}\n', { path: 'cameras[0].username', match: /URL carries credentials already/ }],
   ['pipeline and record together', 'cameras:\n  - {name: a, url: "rtsp://h/", pipeline: fakesink, record: a.mp4}\n', { path: 'cameras[0].record', match: /exclude each other/ }],
   ['recording option without record', 'cameras:\n  - {name: a, url: "rtsp://h/", segment: 10m}\n', { path: 'cameras[0].segment', match: /recording option.*set record/ }],
+  ['record without a container', 'cameras:\n  - {name: a, url: "rtsp://h/", record: a.avi}\n', { path: 'cameras[0].record', match: /no container.*\[BAD_EXTENSION\]/ }],
+  ['record with an unknown field', 'cameras:\n  - {name: a, url: "rtsp://h/", record: "{host}.mp4"}\n', { path: 'cameras[0].record', match: /unknown field \{host\}.*\[BAD_TEMPLATE\]/ }],
+  ['record with frames: false', 'cameras:\n  - {name: a, url: "rtsp://h/", frames: false, record: a.mp4}\n', { path: 'cameras[0].frames', match: /frames: false and record exclude/ }],
+  ['snapshot not a JPEG', 'cameras:\n  - {name: a, url: "rtsp://h/", record: a.mp4, snapshot: a.png}\n', { path: 'cameras[0].snapshot', match: /\.jpg or \.jpeg/ }],
+  ['snapshot without record', 'cameras:\n  - {name: a, url: "rtsp://h/", snapshotInterval: 5s}\n', { path: 'cameras[0].snapshotInterval', match: /recording option.*set record/ }],
   ['shard out of range', 'shard: 3/3\ncameras: []\n', { line: 1, column: 8, path: 'shard', match: /counted from 0 to 2/ }],
   ['shard form', 'shard: "3 of 4"\ncameras: []\n', { line: 1, path: 'shard', match: /must be a shard I\/N/ }],
   ['metrics port', 'metrics: {port: 70000}\ncameras: []\n', { line: 1, path: 'metrics.port', match: /at most 65535/ }],
@@ -258,7 +263,7 @@ describe('mistakes', () => {
   it('names both cameras recording to the same path', () => {
     const err = errorOf('defaults: {record: /rec/out.mp4}\ncameras:\n  - {name: a, url: "rtsp://h/1"}\n  - {name: b, url: "rtsp://h/2"}\n');
     expect(err.issues).toEqual([expect.objectContaining({ line: 4, path: 'cameras[1].name', camera: 'b' })]);
-    expect(err.message).toMatch(/same path as camera "a" \(line 3\).*\{name\}/);
+    expect(err.message).toMatch(/same path as camera "a" \(line 3\).*\{camera\}/);
   });
 
   it('reports every problem of the file in one error, in file order', () => {

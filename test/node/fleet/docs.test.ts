@@ -41,15 +41,19 @@ describe('docs/config.md', () => {
     const [entrance, parking, lobby, warehouse] = c.cameras;
     expect(entrance.url).toBe('rtsp://viewer:pw@10.0.0.11/Streaming/Channels/101');
     expect(entrance.record).toEqual({
-      path: `${BASE}/recordings/entrance/%Y%m%d-%H%M%S.mp4`, segmentMs: 600_000, retainMs: 7 * 86_400_000, retainBytes: 50 * 2 ** 30, overwrite: false,
+      path: `${BASE}/recordings/{camera}/%Y%m%d-%H%M%S.mp4`, camera: 'entrance', segmentMs: 600_000, retainMs: 7 * 86_400_000, retainBytes: 50 * 2 ** 30, overwrite: false,
     });
     expect([parking.transport, parking.mediaTimeoutMs, parking.retries]).toEqual(['udp', 5000, 20]);
     expect(lobby.url).toBe('rtsp://viewer:env%3Anot-a-variable@10.0.0.13/stream1');
     expect(lobby.record).toBeUndefined();
     expect(lobby.pipeline).toBe('videoconvert ! autovideosink');
+    expect(lobby.frames).toBe(false);
     expect(warehouse).toMatchObject({
-      url: 'rtsps://ops:s3cret@10.0.0.14:322/live', frames: false, tlsCaFile: `${BASE}/certs/warehouse-ca.pem`,
-      record: { path: '/srv/video/warehouse.mp4', segmentMs: 3_600_000, retainMs: 30 * 86_400_000, retainBytes: 200e9, overwrite: true },
+      url: 'rtsps://ops:s3cret@10.0.0.14:322/live', frames: true, tlsCaFile: `${BASE}/certs/warehouse-ca.pem`,
+      record: {
+        path: '/srv/video/{camera}.mp4', camera: 'warehouse', segmentMs: 3_600_000, retainMs: 30 * 86_400_000, retainBytes: 200e9, overwrite: true,
+        snapshotPath: '/srv/video/{camera}.jpg', snapshotIntervalMs: 30_000,
+      },
       timeoutMs: 5000, retryDelayMs: 500, retryMaxDelayMs: 120_000, poolLimitBytes: 16 * 2 ** 20, queueLimitBytes: 4 * 2 ** 20,
     });
   });
