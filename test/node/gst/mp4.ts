@@ -18,7 +18,12 @@ export interface Mp4Track {
 
 const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl']);
 
-function* boxes(b: Uint8Array, from: number, to: number): Generator<{ type: string; start: number; end: number }> {
+/**
+ * The boxes between `from` and `to` (ISO/IEC 14496-12 §4.2: 32-bit size, or 1 then a 64-bit size, or 0 for "to the
+ * end"). A box that runs past `to` is an error, or with `allowCut` (a file a crash cut short) the last one, marked `cut`.
+ */
+export function* boxes(b: Uint8Array, from: number, to: number, options: { allowCut?: boolean } = {}):
+  Generator<{ type: string; start: number; end: number; cut: boolean }> {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let at = from;
   while (at + 8 <= to) {
@@ -31,8 +36,12 @@ function* boxes(b: Uint8Array, from: number, to: number): Generator<{ type: stri
     } else if (size === 0) {
       size = to - at;
     }
-    if (size < header || at + size > to) throw new Error(`bad box ${type} at ${at}`);
-    yield { type, start: at + header, end: at + size };
+    if (size < header || (at + size > to && !options.allowCut)) throw new Error(`bad box ${type} at ${at}`);
+    if (at + size > to) {
+      yield { type, start: at + header, end: to, cut: true };
+      return;
+    }
+    yield { type, start: at + header, end: at + size, cut: false };
     at += size;
   }
 }

@@ -4,6 +4,10 @@
 // with the first fragment's samples, then each fragment's mdat before its moof, and at EOS turns the file into a
 // plain MP4 (one mdat over everything, a full moov at the end); a killed file is ftyp, moov, then mdat+moof pairs.
 import { readFileSync } from 'node:fs';
+import { boxes as allBoxes } from '../gst/mp4.js';
+
+/** Boxes of a file a crash may have cut: the last one may be marked `cut`. */
+const boxes = (b: Uint8Array, from: number, to: number) => allBoxes(b, from, to, { allowCut: true });
 
 /** One complete fragment (a moof whose sample data is in the file); the moov's own samples count as fragment 0. */
 export interface Fragment {
@@ -36,28 +40,6 @@ export interface Fmp4 {
 
 const SAMPLE_IS_NON_SYNC = 0x0001_0000;
 
-function* boxes(b: Uint8Array, from: number, to: number): Generator<{ type: string; start: number; end: number; cut: boolean }> {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  let at = from;
-  while (at + 8 <= to) {
-    let size = v.getUint32(at);
-    const type = String.fromCharCode(b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
-    let header = 8;
-    if (size === 1) {
-      size = Number(v.getBigUint64(at + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = to - at;
-    }
-    if (size < header) throw new Error(`bad box ${type} at ${at}`);
-    if (at + size > to) {
-      yield { type, start: at + header, end: to, cut: true };
-      return;
-    }
-    yield { type, start: at + header, end: at + size, cut: false };
-    at += size;
-  }
-}
 
 /** Reads a fragmented MP4 with one video track. */
 export function readFmp4(file: string): Fmp4 {
