@@ -4,10 +4,11 @@
 //
 // kill:   N cameras (--cameras, default 16). Once every camera plays (GET /status) and a warm-up passed, one worker
 //         process (found under the command's pid in /proc by its `--worker-of I/2` argument, and checked against the
-//         pid /status names) is sent SIGKILL. Measured: when the supervisor had it running again (a new pid in
-//         /status) and when every camera of that worker played again; then, after --settle seconds, the other
-//         worker's cameras: their `lost` (--json-progress, counted since each camera started) and `reconnects` and
-//         `since` (/status) before the kill and after the settle, and their packets (they must have flowed on).
+//         pid /status names) is sent SIGKILL. Measured: when the new worker first answered /status (the supervisor
+//         restarts it after its 0.5 s backoff) and when every camera of that worker played again; then, after
+//         --settle seconds, the other worker's cameras: their `lost` (--json-progress, counted since each camera
+//         started), `reconnects` and `since` (/status) before the kill and after the settle, and their packets (they
+//         must have flowed on).
 // reload: M cameras (--reload-cameras, default 100) from the config file; the file is rewritten with the first C
 //         removed and C new ones added (--reload-change, default 10) and the command gets SIGHUP. Measured: when
 //         every added camera played and every removed one was gone from /status; the SETUP and TEARDOWN requests
@@ -265,12 +266,12 @@ async function killPart(o: Opts, dir: string) {
     if (statusPid !== undefined && statusPid !== pid) throw new Error(`/proc says worker ${victim} is pid ${pid}, /status says ${statusPid}`);
     const t0 = performance.now();
     process.kill(pid, 'SIGKILL');
-    let restartedS: number | undefined;
+    let newWorkerAnswersS: number | undefined;
     const want = new Set(victimCams);
     const s1 = await poll(async () => {
       const s = await cmd!.status();
       const w = s?.workers?.find((x) => x.index === victim);
-      if (restartedS === undefined && w?.pid && w.pid !== pid && w.alive) restartedS = (performance.now() - t0) / 1000;
+      if (newWorkerAnswersS === undefined && w?.pid && w.pid !== pid && w.alive) newWorkerAnswersS = (performance.now() - t0) / 1000;
       if (!s || !w?.pid || w.pid === pid) return undefined;
       const playing = s.cameras.filter((c) => want.has(c.name) && c.state === 'playing').length;
       return playing === want.size ? s : undefined;
@@ -283,7 +284,7 @@ async function killPart(o: Opts, dir: string) {
     await cmd.stop();
     return {
       part: 'kill', cameras: o.cameras, workers: WORKERS, setupS: started.setupS, victim: { worker: victim, pid, newPid, cameras: victimCams.length },
-      restartedS, recoveredS, others, ok: recoveredS !== undefined && othersClean(others) && otherCams.length > 0,
+      newWorkerAnswersS, recoveredS, others, ok: recoveredS !== undefined && othersClean(others) && otherCams.length > 0,
       exitReason: cmd.summary?.exitReason,
     };
   } finally {
@@ -410,7 +411,7 @@ async function main(): Promise<void> {
     }
     const x = r.others as Others;
     const event = r.part === 'kill'
-      ? `SIGKILL worker ${r.victim.worker} (${r.victim.cameras} cameras), restarted in ${fmt(r.restartedS, 2)} s`
+      ? `SIGKILL worker ${r.victim.worker} (${r.victim.cameras} cameras); new worker answered /status at ${fmt(r.newWorkerAnswersS, 2)} s`
       : `SIGHUP −${r.removed} +${r.added}`;
     rows.push([r.part, String(r.cameras), event, fmt(r.part === 'kill' ? r.recoveredS : r.reloadedS, 2), String(x.cameras), String(x.lost),
       String(x.reconnects), String(x.sinceChanged), `${x.flowing}/${x.cameras}`, r.part === 'reload' ? `${r.setups}/${r.teardowns}` : '', r.ok ? 'ok' : 'FAIL']);
