@@ -11,14 +11,19 @@
 // /proc/<pid>/status; loss and drops from the command's --json-progress lines and its --json summary, counted FROM THE
 // START (start-up included: nothing may be lost while the cameras join and the pipeline is built). gst-launch counts
 // neither: its loss and drops are "n/a".
+// --record-dir DIR (frame mode): the command records instead, `--record DIR/<run>/{camera}.mp4` (a Recorder per
+// camera with its own pipeline, fragmented MP4; a fresh folder per run, removed after), against the same gst-launch
+// reference; --snapshot-interval S adds `--snapshot DIR/<run>/{camera}.jpg --snapshot-interval S`. Every row and
+// result says its variant (pipeline, record, record+snapshot).
 //
 // Options: npm run bench:fleet -- --help. Writes bench/results/fleet_perf.json (--quick: fleet_perf.quick.json).
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { startRtspServer, type RtspTestServer } from '../test/server/harness.js';
 import { RtspClient } from '../src/node/rtsp/client.js';
-import { FLEET_USAGE, parseFleetOptions, progressTotals, startFleetProcess, type FleetImpl, type FleetMode, type FleetOptions } from './lib/fleet.js';
+import { FLEET_USAGE, fleetOutputArgs, parseFleetOptions, progressTotals, startFleetProcess, type FleetImpl, type FleetMode, type FleetOptions } from './lib/fleet.js';
 import { procCpuUs, processTree, procStatus, ROOT, sleep, threadCpuDelta, threadCpuMs, treeCpuUs } from './lib/proc.js';
 import { fmt, machine, table } from './lib/report.js';
 
@@ -58,9 +63,16 @@ async function run(o: FleetOptions, count: number, mode: FleetMode, impl: FleetI
   await sleep(1000);
   const from = server.events.length;
   const urls = Array.from({ length: count }, () => server.url('/h264'));
+  // A recording variant writes into a folder of this run's own (absolute: the command runs in the repository root).
+  const runDir = o.recordDir !== undefined && impl === 'command'
+    ? resolvePath(o.recordDir, `run-${process.pid}-${count}-${mode}-${Date.now()}`) : undefined;
+  if (runDir) mkdirSync(runDir, { recursive: true });
+  const output = runDir ? fleetOutputArgs(o, runDir) : undefined;
   const t0 = Date.now();
-  const p = startFleetProcess(impl, urls, mode, impl === 'command' ? o.extraArgs : []);
-  const base = { count, mode, impl, encode: enc };
+  const p = startFleetProcess(impl, urls, mode, impl === 'command' ? o.extraArgs : [], output);
+  // gst-launch is the same reference whatever the command's variant.
+  const variant = impl === 'command' ? o.variant : undefined;
+  const base = { count, mode, impl, variant, encode: enc };
   try {
     const ready = await until(() => {
       if (p.child.exitCode !== null) return true;
@@ -99,6 +111,7 @@ async function run(o: FleetOptions, count: number, mode: FleetMode, impl: FleetI
     const progress = impl === 'command' ? progressTotals(p.latest) : undefined;
     const server1 = procCpuUs(server.pid);
     await p.stop();
+    const written = runDir ? folderFiles(runDir) : undefined;
     if (cpu0 === undefined || cpu1 === undefined) throw new Error('the process ended during the window');
     const summary = p.summary as Summary | undefined;
     let lost: number | undefined;
@@ -124,6 +137,8 @@ async function run(o: FleetOptions, count: number, mode: FleetMode, impl: FleetI
       exitReason: summary?.exitReason,
       // A server near 100 % of a core cannot keep up: that shows as loss that is not the client's.
       serverCpuPercent: server0 !== undefined && server1 !== undefined ? (100 * (server1 - server0)) / 1e6 / seconds : undefined,
+      // What a recording variant wrote over the whole run (proof that it recorded): files by extension and bytes.
+      written,
     };
   } catch (e) {
     await p.stop(3000);
@@ -131,7 +146,27 @@ async function run(o: FleetOptions, count: number, mode: FleetMode, impl: FleetI
   } finally {
     await anchor.close().catch(() => {});
     await server.stop();
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+/** Files under `dir` by extension (mp4, jpg, …) and their total bytes. */
+function folderFiles(dir: string): { files: Record<string, number>; bytes: number } {
+  const files: Record<string, number> = {};
+  let bytes = 0;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const path = `${d}/${e.name}`;
+      if (e.isDirectory()) walk(path);
+      else {
+        const ext = /\.([^./]+)$/.exec(e.name)?.[1] ?? '';
+        files[ext] = (files[ext] ?? 0) + 1;
+        bytes += statSync(path).size;
+      }
+    }
+  };
+  walk(dir);
+  return { files, bytes };
 }
 
 type Run = Awaited<ReturnType<typeof run>>;
@@ -151,16 +186,18 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   console.log(`fleet_perf${o.quick ? ' (--quick: smoke run, figures not quotable)' : ''}: counts ${o.counts.join(', ')}, modes ${o.modes.join(', ')}, ` +
-    `${o.warmupS} s warm-up + ${o.windowS} s window${o.extraArgs.length ? `, command args: ${o.extraArgs.join(' ')}` : ''}`);
+    `${o.warmupS} s warm-up + ${o.windowS} s window, command variant ${o.variant}${o.extraArgs.length ? `, command args: ${o.extraArgs.join(' ')}` : ''}`);
   const runs: Run[] = [];
   for (const count of o.counts) {
     for (const mode of o.modes) {
       for (const impl of o.impls) {
         const r = await run(o, count, mode, impl);
         runs.push(r);
-        if ('error' in r) console.log(`${count} × ${mode} ${impl}: error: ${r.error}`);
-        else console.log(`${count} × ${mode} ${impl}: ${r.played}/${count} played in ${fmt(r.setupS, 1)} s; ${fmt(r.cpuPercentTotal, 1)} % CPU, ` +
-          `${fmt((r.rssKb ?? 0) / 1024, 1)} MB RSS, ${r.threads} threads${r.lost !== undefined ? `, lost ${r.lost}, drops ${JSON.stringify(r.drops)}` : ''}`);
+        const who = `${count} × ${mode} ${impl}${r.variant ? ` (${r.variant})` : ''}`;
+        if ('error' in r) console.log(`${who}: error: ${r.error}`);
+        else console.log(`${who}: ${r.played}/${count} played in ${fmt(r.setupS, 1)} s; ${fmt(r.cpuPercentTotal, 1)} % CPU, ` +
+          `${fmt((r.rssKb ?? 0) / 1024, 1)} MB RSS, ${r.threads} threads${r.lost !== undefined ? `, lost ${r.lost}, drops ${JSON.stringify(r.drops)}` : ''}` +
+          `${r.written ? `; wrote ${JSON.stringify(r.written.files)} (${fmt(r.written.bytes / 1e6, 1)} MB)` : ''}`);
       }
     }
   }
@@ -181,7 +218,7 @@ async function main(): Promise<void> {
   const rows = [['cameras', 'mode', 'process', 'CPU %/camera', 'CPU % total', 'RSS MB', 'RSS MB/camera', 'threads', 'lost', 'drops (reason n)', 'setup s', 'server CPU %', 'ratio CPU', 'ratio RSS']];
   for (const r of runs) {
     if ('error' in r) {
-      rows.push([String(r.count), r.mode, r.impl, 'error', r.error.slice(0, 60), '', '', '', '', '', '', '', '', '']);
+      rows.push([String(r.count), r.mode, processLabel(r), 'error', r.error.slice(0, 60), '', '', '', '', '', '', '', '', '']);
       continue;
     }
     // Ratios in the same run pair: the command ÷ gst-launch at the same count and mode.
@@ -190,7 +227,7 @@ async function main(): Promise<void> {
     const gst = r.impl === 'gst-launch' ? r : peer;
     const ratio = (f: (x: OkRun) => number) => (r.impl === 'command' && cmd && gst && f(gst) > 0 ? `${fmt(f(cmd) / f(gst), 2)}×` : '');
     const drops = r.drops ? Object.entries(r.drops).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || '0' : 'n/a';
-    rows.push([String(r.count), r.mode, r.impl, fmt(r.cpuPercentPerCamera, 3), fmt(r.cpuPercentTotal, 1), fmt((r.rssKb ?? 0) / 1024, 1),
+    rows.push([String(r.count), r.mode, processLabel(r), fmt(r.cpuPercentPerCamera, 3), fmt(r.cpuPercentTotal, 1), fmt((r.rssKb ?? 0) / 1024, 1),
       fmt((r.rssKb ?? 0) / 1024 / r.count, 2), String(r.threads), r.lost === undefined ? 'n/a' : String(r.lost), drops, fmt(r.setupS, 1), fmt(r.serverCpuPercent, 0),
       ratio((x) => x.cpuPercentTotal), ratio((x) => x.rssKb ?? 0)]);
   }
@@ -199,7 +236,7 @@ async function main(): Promise<void> {
     'stream\'s first keyframe, sinkClosed: refused after the stop; both expected); ratio = the command ÷ gst-launch, same count and mode');
   console.log('\nwhere the CPU goes (% of a core in the window, by thread name over the process tree, busiest first):');
   for (const r of ok) {
-    console.log(`  ${r.count} × ${r.mode} ${r.impl}: ${r.threadCpu.map((t) => `${t.thread} ${fmt(t.percent, 2)}`).join(', ')}`);
+    console.log(`  ${r.count} × ${r.mode} ${processLabel(r)}: ${r.threadCpu.map((t) => `${t.thread} ${fmt(t.percent, 2)}`).join(', ')}`);
   }
   for (const s of slopes) {
     console.log(`one more camera (${s.mode}, ${s.impl}, ${s.from} → ${s.to}): +${fmt(s.rssMbPerCamera, 3)} MB RSS, +${fmt(s.cpuPercentPerCamera, 3)} % CPU`);
@@ -208,14 +245,21 @@ async function main(): Promise<void> {
   const lossFree = commandRuns.length > 0 && commandRuns.every((r) => r.lost === 0 && r.dropsUnexpected === 0);
   console.log(`\nstart-up loss check (the command, every run): ${commandRuns.length === 0 ? 'not measured' : lossFree ? 'lost 0, no unexpected drops' : 'LOSS OR DROPS SEEN'}`);
   const seconds = (Date.now() - started) / 1000;
-  const file = o.out ?? `${ROOT}bench/results/fleet_perf${o.quick ? '.quick' : ''}.json`;
+  // A recording variant gets a file of its own: the pipeline variant's results stay.
+  const file = o.out ?? `${ROOT}bench/results/fleet_perf${o.variant === 'pipeline' ? '' : `.${o.variant}`}${o.quick ? '.quick' : ''}.json`;
   mkdirSync(file.replace(/[^/]*$/, ''), { recursive: true });
   writeFileSync(file, `${JSON.stringify({
     suite: 'fleet_perf', date: new Date(started).toISOString(), durationSeconds: Math.round(seconds), quick: o.quick, machine: machine(),
-    gstreamer: gstVersion(), options: { counts: o.counts, modes: o.modes, impls: o.impls, warmupS: o.warmupS, windowS: o.windowS, extraArgs: o.extraArgs },
+    gstreamer: gstVersion(), options: { counts: o.counts, modes: o.modes, impls: o.impls, warmupS: o.warmupS, windowS: o.windowS, extraArgs: o.extraArgs,
+      variant: o.variant, recordDir: o.recordDir, snapshotIntervalS: o.snapshotIntervalS },
     runs, slopes, startupLossFree: commandRuns.length > 0 ? lossFree : undefined,
   }, null, 2)}\n`);
   console.log(`wrote ${file} (${seconds.toFixed(0)} s)`);
+}
+
+/** A row's process: gst-launch, or the command with its variant when it records (`command (record)`). */
+function processLabel(r: { impl: FleetImpl; variant?: string }): string {
+  return r.impl === 'command' && r.variant && r.variant !== 'pipeline' ? `command (${r.variant})` : r.impl;
 }
 
 function gstVersion(): string | undefined {

@@ -10,6 +10,11 @@ import { ROOT } from './proc.js';
 export type FleetMode = 'frame' | 'packet';
 /** Who ingests: the command (`node dist/node/cli/index.js`) or one gst-launch-1.0 with N rtspsrc branches. */
 export type FleetImpl = 'command' | 'gst-launch';
+/**
+ * What the command's output is: `pipeline` (--pipeline, the default), `record` (--record-dir: a Recorder per camera,
+ * own pipelines, fragmented MP4) or `record+snapshot` (--snapshot-interval too: a JPEG of the latest keyframe).
+ */
+export type FleetVariant = 'pipeline' | 'record' | 'record+snapshot';
 
 /** The bench's options (`npm run bench:fleet -- --help`). */
 export interface FleetOptions {
@@ -22,6 +27,12 @@ export interface FleetOptions {
   extraArgs: string[];
   quick: boolean;
   out?: string;
+  /** --record-dir: the command records each camera into `<dir>/<run>/{camera}.mp4` instead of a --pipeline. */
+  recordDir?: string;
+  /** --snapshot-interval: with --record-dir, a snapshot `<dir>/<run>/{camera}.jpg` this often (seconds). */
+  snapshotIntervalS?: number;
+  /** The command's output, from --record-dir and --snapshot-interval. */
+  variant: FleetVariant;
 }
 
 /** The usage text of the bench. */
@@ -33,7 +44,12 @@ export const FLEET_USAGE = `npm run bench:fleet -- [options]
   --window S             measured window in seconds (default 15; --quick 5)
   --args '…'             extra arguments for the command, e.g. --args '--workers auto'
   --quick                counts 1,16 and short windows unless given; writes fleet_perf.quick.json
-  --out FILE             results file (default bench/results/fleet_perf[.quick].json)`;
+  --out FILE             results file (default bench/results/fleet_perf[.quick].json; with --record-dir
+                         fleet_perf.record[+snapshot][.quick].json)
+  --record-dir DIR       the command records instead of --pipeline: --record DIR/<run>/{camera}.mp4 (a Recorder per
+                         camera; a fresh folder per run, removed after); frame mode only (gst-launch: the same
+                         rtspsrc ! rtph264depay ! fakesink reference)
+  --snapshot-interval S  with --record-dir: also --snapshot DIR/<run>/{camera}.jpg --snapshot-interval S`;
 
 /** Splits a shell-like argument string on spaces, honouring '…' and "…" quotes (no escapes). */
 export function splitArgs(text: string): string[] {
@@ -63,7 +79,7 @@ export function parseFleetOptions(argv: string[]): FleetOptions | 'help' {
     options: {
       counts: { type: 'string' }, modes: { type: 'string' }, impls: { type: 'string' }, warmup: { type: 'string' },
       window: { type: 'string' }, args: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' },
-      help: { type: 'boolean' },
+      'record-dir': { type: 'string' }, 'snapshot-interval': { type: 'string' }, help: { type: 'boolean' },
     },
     strict: true,
   });
@@ -72,8 +88,14 @@ export function parseFleetOptions(argv: string[]): FleetOptions | 'help' {
   const list = (text: string | undefined, fallback: string) => (text ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
   const counts = list(values.counts, quick ? '1,16' : '1,16,64,256').map(Number);
   if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--counts takes positive integers, not ${values.counts}`);
-  const modes = list(values.modes, 'frame,packet') as FleetMode[];
+  const recordDir = values['record-dir'];
+  // The command records frames depayloaded in wasm (--record refuses --rtp): packet mode has no recording variant.
+  const modes = list(values.modes, recordDir !== undefined ? 'frame' : 'frame,packet') as FleetMode[];
   if (modes.some((m) => m !== 'frame' && m !== 'packet')) throw new Error(`--modes takes frame,packet, not ${values.modes}`);
+  if (recordDir !== undefined && modes.includes('packet')) throw new Error('--record-dir records frames (the command refuses --record with --rtp): use --modes frame');
+  if (values['snapshot-interval'] !== undefined && recordDir === undefined) throw new Error('--snapshot-interval needs --record-dir (the command takes --snapshot with --record only)');
+  const snapshotIntervalS = values['snapshot-interval'] === undefined ? undefined : Number(values['snapshot-interval']);
+  if (snapshotIntervalS !== undefined && !(snapshotIntervalS > 0)) throw new Error(`--snapshot-interval takes seconds > 0, not ${values['snapshot-interval']}`);
   const impls = list(values.impls, 'command,gst-launch') as FleetImpl[];
   if (impls.some((m) => m !== 'command' && m !== 'gst-launch')) throw new Error(`--impls takes command,gst-launch, not ${values.impls}`);
   const seconds = (text: string | undefined, fallback: number, name: string) => {
@@ -87,6 +109,8 @@ export function parseFleetOptions(argv: string[]): FleetOptions | 'help' {
     windowS: seconds(values.window, quick ? 5 : 15, 'window'),
     extraArgs: values.args ? splitArgs(values.args) : [],
     out: values.out,
+    recordDir, snapshotIntervalS,
+    variant: recordDir === undefined ? 'pipeline' : snapshotIntervalS === undefined ? 'record' : 'record+snapshot',
   };
 }
 
@@ -116,10 +140,21 @@ export interface FleetProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** The command line of the command for `urls` in `mode` (default options; extra args last). */
-export function commandArgv(urls: string[], mode: FleetMode, extra: string[]): string[] {
-  const pipeline = mode === 'frame' ? ['--pipeline', 'fakesink sync=false'] : ['--rtp', '--pipeline', 'rtph264depay ! fakesink sync=false'];
+/**
+ * The command line of the command for `urls` in `mode` (default options; extra args last); `output` (recording
+ * options, see fleetOutputArgs) replaces the --pipeline.
+ */
+export function commandArgv(urls: string[], mode: FleetMode, extra: string[], output?: string[]): string[] {
+  const pipeline = output ?? (mode === 'frame' ? ['--pipeline', 'fakesink sync=false'] : ['--rtp', '--pipeline', 'rtph264depay ! fakesink sync=false']);
   return [`${ROOT}dist/node/cli/index.js`, ...urls, ...pipeline, '--json-progress', '--json', ...extra];
+}
+
+/** The recording options of `o`'s variant for a run in `dir` (undefined for the pipeline variant). */
+export function fleetOutputArgs(o: Pick<FleetOptions, 'recordDir' | 'snapshotIntervalS'>, dir: string): string[] | undefined {
+  if (o.recordDir === undefined) return undefined;
+  const args = ['--record', `${dir}/{camera}.mp4`];
+  if (o.snapshotIntervalS !== undefined) args.push('--snapshot', `${dir}/{camera}.jpg`, '--snapshot-interval', String(o.snapshotIntervalS));
+  return args;
 }
 
 /** The gst-launch-1.0 line for `urls` in `mode`: one rtspsrc branch per camera in one pipeline. */
@@ -133,10 +168,10 @@ export function gstLaunchArgv(urls: string[], mode: FleetMode): string[] {
   return argv;
 }
 
-/** Starts the command (`impl` 'command', under this node) or gst-launch-1.0. */
-export function startFleetProcess(impl: FleetImpl, urls: string[], mode: FleetMode, extra: string[]): FleetProcess {
+/** Starts the command (`impl` 'command', under this node; recording into `output` if given) or gst-launch-1.0. */
+export function startFleetProcess(impl: FleetImpl, urls: string[], mode: FleetMode, extra: string[], output?: string[]): FleetProcess {
   const child = impl === 'command'
-    ? spawn(process.execPath, commandArgv(urls, mode, extra), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(process.execPath, commandArgv(urls, mode, extra, output), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn('gst-launch-1.0', gstLaunchArgv(urls, mode), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8');
