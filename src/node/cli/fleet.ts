@@ -8,6 +8,9 @@
 // pipeline of its own. Cameras recording to a file get a pipeline per file (the muxer is pipeline-wide). A removed
 // camera is torn down (TEARDOWN) and its branches go idle; a pipeline whose cameras are all gone is drained and
 // stopped. Unchanged cameras keep their session, pipeline and recording.
+//
+// A camera whose branch GStreamer refuses fails alone: at build time the pipeline is built again without it; on a bus
+// error from its branch the shared pipeline stops and its other cameras go on in a new one.
 
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';

@@ -17,7 +17,8 @@
 //
 // Exit codes: 0 stopped by the user (Ctrl-C, SIGTERM) or --duration with at least one camera played, 1 unexpected
 // error, 2 bad usage (options, URLs, memory that cannot fit), 3 no camera played (or all gave up, one failing),
-// 4 GStreamer failure (missing, bad pipeline, error on the bus).
+// 4 GStreamer failure (missing, a pipeline refused for every camera, a bus error naming no camera or ending the last
+// one; a camera whose branch GStreamer refuses otherwise fails alone, fleet.ts).
 //
 // With --config the cameras come from a file; SIGHUP (or --watch) re-reads it and changes only what changed
 // (fleet.ts). With --workers the cameras are spread over worker processes (workers.ts).
