@@ -327,14 +327,23 @@ function zeroFrames(f: FrameStats & { queueFull: number }): FrameStats & { queue
 /**
  * The hot path of one camera into its pipeline: a view of wasm memory (a frame, or a packet) into the stream's
  * appsrc, which copies it; then the slot goes back to the pool. A refused push is counted by the sink (queue near
- * its bound, sink stopped).
+ * its bound, sink stopped). `resumed`: the camera moves from a pipeline that failed into a new one mid-session, so
+ * each frame stream starts again at a keyframe (the frames before it are counted in beforePipelineDrops).
  */
-export function connectToPipeline(camera: Camera, sink: GstSink, firstBranch: number): void {
+export function connectToPipeline(camera: Camera, sink: GstSink, firstBranch: number, resumed = false): void {
+  const waiting = new Set<number>(resumed ? camera.streams.map((s) => s.id) : []);
   camera.attach({
     packet: (p: RtpPacket) => {
       sink.push(firstBranch + p.stream.id, p);
     },
     frame: (f: Frame) => {
+      if (waiting.size > 0 && waiting.has(f.stream.id)) {
+        if (!f.keyframe) {
+          camera.beforePipelineDrops++;
+          return;
+        }
+        waiting.delete(f.stream.id);
+      }
       sink.pushFrame(firstBranch + f.stream.id, f);
     },
     // Media of the first moments, kept until the pipeline existed.

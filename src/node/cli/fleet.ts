@@ -8,12 +8,15 @@
 // pipeline of its own. Cameras recording to a file get a pipeline per file (the muxer is pipeline-wide). A removed
 // camera is torn down (TEARDOWN) and its branches go idle; a pipeline whose cameras are all gone is drained and
 // stopped. Unchanged cameras keep their session, pipeline and recording.
+//
+// A camera whose branch GStreamer refuses fails alone: at build time the pipeline is built again without it; on a bus
+// error from its branch the shared pipeline stops and its other cameras go on in a new one.
 
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { createCore } from '../core.js';
 import type { Core } from '../../core/core.js';
-import { createGstSink, type GstBranch } from '../gst/index.js';
+import { createGstSink, GstError, type GstBranch } from '../gst/index.js';
 import { loadConfig, type CameraSpec, type FleetSettings } from '../fleet/config.js';
 import { diffCameras, type CameraDiff } from '../fleet/diff.js';
 import { filterShard, resolveShard, shardOf, type ResolvedShard } from '../fleet/shard.js';
@@ -71,7 +74,10 @@ export interface FleetHooks {
   log(line: string): void;
   /** A camera changed state (the run checks whether every camera has ended). */
   stateChanged(cam: Camera, state: CameraState, reason: string): void;
-  /** A pipeline could not be built or failed: `fatal` at start (the run exits 4), else only `cam` is lost. */
+  /**
+   * GStreamer refused or failed a pipeline. With `cam` and not `fatal`, the fleet fails that camera alone (the others
+   * go on); `fatal` (an error that names no camera, at start or on the bus): the run exits 4.
+   */
   gstreamerError(e: unknown, cam: Camera | undefined, fatal: boolean): void;
   /**
    * A camera's recording could not start, or ended on an error: `usage` when it is the user's to fix at start-up
@@ -205,28 +211,99 @@ export class Fleet {
    * Starts what takes the media of cameras that have answered: a recorder per recording camera, one pipeline for the
    * others.
    */
-  private startPipelines(cams: readonly Camera[], fatal: boolean): void {
+  private startPipelines(cams: readonly Camera[], fatal: boolean, resumed = false): void {
     for (const c of cams) if (c.records) this.startRecording(c, fatal);
-    const group = cams.filter((c) => !c.records);
+    let group = cams.filter((c) => !c.records);
     if (group.length === 0) return;
     let p: Pipeline;
     try {
       p = this.buildPipeline(group);
     } catch (e) {
-      this.hooks.gstreamerError(e, group.length === 1 ? group[0] : undefined, fatal);
-      if (!fatal) for (const c of group) void this.remove([c.name]);
-      return;
+      // GStreamer refused the batch's pipeline: find the cameras whose own branches it refuses, fail them alone and
+      // build the pipeline again without them. No culprit (the branches only clash together): the whole batch fails.
+      const refused = this.refusedCameras(group);
+      for (const [cam, err] of refused) {
+        this.hooks.gstreamerError(err, cam, false);
+        cam.failWith(err);
+      }
+      group = group.filter((c) => !refused.has(c));
+      if (group.length === 0) return; // every camera of the batch failed alone: the run decides (exit 4 when none is left)
+      try {
+        if (refused.size === 0) throw e;
+        p = this.buildPipeline(group);
+      } catch (again) {
+        this.hooks.gstreamerError(again, group.length === 1 ? group[0] : undefined, fatal);
+        if (!fatal) for (const c of group) c.failWith(again);
+        return;
+      }
     }
-    p.sink.on('error', (e) => {
-      const cam = cameraOfElement(p, (e as { element?: string }).element);
-      this.hooks.gstreamerError(e, cam, true);
+    // Only the first error acts: the sink stops its pipeline on it, and what follows is its echo.
+    let failed = false;
+    p.sink.on('error', (e: GstError) => {
+      const cam = cameraOfElement(p, e.element);
+      if (failed || cam === undefined || this.signal.aborted) {
+        this.hooks.gstreamerError(e, cam, !failed);
+        failed = true;
+        return;
+      }
+      failed = true;
+      this.isolate(p, cam, e);
     });
     p.sink.on('warning', (e) => this.hooks.log(`GStreamer warning: ${describe(e)}`));
     p.sink.start();
     this.pipelines.push(p);
     // Only now: attach() hands over the media kept since each camera's first PLAY, which a sink not yet playing
     // refuses (it was counted as sinkClosed: ~100 frames per camera lost at start-up).
-    for (const m of p.cameras) connectToPipeline(m.camera, p.sink, m.firstBranch);
+    for (const m of p.cameras) connectToPipeline(m.camera, p.sink, m.firstBranch, resumed);
+  }
+
+  /**
+   * A bus error from one camera's branch: that camera fails alone (its error names it and the stream), the stopped
+   * pipeline keeps only it, and the pipeline's other cameras go on in a new one (their RTSP sessions untouched; a
+   * frame branch resumes at a keyframe).
+   */
+  private isolate(p: Pipeline, cam: Camera, e: GstError): void {
+    const m = p.cameras.find((x) => x.camera === cam)!;
+    const branch = /(\d+)$/.exec(e.element ?? '');
+    const stream = branch ? cam.streams.find((s) => s.id === Number(branch[1]) - m.firstBranch) : undefined;
+    const err = new GstError(e.code, `${stream ? `${stream.type}${stream.id}: ` : ''}${e.message}`, {
+      element: e.element, cause: e, context: { ...e.context, camera: cam.name, ...(stream ? { stream: `${stream.type}${stream.id}` } : {}) },
+    });
+    this.hooks.gstreamerError(err, cam, false);
+    cam.failWith(err);
+    const rest = p.cameras.filter((x) => x.camera !== cam && !x.camera.removed && x.camera.state !== 'failed' && x.camera.state !== 'stopped');
+    p.cameras.splice(0, p.cameras.length, m);
+    void p.sink.close({ timeoutMs: 0 });
+    if (rest.length === 0) return;
+    this.hooks.log(`${rest.length} other camera${rest.length === 1 ? '' : 's'} of its pipeline go on in a new one: ${rest.map((x) => x.camera.name).join(', ')}`);
+    this.startPipelines(rest.map((x) => x.camera), false, true);
+  }
+
+  /**
+   * The cameras whose branches GStreamer refuses on their own (built alone, then stopped), each with a GST_LAUNCH
+   * error naming the camera and, when one stream alone is refused, the stream.
+   */
+  private refusedCameras(cams: readonly Camera[]): Map<Camera, GstError> {
+    const refused = new Map<Camera, GstError>();
+    const probe = (branches: GstBranch[]): unknown => {
+      try {
+        void createGstSink({ branches }).close();
+        return undefined;
+      } catch (e) {
+        return e;
+      }
+    };
+    for (const cam of cams) {
+      const branches = this.branchesOf(cam);
+      const whole = probe(branches);
+      if (whole === undefined) continue;
+      const i = branches.findIndex((b) => probe([b]) !== undefined);
+      const stream = i >= 0 ? `${cam.streams[i]!.type}${cam.streams[i]!.id}` : undefined;
+      const cause = (i >= 0 ? probe([branches[i]!]) : whole) as Error;
+      refused.set(cam, new GstError('GST_LAUNCH', `GStreamer refused the branch of ${cam.name}${stream ? ` ${stream}` : ''}: ` +
+        `${cause?.message ?? String(cause)}`, { cause, context: { camera: cam.name, ...(stream ? { stream } : {}) } }));
+    }
+    return refused;
   }
 
   /**
@@ -275,17 +352,22 @@ export class Fleet {
     const members: Pipeline['cameras'] = [];
     for (const camera of cams) {
       members.push({ camera, firstBranch: branches.length });
-      for (const stream of camera.streams) {
-        // {camera} and {stream} in --pipeline: a file sink there writes a file per camera and stream.
-        const launch = camera.spec.pipeline?.replaceAll('{camera}', recordName(camera.spec)).replaceAll('{stream}', `${stream.type}${stream.id}`);
-        branches.push({
-          stream, input: camera.usesFrames(stream) ? 'frames' : 'packets', maxQueueBytes: camera.spec.queueLimitBytes,
-          tail: launch !== undefined ? { launch } : 'decode',
-        });
-      }
+      branches.push(...this.branchesOf(camera));
     }
     const sink = createGstSink({ branches, maxQueueBytes: cams[0]!.spec.queueLimitBytes });
     return { sink, cameras: members };
+  }
+
+  /** A branch per stream of the camera (stream id = index). */
+  private branchesOf(camera: Camera): GstBranch[] {
+    return camera.streams.map((stream) => {
+      // {camera} and {stream} in --pipeline: a file sink there writes a file per camera and stream.
+      const launch = camera.spec.pipeline?.replaceAll('{camera}', recordName(camera.spec)).replaceAll('{stream}', `${stream.type}${stream.id}`);
+      return {
+        stream, input: camera.usesFrames(stream) ? 'frames' : 'packets', maxQueueBytes: camera.spec.queueLimitBytes,
+        tail: launch !== undefined ? { launch } : 'decode',
+      } satisfies GstBranch;
+    });
   }
 }
 

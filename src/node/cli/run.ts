@@ -17,7 +17,8 @@
 //
 // Exit codes: 0 stopped by the user (Ctrl-C, SIGTERM) or --duration with at least one camera played, 1 unexpected
 // error, 2 bad usage (options, URLs, memory that cannot fit), 3 no camera played (or all gave up, one failing),
-// 4 GStreamer failure (missing, bad pipeline, error on the bus).
+// 4 GStreamer failure (missing, a pipeline refused for every camera, a bus error naming no camera or ending the last
+// one; a camera whose branch GStreamer refuses otherwise fails alone, fleet.ts).
 //
 // With --config the cameras come from a file; SIGHUP (or --watch) re-reads it and changes only what changed
 // (fleet.ts). With --workers the cameras are spread over worker processes (workers.ts).
@@ -167,6 +168,8 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
   const started = Date.now();
   const userStopped = (r: string) => r === 'SIGINT' || r === 'SIGTERM' || r === 'stop';
   let setUp = false;
+  // A camera failed because GStreamer refused its branch: if every camera ends, the run ends as a GStreamer failure.
+  let gstFailed = false;
 
   const fleet = new Fleet(stopController.signal, {
     log,
@@ -176,7 +179,11 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
     },
     gstreamerError: (e, cam, fatal) => {
       log(`${cam ? cam.name + ': ' : ''}GStreamer: ${describe(e)}`);
-      if (!fatal) return;
+      // Not fatal: the fleet fails that camera alone; the run ends (exit 4) only once no camera is left (checkEnded).
+      if (!fatal) {
+        gstFailed = true;
+        return;
+      }
       if (exitCode !== EXIT_GSTREAMER) error = errorOf(e, cam);
       exitCode = EXIT_GSTREAMER;
       stopRequested('gstreamer-error');
@@ -194,7 +201,13 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
   const checkEnded = () => {
     if (!setUp) return;
     const cams = fleet.cameras;
-    if (cams.length > 0 && cams.every((c) => c.state === 'failed' || c.state === 'stopped')) stopRequested('cameras-ended');
+    if (cams.length === 0 || !cams.every((c) => c.state === 'failed' || c.state === 'stopped')) return;
+    if (gstFailed && exitCode === EXIT_OK) {
+      exitCode = EXIT_GSTREAMER;
+      stopRequested('gstreamer-error');
+    } else {
+      stopRequested('cameras-ended');
+    }
   };
 
   // Reloads run one at a time; a request during one runs once it is over.
