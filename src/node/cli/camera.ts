@@ -9,7 +9,7 @@ import { RtspCamera, type ReconnectedEvent, type ReconnectingEvent } from '../rt
 import type { PoolStats } from '../../core/pool.js';
 import type { RetainedPacket, RtpPacket } from '../../core/media/packet.js';
 import { codecConfigFromSdp, frameCodecOf, type Frame, type FrameStats, type RetainedFrame } from '../../core/media/frames.js';
-import { frameFormat, type GstSink } from '../gst/index.js';
+import { frameFormat, type GstBranchStats, type GstSink } from '../gst/index.js';
 import type { CameraSpec } from '../fleet/config.js';
 import type { CameraRecording } from './record.js';
 import { describe, errorOf } from './summary.js';
@@ -36,6 +36,20 @@ interface MediaTarget {
   retained(p: RetainedPacket): void;
   frame(f: Frame): void;
   retainedFrame(f: RetainedFrame): void;
+}
+
+/** A branch's counters from a pipeline the camera has left. */
+export type PastBranch = Pick<GstBranchStats, 'pushedPackets' | 'pushedFrames' | 'rejectedPackets' | 'queueDroppedPackets'> & { sinkBuffers: number };
+
+/** Adds a left pipeline's branch counters to the camera's past ones. */
+export function keepPastBranch(cam: { pastBranches: Map<number, PastBranch> }, streamId: number, b: GstBranchStats): void {
+  const p = cam.pastBranches.get(streamId) ?? { pushedPackets: 0, pushedFrames: 0, rejectedPackets: 0, queueDroppedPackets: 0, sinkBuffers: 0 };
+  p.pushedPackets += b.pushedPackets;
+  p.pushedFrames += b.pushedFrames;
+  p.rejectedPackets += b.rejectedPackets;
+  p.queueDroppedPackets += b.queueDroppedPackets;
+  p.sinkBuffers += b.sinkBuffers ?? 0;
+  cam.pastBranches.set(streamId, p);
 }
 
 /**
@@ -78,6 +92,11 @@ export class Camera extends EventEmitter {
   private readonly rtpOnly: boolean;
   /** Packets that arrived before the pipeline and did not fit in `pending`, or whose session ended before it. */
   beforePipelineDrops = 0;
+  /**
+   * Per stream id, what the pipelines this camera left (one stopped by another camera's error) counted of its branches:
+   * added to the current pipeline's counts in the summary, so its frames balance over every pipeline it fed.
+   */
+  readonly pastBranches = new Map<number, PastBranch>();
   /** Per stream id, the counters of ended sessions (each session's client starts from zero). */
   private readonly past = new Map<number, StreamTotals>();
   private readonly folded = new WeakSet<ClientStats>();

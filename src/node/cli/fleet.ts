@@ -21,7 +21,7 @@ import { loadConfig, type CameraSpec, type FleetSettings } from '../fleet/config
 import { diffCameras, type CameraDiff } from '../fleet/diff.js';
 import { filterShard, resolveShard, shardOf, type ResolvedShard } from '../fleet/shard.js';
 import { planCores, specsFromArgs, UsageError, type Args } from './args.js';
-import { Camera, cameraOfElement, connectToPipeline, type CameraState, type Pipeline } from './camera.js';
+import { keepPastBranch, Camera, cameraOfElement, connectToPipeline, type CameraState, type Pipeline } from './camera.js';
 import { CameraRecording, checkRecording, recordName, START_UP_RECORD_CODES } from './record.js';
 import { describe } from './summary.js';
 import type { RecordError } from '../record/index.js';
@@ -272,6 +272,12 @@ export class Fleet {
     this.hooks.gstreamerError(err, cam, false);
     cam.failWith(err);
     const rest = p.cameras.filter((x) => x.camera !== cam && !x.camera.removed && x.camera.state !== 'failed' && x.camera.state !== 'stopped');
+    // What the others pushed into this pipeline stays in their summary (frames balance over every pipeline fed).
+    const branches = p.sink.stats().branches;
+    for (const r of rest) for (const s of r.camera.streams) {
+      const b = branches[r.firstBranch + s.id];
+      if (b) keepPastBranch(r.camera, s.id, b);
+    }
     p.cameras.splice(0, p.cameras.length, m);
     void p.sink.close({ timeoutMs: 0 });
     if (rest.length === 0) return;

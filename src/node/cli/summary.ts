@@ -191,7 +191,14 @@ export function summarize(cameras: Camera[], pipelines: Pipeline[], started: num
       ...(c.lastError !== undefined ? { error: errorOf(c.lastError, c) } : {}),
     });
     for (const s of st.streams) {
-      const b = pi >= 0 ? sinkStats[pi]!.branches[first + s.id] : undefined;
+      const now = pi >= 0 ? sinkStats[pi]!.branches[first + s.id] : undefined;
+      const past = c.pastBranches.get(s.id);
+      // The current pipeline's counts plus those of pipelines the camera left (one stopped by another camera's error).
+      const b = now && past ? {
+        ...now, pushedPackets: now.pushedPackets + past.pushedPackets, pushedFrames: now.pushedFrames + past.pushedFrames,
+        rejectedPackets: now.rejectedPackets + past.rejectedPackets, queueDroppedPackets: now.queueDroppedPackets + past.queueDroppedPackets,
+        sinkBuffers: now.sinkBuffers === undefined ? undefined : now.sinkBuffers + past.sinkBuffers,
+      } : now ?? (past ? { ...past, sinkBuffers: past.sinkBuffers } : undefined);
       // Camera-level (not per stream): counted on its first stream.
       const beforePipeline = s === st.streams[0] ? c.beforePipelineDrops : 0;
       const sinkDrops = { queueFull: b?.queueDroppedPackets ?? 0, sinkClosed: b?.rejectedPackets ?? 0, beforePipeline };
