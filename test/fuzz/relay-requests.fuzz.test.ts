@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, getRequest, rawExchange, upgradeRequest } from '../browser/relay-raw.js';
 import { FUZZ_TEST_TIMEOUT_MS, fuzzAsync, mutateBytes, mutationsArb, summary } from './fuzz.js';
 
-const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/node/cli/index.js', import.meta.url));
 /** Bound of a relay's start and of its graceful stop. */
 const START_TIMEOUT_MS = 20_000;
 /** Bound of one fuzzed exchange: the relay answers or closes a half-closed connection well within it. */
