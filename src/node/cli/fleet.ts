@@ -12,8 +12,6 @@
 // A camera whose branch GStreamer refuses fails alone: at build time the pipeline is built again without it; on a bus
 // error from its branch the shared pipeline stops and its other cameras go on in a new one.
 
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve as resolvePath } from 'node:path';
 import { createCore } from '../core.js';
 import type { Core } from '../../core/core.js';
 import { createGstSink, GstError, type GstBranch } from '../gst/index.js';
