@@ -2,20 +2,12 @@
 // bit, no marker) keeps the media timeout quiet — packets keep coming — so before the fix nothing ever noticed. Now the
 // unit is counted `tooLarge` as soon as it passes maxFrameBytes, its further packets as `skippedPackets`, and the
 // optional `frameTimeoutMs` fails the session with FRAME_TIMEOUT; RtspCamera reconnects. A healthy stream is left alone.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RtspCamera, RtspClient, type ReconnectingEvent, type RtspClientOptions } from '../../../src/node/index.js';
 import { parseCommandLine } from '../../../src/node/cli/args.js';
-import { interleaved, rtpPacket, ScriptedServer, streamUntilClosed, waitUntil, type ScriptedConnection } from './scripted-server.js';
+import { closedAfterEach, interleaved, rtpPacket, ScriptedServer, streamUntilClosed, waitUntil, type ScriptedConnection } from './scripted-server.js';
 
-const servers: ScriptedServer[] = [];
-const closers: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const c of closers.splice(0)) await c.close();
-  for (const s of servers.splice(0)) {
-    await s.stop();
-    expect(s.scriptErrors).toEqual([]);
-  }
-});
+const { servers, clients: closers } = closedAfterEach<{ close(): Promise<void> }>();
 
 const QUIET: RtspClientOptions = { keepAlive: false, receiverReports: false, requestTimeoutMs: 3000 };
 const CHUNK = 1400;

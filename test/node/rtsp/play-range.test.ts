@@ -1,20 +1,11 @@
 // PLAY's Range header against the session's SDP range. A live session (`a=range:npt=now-`) gets none: gst-rtsp-server
 // takes `Range: npt=0.000-` as a flushing seek of the media, and on a media shared between sessions (one camera, many
 // viewers) the flush drops the packets in flight of every session already playing — the start-up loss of issue 12.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RtspClient } from '../../../src/node/index.js';
-import { h264Sdp, ScriptedServer } from './scripted-server.js';
+import { closedAfterEach, h264Sdp, ScriptedServer } from './scripted-server.js';
 
-const servers: ScriptedServer[] = [];
-const clients: RtspClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  for (const s of servers.splice(0)) {
-    await s.stop();
-    expect(s.scriptErrors).toEqual([]);
-  }
-});
+const { servers, clients } = closedAfterEach<RtspClient>();
 
 /** A server whose DESCRIBE answers h264Sdp() with `range` (a session-level `a=range:` value) added, or none. */
 async function serveWithRange(range: string | undefined): Promise<ScriptedServer> {

@@ -9,26 +9,18 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRtspUrl, RtspClient, type RtspClientOptions } from '../../../src/node/index.js';
 import { sameOrigin } from '../../../src/node/rtsp/client.js';
-import { rtpFrames, ScriptedServer, waitUntil, type ReceivedMessage, type RequestHandler,
+import {
+  closedAfterEach, rtpFrames, ScriptedServer, waitUntil, type ReceivedMessage, type RequestHandler,
   type ScriptedServerOptions } from './scripted-server.js';
 
 const USER = { user: 'admin', password: 's3cret:@/' };
 const BASIC = `Basic ${Buffer.from(`${USER.user}:${USER.password}`).toString('base64')}`;
 const QUIET: RtspClientOptions = { keepAlive: false, receiverReports: false, requestTimeoutMs: 3000 };
 
-const servers: ScriptedServer[] = [];
-const clients: RtspClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  for (const s of servers.splice(0)) {
-    await s.stop();
-    expect(s.scriptErrors).toEqual([]);
-  }
-});
+const { servers, clients } = closedAfterEach<RtspClient>();
 
 async function serve(onRequest?: RequestHandler, onPlay?: ScriptedServerOptions['onPlay']): Promise<ScriptedServer> {
   const s = await ScriptedServer.start({ onRequest, onPlay });

@@ -2,21 +2,14 @@
 // the media timeout — counted in `rtcp.byes` and reported as RtspError('BYE'), also when it arrives with the PLAY
 // reply; RtspCamera then starts a new session. A BYE for another SSRC changes nothing. RTCP that does not parse is
 // counted in `rtcp.parseErrors`, never as an RTP drop (it never was an RTP packet).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RtspCamera, RtspClient, RtspError, type ReconnectingEvent, type RtspClientOptions } from '../../../src/node/index.js';
 import {
+  closedAfterEach,
   concat, interleaved, rtpFrames, SCRIPTED_SSRC, ScriptedServer, waitUntil, type ScriptedConnection, type ScriptedServerOptions,
 } from './scripted-server.js';
 
-const servers: ScriptedServer[] = [];
-const closers: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const c of closers.splice(0)) await c.close();
-  for (const s of servers.splice(0)) {
-    await s.stop();
-    expect(s.scriptErrors).toEqual([]);
-  }
-});
+const { servers, clients: closers } = closedAfterEach<{ close(): Promise<void> }>();
 
 /** Long enough that passing the test bound proves the BYE ended the session, not the media watchdog. */
 const MEDIA_TIMEOUT_MS = 20_000;

@@ -6,6 +6,7 @@
 // Nothing here imports the library: the server must not share the client's parsers, or their bugs would cancel out.
 
 import net from 'node:net';
+import { afterEach, expect } from 'vitest';
 
 /** A request the server received (or a reply the client sent to a request of the server). */
 export interface ReceivedMessage {
@@ -396,4 +397,21 @@ export function streamUntilClosed(conn: ScriptedConnection, make: (i: number) =>
   };
   void tick();
   return () => { stopped = true; };
+}
+
+/**
+ * What a test file starts, closed after each test: its clients (anything with close()) first, then its scripted
+ * servers, each of which must have run its script without an error. Call it at the top level of the test file.
+ */
+export function closedAfterEach<C extends { close(): Promise<unknown> }>(): { servers: ScriptedServer[]; clients: C[] } {
+  const servers: ScriptedServer[] = [];
+  const clients: C[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    for (const s of servers.splice(0)) {
+      await s.stop();
+      expect(s.scriptErrors).toEqual([]);
+    }
+  });
+  return { servers, clients };
 }

@@ -2,23 +2,15 @@
 // authentication challenges, replies and frames split at every octet, frames and garbage between replies, dropped
 // connections, camera quirks, timeouts, redirects, bad RTP, server requests, large frames and an exhausted pool.
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RtspClient, type RetainedPacket, type RtpPacket, type RtspClientOptions } from '../../../src/node/index.js';
 import {
+  closedAfterEach,
   concat, h264Sdp, interleaved, payloadBytes, rtpFrames, rtpPacket, ScriptedServer, waitUntil,
   type ReceivedMessage, type ScriptedServerOptions,
 } from './scripted-server.js';
 
-const servers: ScriptedServer[] = [];
-const clients: RtspClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  for (const s of servers.splice(0)) {
-    await s.stop();
-    expect(s.scriptErrors).toEqual([]);
-  }
-});
+const { servers, clients } = closedAfterEach<RtspClient>();
 
 async function serve(options: ScriptedServerOptions = {}): Promise<ScriptedServer> {
   const s = await ScriptedServer.start(options);
