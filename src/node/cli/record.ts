@@ -8,7 +8,7 @@
 
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { Recorder, RecordError, checkTemplate, fixedDirectory, renderTemplate, type SegmentRecord } from '../record/index.js';
+import { Recorder, RecordError, checkTemplate, fixedDirectory, renderTemplate, type RecorderStats, type SegmentRecord } from '../record/index.js';
 import { TemplateError } from '../record/template.js';
 import { loadConfig, type CameraSpec } from '../fleet/config.js';
 import { parseCommandLine } from './args.js';
@@ -86,23 +86,16 @@ export interface SegmentSummary {
   error?: { code: string; message: string };
 }
 
-/** A camera's recording in the --json summary. */
-export interface RecordingSummary {
+/** A camera's recording in the --json summary: the recorder's counters (RecorderStats) and this run's segments. */
+export interface RecordingSummary extends Omit<RecorderStats, 'camera' | 'path' | 'segments'> {
   /** The template it records to ({camera} filled in). */
   template: string;
   /** Its index file (JSON lines), once the recorder started. */
   index: string | null;
   /** The stream recorded (`video0`), once the recorder started. */
   stream: string | null;
-  state: string;
+  /** Segments opened since the recorder started (RecorderStats.segments). */
   segmentsOpened: number;
-  framesReceived: number;
-  framesWritten: number;
-  framesSkipped: number;
-  framesDropped: number;
-  bytesWritten: number;
-  errors: number;
-  deleted: number;
   /** The segments this run wrote, in order, with their last state (from the recorder's events: its index's records). */
   segments: SegmentSummary[];
 }
@@ -137,12 +130,11 @@ export class CameraRecording {
 
   /** What --json says about the recording. */
   summary(): RecordingSummary {
-    const st = this.recorder.stats();
+    const { camera: _camera, path: _path, segments: segmentsOpened, ...counters } = this.recorder.stats();
     const stream = this.recorder.recordedStream;
     return {
-      template: this.template, index: this.recorder.indexPath ?? null, stream: stream ? `${stream.type}${stream.id}` : null, state: st.state,
-      segmentsOpened: st.segments, framesReceived: st.framesReceived, framesWritten: st.framesWritten, framesSkipped: st.framesSkipped,
-      framesDropped: st.framesDropped, bytesWritten: st.bytesWritten, errors: st.errors, deleted: st.deleted,
+      template: this.template, index: this.recorder.indexPath ?? null, stream: stream ? `${stream.type}${stream.id}` : null,
+      ...counters, segmentsOpened,
       segments: [...this.segments.values()].map((s) => ({
         path: s.path, stream: s.stream, state: s.state, start: s.start, durationMs: s.durationMs, bytes: s.bytes, frames: s.frames,
         keyframes: s.keyframes, gapBeforeMs: s.gapBeforeMs, reason: s.reason, ...(s.error ? { error: s.error } : {}),
