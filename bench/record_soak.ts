@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { boxes } from '../test/node/gst/mp4.js';
 import { startRtspServer } from '../test/server/harness.js';
 import { fmt, machine, QUICK, table, writeResults } from './lib/report.js';
 
@@ -32,16 +33,8 @@ function mp4Durations(file: string): { samples: number; samplesMs: number; metad
   let timescale = 0;
   let ticks = 0;
   const walk = (from: number, to: number): void => {
-    for (let at = from; at + 8 <= to;) {
-      let size = v.getUint32(at);
-      const type = String.fromCharCode(b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
-      let header = 8;
-      if (size === 1) {
-        size = Number(v.getBigUint64(at + 8));
-        header = 16;
-      } else if (size === 0) size = to - at;
-      const start = at + header;
-      if (['moov', 'trak', 'mdia', 'minf', 'stbl'].includes(type)) walk(start, at + size);
+    for (const { type, start, end } of boxes(b, from, to)) {
+      if (['moov', 'trak', 'mdia', 'minf', 'stbl'].includes(type)) walk(start, end);
       else if (type === 'mdhd' && timescale === 0) {
         const version = b[start]!;
         timescale = v.getUint32(start + (version === 1 ? 20 : 12));
@@ -54,7 +47,6 @@ function mp4Durations(file: string): { samples: number; samplesMs: number; metad
           ticks += count * v.getUint32(start + 12 + i * 8);
         }
       }
-      at += size;
     }
   };
   walk(0, b.length);

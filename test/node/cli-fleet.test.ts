@@ -11,6 +11,7 @@ import { startRtspServer, type RtspServerEvent, type RtspTestServer } from '../s
 import { parseConfig } from '../../src/node/fleet/config.js';
 import { filterShard } from '../../src/node/fleet/shard.js';
 import { workerOfCamera } from '../../src/node/cli/fleet.js';
+import { until } from './until.js';
 
 const CLI = fileURLToPath(new URL('../../dist/node/cli/index.js', import.meta.url));
 let server: RtspTestServer;
@@ -28,21 +29,6 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` until it returns a value other than undefined/false, at most `timeoutMs`; throws with `what`. */
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 interface Cli {
   child: ChildProcess;

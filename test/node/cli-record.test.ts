@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRtspServer, type RtspTestServer } from '../server/harness.js';
 import { readMp4 } from './gst/mp4.js';
 import { readFmp4 } from './record/fmp4.js';
+import { until } from './until.js';
 
 const CLI = fileURLToPath(new URL('../../dist/node/cli/index.js', import.meta.url));
 let server: RtspTestServer;
@@ -41,20 +42,6 @@ function cli(args: string[], timeoutMs = 60_000): Promise<Run> {
   });
 }
 
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 interface IndexLine { path: string; camera: string; stream: string; state: string; startMs: number; durationMs: number | null; frames: number; keyframes: number; reason: string; gapBeforeMs: number }
 
