@@ -264,7 +264,10 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
     process.on('SIGHUP', onSighup);
   }
   const sampler = new RateSampler();
-  const registry = createMetrics({
+  // Made on first use (a /metrics server, or the supervisor asking a worker): the process metrics it registers keep a
+  // timer running, which a command that nobody scrapes should not pay for.
+  let registryMade: ReturnType<typeof createMetrics> | undefined;
+  const registry = () => (registryMade ??= createMetrics({
     cameras: () => fleet.cameras.map((c) => {
       const st = c.stats();
       return {
@@ -273,12 +276,12 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
       };
     }),
     sinks: () => fleet.pipelines.map((p) => p.sink.stats()),
-  });
+  }));
   const status = () => statusReport(fleet.cameras, sampler, a.readyMin, worker);
   control?.attach({
     stop: (reason) => stopRequested(reason),
     reload: () => reload('reload'),
-    metrics: () => registry.metrics(),
+    metrics: () => registry().metrics(),
     status,
   });
 
@@ -297,7 +300,7 @@ export async function runFleet(a: Args, io: CommandIo, from: { source: CameraSou
     const metricsHost = a.metricsHost !== '127.0.0.1' || !from?.source.settings.metricsHost ? a.metricsHost : from.source.settings.metricsHost;
     if (!control && metricsPort !== undefined) {
       try {
-        metrics = await serveMetrics(registry, {
+        metrics = await serveMetrics(registry(), {
           port: metricsPort, host: metricsHost, allowedHosts: a.metricsAllowHosts, status,
           ready: () => readiness(fleet.cameras.map((c) => c.state), a.readyMin).ready,
         });
