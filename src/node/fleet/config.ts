@@ -14,6 +14,7 @@ import { SLAB_BYTES } from '../../core/layout.js';
 import { POOL_MAX_LIMIT_BYTES, POOL_MIN_LIMIT_BYTES } from '../../core/pool.js';
 import { parseRtspUrl, redactUrl, RtspUrlError } from '../../core/rtsp/url.js';
 import { DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS, DEFAULT_MEDIA_TIMEOUT_MS } from '../rtsp/camera.js';
+import { DEFAULT_READ_INTERVAL_MS } from '../rtsp/connection.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { parseShard, type Shard } from './shard.js';
 import { checkTemplate, TemplateError } from '../record/template.js';
@@ -32,7 +33,7 @@ export const CAMERA_DEFAULTS = Object.freeze({
   /** Off: a camera whose packets make no frame is not reconnected for that alone. */
   frameTimeoutMs: 0,
   /** TCP reads at every readable event (see --read-interval). */
-  readIntervalMs: 0,
+  readIntervalMs: DEFAULT_READ_INTERVAL_MS,
   retries: Infinity,
   retryDelayMs: DEFAULT_INITIAL_DELAY_MS,
   retryMaxDelayMs: DEFAULT_MAX_DELAY_MS,

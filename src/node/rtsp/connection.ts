@@ -21,6 +21,7 @@ import { parseRtspMessage, type RtspMessage } from '../../core/rtsp/message.js';
 import { serializeRequest } from '../../core/rtsp/serialize.js';
 import { RtspError } from '../../core/rtsp/errors.js';
 import { receivedPacket, type ReceivedPacket } from '../../core/media/packet.js';
+import { NOTHING_BUFFERED, readFd, readTickFor, socketFd, type TickReader } from './read-tick.js';
 
 /** Size of a read slot: the pool's largest bucket. */
 const READ_SLOT_BYTES = 65536;
@@ -42,55 +43,15 @@ const TARGET_LARGE = 1;
 const TARGET_SPILL = 2;
 
 /**
- * Default read interval (RtspClientOptions.readIntervalMs): 0, read at every readable event. Chosen by measurement
- * (README, "Read interval"): a camera's packets arrive in one burst per frame, so one camera gets no fewer wake-ups
- * from a tick, and on a VM a timer wake-up costs as much as a read (a bare 10 ms setInterval: 10 % of a core).
+ * Default read interval (RtspClientOptions.readIntervalMs), chosen by measurement (README, "Read interval"): at 50 ms
+ * the command's CPU per camera at 64 cameras fell to about 0.2× rtspsrc's (0 ms: ~0.6×, 20 ms: ~0.4×, 100 ms: no
+ * better than 50), for at most 50 ms of added latency — rtspsrc's own jitterbuffer adds 2000 ms by default.
  */
-export const DEFAULT_READ_INTERVAL_MS = 0;
+export const DEFAULT_READ_INTERVAL_MS = 50;
 /** Longest read interval accepted: the kernel must buffer that long, and RTSP replies wait for the next tick too. */
 export const MAX_READ_INTERVAL_MS = 1000;
-
-/**
- * One process-wide tick per read interval, shared by every connection with that interval. A connection pauses its
- * socket after the read that emptied the kernel's buffer (a read that did not fill the buffer it was given: libuv
- * keeps reading while reads come back full), so data that arrives meanwhile wakes nobody; the tick resumes them all
- * and the event loop's poll reads, in the same wake-up, every socket that has data. N cameras whose packets arrive at
- * unrelated times then cost about one wake-up per interval instead of one per burst per camera.
- */
-class ReadTicker {
-  private readonly members = new Set<RtspConnection>();
-  private timer: ReturnType<typeof setInterval> | undefined;
-
-  constructor(private readonly intervalMs: number) {}
-
-  add(c: RtspConnection): void {
-    this.members.add(c);
-    if (this.timer === undefined) {
-      this.timer = setInterval(this.tick, this.intervalMs);
-      this.timer.unref?.();
-    }
-  }
-
-  delete(c: RtspConnection): void {
-    this.members.delete(c);
-    if (this.members.size === 0 && this.timer !== undefined) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
-  }
-
-  private readonly tick = (): void => {
-    for (const c of this.members) c.tickResume();
-  };
-}
-
-const tickers = new Map<number, ReadTicker>();
-
-function tickerFor(intervalMs: number): ReadTicker {
-  let t = tickers.get(intervalMs);
-  if (t === undefined) tickers.set(intervalMs, (t = new ReadTicker(intervalMs)));
-  return t;
-}
+/** Reads of one socket per tick at most (56 KiB each): a bound on one tick's work, far above any camera's bitrate. */
+const MAX_READS_PER_TICK = 64;
 
 /** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 peers) as plain `a.b.c.d`. */
 export function unmapIPv4(address: string): string {
@@ -151,7 +112,7 @@ export interface ConnectionStats {
 }
 
 /** An RTSP/TCP connection whose reads go into wasm memory; see the file comment. */
-export class RtspConnection {
+export class RtspConnection implements TickReader {
   private socket: net.Socket | undefined;
   private readHandle = 0;
   private readPtr = 0;
@@ -183,11 +144,17 @@ export class RtspConnection {
     bytesRead: 0, readCalls: 0, slotRotations: 0, bytesMoved: 0, largeFrames: 0, protocolErrors: 0, exhaustedPauses: 0,
   };
 
-  /** The read tick of this connection's interval (undefined: read at every readable event). */
-  private readonly ticker: ReadTicker | undefined;
-  /** Size of the buffer last given to the socket, and whether the read in progress pauses for the next tick. */
-  private lastReadBytes = 0;
-  private pausedForTick = false;
+  /**
+   * With a read interval: the socket is read at every readable event until the first media frame (the handshake's
+   * replies come at once), then by the process's read tick with read(2) on its descriptor (read-tick.ts). TLS has no
+   * descriptor to read directly and stays on events.
+   */
+  private readonly intervalMs: number;
+  /** Still on events, to move to the tick at the first media frame. */
+  private wantTick: boolean;
+  private ticking = false;
+  private fd = -1;
+  private sawFrame = false;
 
   constructor(
     private readonly core: Core,
@@ -196,14 +163,48 @@ export class RtspConnection {
     private readonly handlers: ConnectionHandlers,
     readIntervalMs = 0,
   ) {
-    this.ticker = readIntervalMs > 0 ? tickerFor(readIntervalMs) : undefined;
+    this.intervalMs = readIntervalMs;
+    this.wantTick = readIntervalMs > 0;
   }
 
-  /** @internal A read tick: read what the kernel buffered since the last one (unless the pool has no room). */
-  tickResume(): void {
-    if (!this.closed && !this.pausedForPool) this.socket?.resume();
+  /** Whether the socket is read by the tick (read-tick.ts) rather than at each readable event. */
+  get readsOnTick(): boolean {
+    return this.ticking;
   }
 
+  /** @internal The read tick: reads what the kernel buffered since the last one (unless the pool has no room). */
+  tickRead(): void {
+    for (let i = 0; i < MAX_READS_PER_TICK; i++) {
+      if (this.closed || this.pausedForPool) return;
+      const view = this.readBuffer();
+      let n: number;
+      try {
+        n = readFd(this.fd, view);
+      } catch (e) {
+        this.shutdown(new RtspError('CONNECTION_CLOSED', `connection error: ${(e as Error).message}`, { cause: e }));
+        return;
+      }
+      if (n === NOTHING_BUFFERED) return;
+      if (n === 0) {
+        this.shutdown(new RtspError('CONNECTION_CLOSED', 'the server closed the connection'));
+        return;
+      }
+      this.onRead(n);
+      // A read that did not fill its buffer emptied the kernel's.
+      if (n < view.length) return;
+    }
+  }
+
+  /** Moves the socket to the tick, once media flows; false when it has no descriptor to read (TLS): it stays on events. */
+  private startTicking(): boolean {
+    this.wantTick = false;
+    const fd = this.socket === undefined ? -1 : socketFd(this.socket);
+    if (fd < 0) return false;
+    this.fd = fd;
+    this.ticking = true;
+    readTickFor(this.intervalMs).add(this);
+    return true;
+  }
 
   /**
    * Opens the TCP connection (TLS when `tlsOptions` is given: rtsps://); rejects with RtspError('CONNECT_FAILED' |
@@ -269,10 +270,6 @@ export class RtspConnection {
         socket.removeListener('error', onConnectError);
         socket.on('error', (e) => this.shutdown(new RtspError('CONNECTION_CLOSED', `connection error: ${e.message}`, { cause: e })));
         socket.on('close', () => this.shutdown(this.closed ? undefined : new RtspError('CONNECTION_CLOSED', 'the server closed the connection')));
-        if (this.ticker !== undefined) {
-          socket.pause(); // read at the ticks from now on
-          this.ticker.add(this);
-        }
         resolve();
       });
       const onConnectError = (e: Error) => {
@@ -345,7 +342,8 @@ export class RtspConnection {
     this.closeError = error ?? new RtspError('CLOSED', 'the connection is closed');
     this.failConnect?.(error ?? new RtspError('ABORTED', 'connect aborted: the connection was closed'));
     this.socket?.destroy();
-    this.ticker?.delete(this);
+    if (this.ticking) readTickFor(this.intervalMs).delete(this);
+    this.ticking = false;
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(error ?? new RtspError('ABORTED', `${p.method} aborted: the connection was closed before its reply`, { context: { method: p.method } }));
@@ -365,9 +363,7 @@ export class RtspConnection {
    * before the pause takes effect, and keeps it until the next read, so it must be a valid one).
    */
   private nextReadBuffer(): Uint8Array {
-    const view = this.readBuffer();
-    this.lastReadBytes = view.length;
-    return view;
+    return this.readBuffer();
   }
 
   private readBuffer(): Uint8Array {
@@ -399,8 +395,6 @@ export class RtspConnection {
     if (this.closed) return false;
     this.stats.bytesRead += n;
     this.stats.readCalls++;
-    // With a read interval: a read that did not fill its buffer emptied the kernel's: pause until the next tick.
-    if (this.ticker !== undefined && n < this.lastReadBytes && !this.closed) this.pausedForTick = true;
     if (this.target === TARGET_LARGE) {
       this.largeHave += n;
       if (this.largeHave === this.largeLength) this.finishLargeFrame();
@@ -411,10 +405,8 @@ export class RtspConnection {
       this.fill += n;
       this.process();
     }
-    if (this.pausedForTick) {
-      this.pausedForTick = false;
-      return false;
-    }
+    // Media flows: from now on the tick reads (returning false stops the event reads for good).
+    if (this.sawFrame && this.wantTick && !this.closed && this.startTicking()) return false;
     return !this.pausedForPool;
   }
 
@@ -445,6 +437,7 @@ export class RtspConnection {
       for (let i = 0; i < n && !this.closed; i++) {
         const kind = d.kind(i);
         if (kind === EV_KIND_FRAME) {
+          this.sawFrame = true;
           const r = this.received;
           r.channel = d.channel(i);
           r.handle = this.readHandle;
@@ -556,7 +549,7 @@ export class RtspConnection {
     }
     this.pausedForPool = false;
     this.drainSpill();
-    if (!this.pausedForPool) this.socket?.resume();
+    if (!this.pausedForPool && !this.ticking) this.socket?.resume();
   };
 
   private startLargeFrame(length: number): boolean {

@@ -36,7 +36,7 @@ describe('resolving a config', () => {
     const c = parse('cameras:\n  - name: a\n    url: rtsp://10.0.0.1/s\n');
     expect(c.cameras).toEqual([{
       name: 'a', url: 'rtsp://10.0.0.1/s', transport: 'tcp', frames: true, timeoutMs: 10_000,
-      mediaTimeoutMs: CAMERA_DEFAULTS.mediaTimeoutMs, frameTimeoutMs: 0, readIntervalMs: 0, retries: Infinity, retryDelayMs: CAMERA_DEFAULTS.retryDelayMs,
+      mediaTimeoutMs: CAMERA_DEFAULTS.mediaTimeoutMs, frameTimeoutMs: 0, readIntervalMs: CAMERA_DEFAULTS.readIntervalMs, retries: Infinity, retryDelayMs: CAMERA_DEFAULTS.retryDelayMs,
       retryMaxDelayMs: CAMERA_DEFAULTS.retryMaxDelayMs, poolLimitBytes: 4 * 2 ** 20, queueLimitBytes: 2048 * 1024,
     }]);
     expect(c.settings).toEqual({});

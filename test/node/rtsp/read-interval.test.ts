@@ -4,10 +4,12 @@
 // - Bad values are refused with BAD_OPTION / a usage error naming the option.
 // The receive path's allocations per packet are a benchmark figure, not a test: npm run bench:alloc.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_READ_INTERVAL_MS, RtspClient, type RtpPacket } from '../../../src/node/index.js';
+import { DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS, RtspClient, type RtpPacket } from '../../../src/node/index.js';
 import { parseCommandLine } from '../../../src/node/cli/args.js';
 import { startRtspServer, type RtspTestServer } from '../../server/harness.js';
-import { waitUntil } from './scripted-server.js';
+import { closedAfterEach, interleaved, rtpPacket, ScriptedServer, waitUntil } from './scripted-server.js';
+
+const { servers, clients: closers } = closedAfterEach<{ close(): Promise<void> }>();
 
 let server: RtspTestServer;
 
@@ -44,6 +46,35 @@ describe('readIntervalMs', () => {
     }
   });
 
+  // The tick reads with read(2) on the socket's descriptor, where Node never sees the end of the stream: the tick must.
+  for (const ending of ['end', 'reset'] as const) {
+    it(`a server that ${ending === 'end' ? 'closes' : 'resets'} the connection mid-stream: every packet sent before it, then CONNECTION_CLOSED`, async () => {
+      const sent = 40;
+      const server = await ScriptedServer.start({
+        onPlay: async (conn) => {
+          for (let i = 0; i < sent; i++) await conn.send(interleaved(0, rtpPacket({ seq: i, timestamp: i * 3000, marker: true })));
+          // Let a few ticks read them before the end comes.
+          await new Promise((r) => setTimeout(r, 200));
+          if (ending === 'end') conn.socket.end();
+          else conn.socket.resetAndDestroy();
+        },
+      });
+      servers.push(server);
+      const client = new RtspClient(server.url(), { readIntervalMs: 20, keepAlive: false, receiverReports: false, mediaTimeoutMs: 0 });
+      closers.push(client);
+      const seqs: number[] = [];
+      client.on('packet', (p: RtpPacket) => seqs.push(p.header.sequenceNumber));
+      client.on('error', () => undefined);
+      await client.connect();
+      await client.play();
+      await waitUntil(() => client.closeReason !== undefined, 5000, 'the end of the connection');
+      expect(client.closeReason).toMatchObject({ code: 'CONNECTION_CLOSED' });
+      if (ending === 'end') expect(seqs).toEqual(Array.from({ length: sent }, (_, i) => i));
+      // Read on the tick: far fewer reads than packets.
+      expect(client.stats().connection.readCalls).toBeLessThan(sent);
+    });
+  }
+
   for (const bad of [-1, 1.5, MAX_READ_INTERVAL_MS + 1, Number.NaN]) {
     it(`refuses readIntervalMs ${bad} with BAD_OPTION`, () => {
       expect(() => new RtspClient('rtsp://127.0.0.1/x', { readIntervalMs: bad }))
@@ -51,10 +82,11 @@ describe('readIntervalMs', () => {
     });
   }
 
-  it('--read-interval: parsed in ms, default 0, bad values name the option', () => {
+  it('--read-interval: parsed in ms, default DEFAULT_READ_INTERVAL_MS, bad values name the option', () => {
     const args = parseCommandLine(['rtsp://127.0.0.1/x', '--read-interval', '20']);
     expect(args).toMatchObject({ readIntervalMs: 20 });
-    expect(parseCommandLine(['rtsp://127.0.0.1/x'])).toMatchObject({ readIntervalMs: 0 });
+    expect(parseCommandLine(['rtsp://127.0.0.1/x'])).toMatchObject({ readIntervalMs: DEFAULT_READ_INTERVAL_MS });
+    expect(parseCommandLine(['rtsp://127.0.0.1/x', '--read-interval', '0'])).toMatchObject({ readIntervalMs: 0 });
     for (const bad of ['-5', '2.5', 'x', String(MAX_READ_INTERVAL_MS + 1)]) {
       expect(() => parseCommandLine(['rtsp://127.0.0.1/x', '--read-interval', bad])).toThrowError(/--read-interval/);
     }
