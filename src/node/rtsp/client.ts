@@ -113,9 +113,10 @@ export interface RtspClientOptions {
    */
   udpTimeoutMs?: number;
   /**
-   * TCP: read the socket at most this often (ms), everything the kernel buffered at once, on one process-wide tick
-   * shared by every client with the same interval: fewer wake-ups with many cameras, for up to this much added
-   * latency (RTSP replies included). 0 (the default, DEFAULT_READ_INTERVAL_MS): read at every readable event. At most
+   * TCP: once media flows, read the socket at most this often (ms), everything the kernel buffered at once (read(2)
+   * on its descriptor), on one process-wide tick shared by every client with the same interval: one wake-up per
+   * interval for all cameras, for up to this much added latency (RTSP replies after PLAY included). Default
+   * DEFAULT_READ_INTERVAL_MS (50); 0: read at every readable event; TLS is always read at every event. At most
    * MAX_READ_INTERVAL_MS. Node cannot set SO_RCVBUF on a TCP socket; the kernel autotunes it up to net.ipv4.tcp_rmem's
    * maximum (6 MiB by default): keep bitrate × interval below it. UDP sockets are read per datagram (dgram has no
    * batched reads) whatever this says.

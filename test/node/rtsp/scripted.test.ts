@@ -215,7 +215,8 @@ describe('bytes cut and mixed', () => {
   it('delivers the same packets, in order and intact, when frames arrive one octet per read', async () => {
     const seqs = range(65530, 12); // wraps around 65535 → 0
     const server = await serve({ onPlay: (conn) => conn.send(rtpFrames(seqs, { payload: undefined }), 'bytewise') });
-    const { client, got } = await start(server.url());
+    // Every readable event read (interval 0): the read tick would gather the octets into fewer reads.
+    const { client, got } = await start(server.url(), { readIntervalMs: 0 });
     const before = client.stats().connection.readCalls;
     await waitUntil(() => got.seqs.length === seqs.length, 5000, 'all packets');
     await server.connections[0].flushed();
