@@ -26,9 +26,9 @@ class ReadTick {
   add(r: TickReader): void {
     this.members.add(r);
     if (this.timer === undefined) {
+      // Not unref'd: a socket that is not read is no longer an active handle, so the tick is what keeps the process
+      // alive while it has readers, as the sockets did when they read at every event.
       this.timer = setInterval(this.tick, this.intervalMs);
-      // The sockets keep the process alive, not the tick.
-      this.timer.unref?.();
     }
   }
 

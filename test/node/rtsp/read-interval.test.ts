@@ -3,6 +3,11 @@
 //   numbers contiguous), RTSP requests still get their replies, and the socket is read far fewer times than packets.
 // - Bad values are refused with BAD_OPTION / a usage error naming the option.
 // The receive path's allocations per packet are a benchmark figure, not a test: npm run bench:alloc.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS, RtspClient, type RtpPacket } from '../../../src/node/index.js';
 import { parseCommandLine } from '../../../src/node/cli/args.js';
@@ -74,6 +79,49 @@ describe('readIntervalMs', () => {
       expect(client.stats().connection.readCalls).toBeLessThan(sent);
     });
   }
+
+  // A socket that is not read is no longer an active libuv handle: the tick must keep the process alive in its place
+  // (a script that plays and only listens for packets exited 45 ms after PLAY before that).
+  it('keeps a process that only listens for packets alive, and lets it exit once the client is closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasm-rtsp-tick-alive-'));
+    try {
+      const file = join(dir, 'alive.mts');
+      const index = fileURLToPath(new URL('../../../src/node/index.ts', import.meta.url));
+      writeFileSync(file, `
+        import { RtspClient } from ${JSON.stringify(index)};
+        const client = new RtspClient(${JSON.stringify(server.url('/h264'))}, { readIntervalMs: 20 });
+        let packets = 0;
+        client.on('packet', () => { packets++; });
+        await client.connect();
+        await client.play();
+        const started = Date.now();
+        // Nothing but the client keeps this process alive: no timer of ours is ref'd until it closes the client.
+        const check = setInterval(() => {
+          if (Date.now() - started < 1500) return;
+          clearInterval(check);
+          process.stdout.write(JSON.stringify({ packets, aliveMs: Date.now() - started }) + '\\n');
+          void client.close();
+        }, 100);
+        check.unref();
+      `);
+      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.on('close', (code) => { clearTimeout(kill); resolve({ code, stdout, stderr }); });
+      });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const report = JSON.parse(result.stdout.trim()) as { packets: number; aliveMs: number };
+      expect(report.aliveMs).toBeGreaterThanOrEqual(1500);
+      expect(report.packets).toBeGreaterThan(20);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   for (const bad of [-1, 1.5, MAX_READ_INTERVAL_MS + 1, Number.NaN]) {
     it(`refuses readIntervalMs ${bad} with BAD_OPTION`, () => {
