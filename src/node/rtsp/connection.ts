@@ -9,6 +9,9 @@
 //
 // RTSPS (TLS) takes the same path: tls.connect honours `onread` too (Node ≥ 15), so OpenSSL decrypts straight into
 // the read slot — no extra copy over plain TCP.
+//
+// With a read interval (the default), the reads move to the process-wide read tick once media flows: read(2) on the
+// socket's descriptor into the same place (read-tick.ts, tickRead); the handshake and TLS stay on `onread`.
 
 import net from 'node:net';
 import tls from 'node:tls';
