@@ -27,6 +27,13 @@ import { FLEET_USAGE, fleetOutputArgs, parseFleetOptions, progressTotals, startF
 import { procCpuUs, processTree, procStatus, ROOT, sleep, threadCpuDelta, threadCpuMs, treeCpuUs } from './lib/proc.js';
 import { fmt, machine, table } from './lib/report.js';
 
+/**
+ * Drops that are no loss, counted but expected: frames before a stream's first keyframe (a branch starts at one),
+ * frames before the latest keyframe freed while the pipeline was being built (the branch would start at that keyframe
+ * anyway), frames refused after the stop.
+ */
+const EXPECTED_DROPS = new Set(['waitingForKeyframe', 'beforeLatestKeyframe', 'sinkClosed']);
+
 /** The encode of a run: one camera gets a 720p stream, a fleet small ones the server can serve hundreds of. */
 function encodeFor(count: number) {
   return count === 1 ? { width: 1280, height: 720, fps: 30, bitrateKbps: 4000 } : { width: 320, height: 240, fps: 30, bitrateKbps: 500 };
@@ -131,9 +138,7 @@ async function run(o: FleetOptions, count: number, mode: FleetMode, impl: FleetI
       cpuPercentTotal: cpuPercent, cpuPercentPerCamera: cpuPercent / count,
       rssKb: status.rssKb, peakRssKb: status.hwmKb, threads: status.threads, processes: tree.length, threadCpu,
       packets: progress?.packets, lost, drops,
-      // Drops that are no loss: frames before a stream's first keyframe (a branch starts at one) and frames refused
-      // after the stop (sinkClosed) are counted but expected.
-      dropsUnexpected: drops ? Object.entries(drops).filter(([k]) => k !== 'waitingForKeyframe' && k !== 'sinkClosed').reduce((a, [, n]) => a + n, 0) : undefined,
+      dropsUnexpected: drops ? Object.entries(drops).filter(([k]) => !EXPECTED_DROPS.has(k)).reduce((a, [, n]) => a + n, 0) : undefined,
       exitReason: summary?.exitReason,
       // A server near 100 % of a core cannot keep up: that shows as loss that is not the client's.
       serverCpuPercent: server0 !== undefined && server1 !== undefined ? (100 * (server1 - server0)) / 1e6 / seconds : undefined,
@@ -233,7 +238,8 @@ async function main(): Promise<void> {
   }
   console.log(`\n${table(rows)}`);
   console.log('lost = RTP sequence gaps from the start (start-up included); drops by reason (waitingForKeyframe: frames before a ' +
-    'stream\'s first keyframe, sinkClosed: refused after the stop; both expected); ratio = the command ÷ gst-launch, same count and mode');
+    'stream\'s first keyframe, beforeLatestKeyframe: frames before the keyframe a branch starts at, freed while its pipeline was ' +
+    'built, sinkClosed: refused after the stop; all expected); ratio = the command ÷ gst-launch, same count and mode');
   console.log('\nwhere the CPU goes (% of a core in the window, by thread name over the process tree, busiest first):');
   for (const r of ok) {
     console.log(`  ${r.count} × ${r.mode} ${processLabel(r)}: ${r.threadCpu.map((t) => `${t.thread} ${fmt(t.percent, 2)}`).join(', ')}`);

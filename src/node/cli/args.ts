@@ -138,7 +138,7 @@ export const USAGE = `usage: wasm-rtsp <rtsp-url>... [options]
                              (streams whose SDP lacks the codec configuration are pushed as RTP anyway)
   --duration seconds         stop after this long (default: until Ctrl-C; the demo: ${DEMO_SECONDS})
   --timeout seconds          TCP connect and request timeout, and how long the pipeline waits for every camera's
-                             first answer (default ${DEFAULT_TIMEOUT_S})
+                             first answer, from the start of the batch's last camera (default ${DEFAULT_TIMEOUT_S})
   --pool-limit MB            packet pool per camera, 0.0625 to ${MAX_POOL_LIMIT_MB} (default ${DEFAULT_POOL_LIMIT_MB}); wasm memory is sized from it
   --queue-limit KB           appsrc queue bound per stream (default ${DEFAULT_QUEUE_LIMIT_KB}); beyond it packets are dropped, counted
   --credentials-file path    user:password for URLs without credentials: one line for all, or one line per URL

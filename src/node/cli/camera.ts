@@ -21,11 +21,22 @@ export type CameraState = 'connecting' | 'playing' | 'reconnecting' | 'failed' |
 /** Per-stream counters of one camera over all its sessions so far. */
 type StreamTotals = ClientStats['streams'][number];
 
-/** Packets a camera keeps (retained in its pool) between its first PLAY and its pipeline's start. */
-const MAX_PENDING_PACKETS = 4096;
+/**
+ * Bytes of packets a camera keeps (retained in its pool) between its first PLAY and its pipeline's start: about a
+ * second of a 4 Mbit/s stream. Beyond it the oldest go (counted in beforePipelineDrops), so what is kept joins the
+ * live packets without a gap, and a pipeline built late does not leave a pool near exhaustion behind (its touched
+ * pages stay resident).
+ */
+const MAX_PENDING_PACKET_BYTES = 512 * 1024;
 
 /** Frames a camera keeps (copied into its core, within the retained-frame budget) before its pipeline's start. */
 const MAX_PENDING_FRAMES = 512;
+
+/**
+ * How much of a stream whose every frame is a keyframe (audio, raw video) a camera keeps before its pipeline's start,
+ * in seconds of its clock: its frames since the latest keyframe would be only the last one.
+ */
+const KEYFRAME_ONLY_KEEP_S = 1;
 
 /**
  * Where a camera's media goes: packets and frames on the hot path (valid during the call), and those retained
@@ -86,12 +97,21 @@ export class Camera extends EventEmitter {
   private answered!: () => void;
   private target: MediaTarget | undefined;
   private readonly pending: RetainedPacket[] = [];
-  private readonly pendingFrames: RetainedFrame[] = [];
+  /** Bytes of the packets in `pending`. */
+  private pendingBytes = 0;
+  /** Per stream id, its frames kept until the pipeline exists: from its latest keyframe on (see trimPendingFrames). */
+  private readonly pendingFrames = new Map<number, RetainedFrame[]>();
+  private pendingFrameCount = 0;
   /** Per stream id: whether it goes as frames (decided once from its SDP; ids are stable across sessions). */
   private readonly frameInput = new Map<number, boolean>();
   private readonly rtpOnly: boolean;
   /** Packets that arrived before the pipeline and did not fit in `pending`, or whose session ended before it. */
   beforePipelineDrops = 0;
+  /**
+   * Per stream id, frames kept while the pipeline did not exist and then dropped because a newer keyframe came (a
+   * branch starts at a keyframe, so they would never be shown): their memory goes back to the core at once.
+   */
+  readonly beforeLatestKeyframeDrops = new Map<number, number>();
   /**
    * Per stream id, what the pipelines this camera left (one stopped by another camera's error) counted of its branches:
    * added to the current pipeline's counts in the summary, so its frames balance over every pipeline it fed.
@@ -196,14 +216,18 @@ export class Camera extends EventEmitter {
   /** From now on media goes to `target`; what was kept since the first PLAY goes first, in order. */
   attach(target: MediaTarget): void {
     this.target = target;
-    for (const f of this.pendingFrames.splice(0)) {
-      try {
-        target.retainedFrame(f);
-      } catch {
-        this.beforePipelineDrops++;
+    for (const frames of this.pendingFrames.values()) {
+      for (const f of frames) {
+        try {
+          target.retainedFrame(f);
+        } catch {
+          this.beforePipelineDrops++;
+        }
+        try { f.release(); } catch { /* released with its core block */ }
       }
-      try { f.release(); } catch { /* released with its core block */ }
     }
+    this.pendingFrames.clear();
+    this.pendingFrameCount = 0;
     for (const r of this.pending.splice(0)) {
       try {
         target.retained(r);
@@ -212,6 +236,12 @@ export class Camera extends EventEmitter {
       }
       try { r.release(); } catch { /* released with its pool */ }
     }
+    this.pendingBytes = 0;
+  }
+
+  /** Frames and packets kept for a pipeline that does not exist yet (tests and the status page). */
+  pendingMedia(): { frames: number; packets: number; packetBytes: number; framesByStream: Map<number, RetainedFrame[]> } {
+    return { frames: this.pendingFrameCount, packets: this.pending.length, packetBytes: this.pendingBytes, framesByStream: this.pendingFrames };
   }
 
   private onFrame(f: Frame): void {
@@ -220,31 +250,72 @@ export class Camera extends EventEmitter {
       this.target.frame(f);
       return;
     }
-    if (this.pendingFrames.length >= MAX_PENDING_FRAMES) {
+    let kept = this.pendingFrames.get(f.stream.id);
+    if (kept === undefined) this.pendingFrames.set(f.stream.id, (kept = []));
+    this.trimPendingFrames(f, kept);
+    if (this.pendingFrameCount >= MAX_PENDING_FRAMES) {
       this.beforePipelineDrops++;
       return;
     }
     try {
-      this.pendingFrames.push(f.retain());
+      kept.push(f.retain());
+      this.pendingFrameCount++;
     } catch {
       this.beforePipelineDrops++; // the retained-frame budget is full
     }
+  }
+
+  /**
+   * Before the pipeline exists, drops the kept frames of `f`'s stream that its branch would never show: a video
+   * keyframe makes every earlier frame useless (the branch starts at a keyframe); a stream whose frames are all
+   * keyframes keeps its last KEYFRAME_ONLY_KEEP_S. So a camera whose pipeline is built late holds about a GOP, not
+   * every frame since its PLAY.
+   */
+  private trimPendingFrames(f: Frame, kept: RetainedFrame[]): void {
+    if (kept.length === 0) return;
+    const video = f.stream.type === 'video';
+    if (video && !f.keyframe) return;
+    let n = 0;
+    if (video && kept.some((k) => !k.keyframe)) {
+      n = kept.length;
+    } else {
+      const oldest = f.pts - f.stream.clockRate * KEYFRAME_ONLY_KEEP_S;
+      while (n < kept.length && kept[n]!.pts < oldest) n++;
+    }
+    if (n === 0) return;
+    for (const k of kept.splice(0, n)) {
+      try { k.release(); } catch { /* released with its core block */ }
+    }
+    this.pendingFrameCount -= n;
+    const id = f.stream.id;
+    this.beforeLatestKeyframeDrops.set(id, (this.beforeLatestKeyframeDrops.get(id) ?? 0) + n);
   }
 
   private onPacket(p: RtpPacket): void {
     if (this.records) return;
     if (this.target) {
       this.target.packet(p);
-    } else if (this.pending.length < MAX_PENDING_PACKETS) {
-      this.pending.push(p.retain());
-    } else {
+      return;
+    }
+    const r = p.retain();
+    this.pending.push(r);
+    this.pendingBytes += r.lease.length;
+    // The oldest go first: what is kept stays contiguous with the live packets.
+    while (this.pendingBytes > MAX_PENDING_PACKET_BYTES && this.pending.length > 1) {
+      const old = this.pending.shift()!;
+      this.pendingBytes -= old.lease.length;
+      try { old.release(); } catch { /* released with its pool */ }
       this.beforePipelineDrops++;
     }
   }
 
   private dropPending(): void {
-    this.beforePipelineDrops += this.pending.length + this.pendingFrames.length;
-    for (const r of [...this.pending.splice(0), ...this.pendingFrames.splice(0)]) {
+    this.beforePipelineDrops += this.pending.length + this.pendingFrameCount;
+    const frames = [...this.pendingFrames.values()].flat();
+    this.pendingFrames.clear();
+    this.pendingFrameCount = 0;
+    this.pendingBytes = 0;
+    for (const r of [...this.pending.splice(0), ...frames]) {
       try { r.release(); } catch { /* released with its pool */ }
     }
   }

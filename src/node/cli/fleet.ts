@@ -3,9 +3,10 @@
 // the set without touching the cameras it keeps.
 //
 // A pipeline needs every stream's caps (from the SDP) before it starts, so a batch — the cameras at start, or those a
-// reload adds or changes — is started together and its pipeline built once every camera of it has answered or
-// failed once, or when the longest --timeout of the batch ran out; a camera of the batch that answers later gets a
-// pipeline of its own. Cameras recording to a file get a pipeline per file (the muxer is pipeline-wide). A removed
+// reload adds or changes — is started together (at most FIRST_ATTEMPTS_PER_SERVER first attempts at once per server)
+// and its pipeline built once every camera of it has answered or failed once, or when the longest --timeout of the
+// batch ran out after its last camera started; a camera of the batch that answers later gets a pipeline of its own.
+// Until then a camera keeps only its frames since the latest keyframe (camera.ts). Cameras recording to a file get a pipeline per file (the muxer is pipeline-wide). A removed
 // camera is torn down (TEARDOWN) and its branches go idle; a pipeline whose cameras are all gone is drained and
 // stopped. Unchanged cameras keep their session, pipeline and recording.
 //
@@ -26,6 +27,64 @@ import type { RecordError } from '../record/index.js';
 
 /** How long a removed camera's pipeline may take to drain (EOS) before it is stopped. */
 const REMOVED_PIPELINE_EOS_MS = 3000;
+
+/**
+ * Cameras of one server (host and port) that make their first attempt at once. A fleet behind one NVR or relay would
+ * otherwise open hundreds of connections to it in the same millisecond: its accept queue (GStreamer's RTSP server
+ * listens with a backlog of 5) overflows, the kernel drops the handshakes' last ACKs, and those cameras' OPTIONS wait
+ * on TCP retransmits, many until --timeout and a retry (measured: 256 cameras on the test server played in 14–20 s,
+ * ~100 of them after a timed-out first attempt). Cameras on distinct servers all start at once.
+ */
+export const FIRST_ATTEMPTS_PER_SERVER = 16;
+
+/** What startPerServer needs of a camera. */
+export interface Startable {
+  readonly url: string;
+  /** Resolves once the first attempt has ended (played, or failed). */
+  readonly firstAnswer: Promise<void>;
+  readonly played: boolean;
+  start(): void;
+}
+
+/**
+ * Starts `cams` with at most `limit` first attempts in flight per server (`skip`: a camera removed or a run stopped
+ * meanwhile is not started). Once a camera of a server fails its first attempt, the rest of that server's cameras
+ * start at once: a server that is down would otherwise hold the batch's pipeline up for a --timeout per `limit`
+ * cameras. Resolves once every camera has been started (or skipped).
+ */
+export async function startPerServer<C extends Startable>(cams: readonly C[], limit: number, skip: (c: C) => boolean = () => false): Promise<void> {
+  const byServer = new Map<string, C[]>();
+  for (const c of cams) {
+    let key: string;
+    try {
+      key = new URL(c.url).host;
+    } catch {
+      key = c.url;
+    }
+    byServer.set(key, [...(byServer.get(key) ?? []), c]);
+  }
+  await Promise.all([...byServer.values()].map(async (queue) => {
+    let next = 0;
+    let unlimited = false;
+    const lane = async () => {
+      while (next < queue.length) {
+        if (unlimited) {
+          while (next < queue.length) {
+            const c = queue[next++]!;
+            if (!skip(c)) c.start();
+          }
+          return;
+        }
+        const c = queue[next++]!;
+        if (skip(c)) continue;
+        c.start();
+        await c.firstAnswer;
+        if (!c.played) unlimited = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, lane));
+  }));
+}
 
 /** The worker (0 to count-1) a camera runs in with --workers: rendezvous hashing, so a reload never moves a camera. */
 export function workerOfCamera(name: string, count: number): number {
@@ -151,16 +210,23 @@ export class Fleet {
     }
     for (const cam of cams) {
       const e = refused.get(cam.name);
-      if (e) {
-        this.hooks.recordingFailed(e, cam, false);
-        cam.failWith(e);
-      } else {
-        cam.start();
-      }
+      if (!e) continue;
+      this.hooks.recordingFailed(e, cam, false);
+      cam.failWith(e);
     }
+    const started = startPerServer(cams.filter((c) => !refused.has(c.name)), FIRST_ATTEMPTS_PER_SERVER,
+      (c) => c.removed || this.signal.aborted);
+    // The longest --timeout of the batch, from the moment its last camera started (a server's cameras start in turn).
     const timeoutMs = Math.max(...cams.map((c) => c.spec.timeoutMs));
-    const firstWait = AbortSignal.any([this.signal, AbortSignal.timeout(timeoutMs)]);
-    await raceAbort(Promise.all(cams.map((c) => c.firstAnswer)).then(() => {}), firstWait);
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let waited = false;
+    void started.then(() => {
+      if (!waited) timer = setTimeout(() => deadline.abort(), timeoutMs);
+    });
+    await raceAbort(Promise.all(cams.map((c) => c.firstAnswer)).then(() => {}), AbortSignal.any([this.signal, deadline.signal]));
+    waited = true;
+    clearTimeout(timer);
     if (this.signal.aborted) return cams;
     const ready = cams.filter((c) => c.streams.length > 0 && !c.removed);
     for (const cam of cams) {

@@ -150,6 +150,7 @@ export function progressLines(cameras: Camera[], pipelines: Pipeline[], started:
       drops += Object.values(s.dropped).reduce((x, n) => x + n, 0);
     }
     drops += cam.beforePipelineDrops;
+    for (const n of cam.beforeLatestKeyframeDrops.values()) drops += n;
     let frames: number | undefined;
     for (const p of pipelines) {
       const m = p.cameras.find((x) => x.camera === cam);
@@ -201,7 +202,9 @@ export function summarize(cameras: Camera[], pipelines: Pipeline[], started: num
       } : now ?? (past ? { ...past, sinkBuffers: past.sinkBuffers } : undefined);
       // Camera-level (not per stream): counted on its first stream.
       const beforePipeline = s === st.streams[0] ? c.beforePipelineDrops : 0;
-      const sinkDrops = { queueFull: b?.queueDroppedPackets ?? 0, sinkClosed: b?.rejectedPackets ?? 0, beforePipeline };
+      // Frames kept before the pipeline existed that a newer keyframe made useless (its branch starts at a keyframe).
+      const beforeLatestKeyframe = c.beforeLatestKeyframeDrops.get(s.id) ?? 0;
+      const sinkDrops = { queueFull: b?.queueDroppedPackets ?? 0, sinkClosed: b?.rejectedPackets ?? 0, beforePipeline, beforeLatestKeyframe };
       const base = {
         url: c.url, camera: c.name, id: s.id, type: s.type, encodingName: s.encodingName, packets: s.packets, bytes: s.bytes,
         lost: s.lost, reordered: s.reordered, duplicates: s.duplicates, sinkBuffers: b?.sinkBuffers,
