@@ -223,6 +223,14 @@ export class Depayloader {
     return this.u32[this.record(i) + (DEPAY_FRAME_TIMESTAMP >>> 2)];
   }
 
+  /**
+   * frameTimestamp as a signed 32-bit value (`ts | 0`): always a small integer, so a caller that is not inlined gets
+   * no heap number back (half of all RTP timestamps are ≥ 2^31: one boxed double per frame, issue 12).
+   */
+  frameTimestampI32(i: number): number {
+    return this.u32[this.record(i) + (DEPAY_FRAME_TIMESTAMP >>> 2)] | 0;
+  }
+
   /** FRAME_* flags of completed frame i. */
   frameFlags(i: number): number {
     return this.u32[this.record(i) + (DEPAY_FRAME_FLAGS >>> 2)];

@@ -115,10 +115,13 @@ export class Frame {
   keyframe = false;
   /** Packets or frames were lost just before this one (a decoder may show artefacts until the next keyframe). */
   discontinuity = false;
+  // timestamp and pts are double fields from the start (NaN until the first frame fills them): a field made for small
+  // integers changes representation when it first gets 2^31 or more (any RTP timestamp past 2^31; pts after 6.6 h
+  // at 90 kHz), deoptimizing the whole frame path mid-stream (issue 12).
   /** RTP timestamp extended past its 32-bit wrap-around (stays exact for years at 90 kHz). */
-  timestamp = 0;
+  timestamp = Number.NaN;
   /** Presentation time in the stream's clock (`stream.clockRate` per second), 0 at the stream's first frame. */
-  pts = 0;
+  pts = Number.NaN;
   /** Sender wall-clock time of this frame (ms since the Unix epoch) from the last RTCP sender report, if any. */
   get wallClockTimeMs(): number | undefined {
     return Number.isNaN(this.wallClockMs) ? undefined : this.wallClockMs;
@@ -218,8 +221,11 @@ export interface WallClock {
 export class StreamFrames {
   readonly depay: Depayloader;
   config: CodecConfig | undefined;
-  private highBits = 0;
-  private last32 = -1;
+  // The extension's state as small integers: a field that held 0 and later gets 2^31 or more changes representation
+  // (a deopt of every function that reads it, mid-stream): the count of wraps and the last timestamp as int32 never do.
+  private wraps = 0;
+  private last32 = 0;
+  private started = false;
   private first = Number.NaN;
   private delivered = 0;
   private keyframes = 0;
@@ -248,12 +254,17 @@ export class StreamFrames {
   fill(frame: Frame, i: number): void {
     const d = this.depay;
     const flags = d.frameFlags(i);
-    const ts32 = d.frameTimestamp(i) >>> 0;
+    const tsI32 = d.frameTimestampI32(i);
+    const ts32 = tsI32 >>> 0;
     // Extend past the 32-bit wrap: a step back by more than half the range is a wrap forwards.
-    if (this.last32 >= 0 && ts32 < this.last32 && this.last32 - ts32 > 0x8000_0000) this.highBits += 0x1_0000_0000;
-    else if (this.last32 >= 0 && ts32 > this.last32 && ts32 - this.last32 > 0x8000_0000 && this.highBits > 0) this.highBits -= 0x1_0000_0000;
-    this.last32 = ts32;
-    const timestamp = this.highBits + ts32;
+    if (this.started) {
+      const last = this.last32 >>> 0;
+      if (ts32 < last && last - ts32 > 0x8000_0000) this.wraps++;
+      else if (ts32 > last && ts32 - last > 0x8000_0000 && this.wraps > 0) this.wraps--;
+    }
+    this.started = true;
+    this.last32 = tsI32;
+    const timestamp = this.wraps * 0x1_0000_0000 + ts32;
     if (Number.isNaN(this.first)) this.first = timestamp;
     frame.stream = this.stream;
     frame.byteOffset = d.frameOffset(i);

@@ -24,7 +24,7 @@ import { parseRtspMessage, type RtspMessage } from '../../core/rtsp/message.js';
 import { serializeRequest } from '../../core/rtsp/serialize.js';
 import { RtspError } from '../../core/rtsp/errors.js';
 import { receivedPacket, type ReceivedPacket } from '../../core/media/packet.js';
-import { NOTHING_BUFFERED, readFd, readTickFor, socketFd, type TickReader } from './read-tick.js';
+import { NOTHING_BUFFERED, readFd, readTickFor, socketFd, tickClock, type TickReader } from './read-tick.js';
 
 /** Size of a read slot: the pool's largest bucket. */
 const READ_SLOT_BYTES = 65536;
@@ -432,8 +432,8 @@ export class RtspConnection implements TickReader {
 
   private scan(): void {
     const d = this.demuxer;
-    // Everything one read brought arrived at once.
-    this.received.arrivalMs = Date.now();
+    // Everything one read brought arrived at once; on the read tick, at the tick's time (one clock reading per tick).
+    this.received.arrivalMs = tickClock.running ? tickClock.nowMs : Date.now();
     for (;;) {
       const base = this.readPtr + this.scanFrom;
       const n = d.scan(base, this.fill - this.scanFrom);
@@ -585,7 +585,7 @@ export class RtspConnection implements TickReader {
     r.length = this.largeLength;
     r.recordPtr = rtp ? this.largeRecord : 0;
     r.status = rtp ? this.core.parseRtpAt(this.largePtr, this.largeLength, this.largeRecord) : 1;
-    r.arrivalMs = Date.now();
+    r.arrivalMs = tickClock.running ? tickClock.nowMs : Date.now();
     this.largeHandle = 0;
     this.handlers.onFrame(r);
     this.pool.releaseHandle(h);
