@@ -64,7 +64,12 @@ type Summary = { streams?: Array<{ lost: number; packets: number; dropped: Recor
 
 async function run(o: FleetOptions, count: number, mode: FleetMode, impl: FleetImpl) {
   const enc = encodeFor(count);
-  const server = await startRtspServer({ width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.bitrateKbps, shared: true, sessionTimeout: 600 });
+  // A backlog for hundreds of clients: one gst-launch starts all its rtspsrc elements in the same instant, and with
+  // gst-rtsp-server's default of 5 the overflowing accept queue ended it at 256 (an rtspsrc got EOF during set-up).
+  const server = await startRtspServer({
+    width: enc.width, height: enc.height, framerate: enc.fps, bitrate: enc.bitrateKbps, shared: true, sessionTimeout: 600,
+    extraArgs: ['--backlog', '1024'],
+  });
   // One session of the driver's prepares the shared media before the measured ones come in at once.
   const anchor = await RtspClient.open(server.url('/h264'), { transport: 'tcp', receiverReports: false });
   await sleep(1000);

@@ -98,6 +98,9 @@ def parse_args(argv):
                         help='terminate when the parent process dies (Linux; the test harness sets it)')
     parser.add_argument('--shared', action='store_true',
                         help='share one pipeline per mount between clients (default: one per client)')
+    parser.add_argument('--backlog', type=int, default=5,
+                        help='listen backlog (default 5, gst-rtsp-server\'s own): hundreds of clients connecting in '
+                             'the same instant need more')
     return parser.parse_args(argv)
 
 
@@ -159,6 +162,7 @@ class TestRtspServer:
         self.server = GstRtspServer.RTSPServer()
         self.server.set_address(args.address)
         self.server.set_service(str(args.port))
+        self.server.set_backlog(args.backlog)
         self.pool = self.server.get_session_pool()
         self.pool.connect('session-removed', self.on_session_removed)
         self.server.connect('client-connected', self.on_client_connected)
