@@ -82,9 +82,30 @@ async function main(): Promise<void> {
   client.on('error', (e) => console.error('client error', e));
   const session = process.env.ALLOC_PROFILE === '1' ? new Session() : undefined;
   session?.connect();
+  // A stall (no packet for 10 s, the handshake included) ends the run with what the client knows, rather than hanging.
+  // A slow run is said on stderr: with the read tick, TCP throughput is at most the kernel's receive buffer per
+  // interval, and when autotuning has not grown it (it sometimes stays near 95 KB on loopback) a run takes minutes.
+  let seen = -1;
+  let warned = false;
+  const watchdog = setInterval(() => {
+    if (count !== seen) {
+      if (seen >= 0 && count - seen < 100_000 && !warned) {
+        warned = true;
+        const c = client.stats().connection;
+        console.error(`slow: ${count - seen} items in 10 s (${c.readCalls} reads, ${Math.round(c.bytesRead / Math.max(1, c.readCalls))} bytes per read)`);
+      }
+      seen = count;
+      return;
+    }
+    const internals = client as unknown as { state?: string; connection?: { readsOnTick?: boolean; isClosed?: boolean } };
+    const conn = internals.connection;
+    console.error('stalled after', count, 'items:', JSON.stringify({ state: internals.state, readsOnTick: conn?.readsOnTick, closed: conn?.isClosed, stats: client.stats() }));
+    process.exit(2);
+  }, 10_000);
   await client.connect();
   await client.play();
   const end = await finished;
+  clearInterval(watchdog);
   // Flush the observer's queue: a GC inside the window is reported a tick later.
   await new Promise((r) => setTimeout(r, 50));
   const sampled = session ? printProfile(await session.post('HeapProfiler.stopSampling') as unknown as { profile: ProfileNode & { head?: ProfileNode } }) : undefined;

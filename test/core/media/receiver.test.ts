@@ -53,7 +53,7 @@ function bye(ssrc: number): Uint8Array {
 
 let core: Core;
 beforeAll(async () => {
-  core = await createCore({ memoryBytes: 16 << 20 });
+  core = await createCore({ memoryBytes: 32 << 20 });
 });
 
 interface Harness {
@@ -160,6 +160,19 @@ describe('StreamReceiver', () => {
     t.receiver.receiveRtcp(bye(0xabc), 0);
     expect(t.receiver.byeReceived).toBe(true);
     expect(t.receiver.rtcp).toMatchObject({ received: 3, parseErrors: 1, byes: 1 });
+  });
+
+  it('extends frame timestamps past 2^31 and the 32-bit wrap, back across it on a late frame, with pts from the first', () => {
+    const t = harness({ framesOn: true, packetsWanted: false });
+    const pts: number[] = [];
+    t.host.deliverFrame = (f) => { pts.push(f.pts); t.events.push(`frame ${f.timestamp}`); };
+    const ts = [0x7fff_ff00, 0x8000_0100, 0xffff_ff00, 0x0000_0100, 0xffff_ff80, 0x0000_0200];
+    ts.forEach((v, i) => t.feed(rtp(i, v, i === 0 ? IDR : P)));
+    expect(t.events).toEqual([
+      `frame ${0x7fff_ff00}`, `frame ${0x8000_0100}`, `frame ${0xffff_ff00}`,
+      `frame ${2 ** 32 + 0x100}`, `frame ${0xffff_ff80}`, `frame ${2 ** 32 + 0x200}`,
+    ]);
+    expect(pts).toEqual([0, 0x200, 0x8000_0000, 0x8000_0200, 0x8000_0080, 0x8000_0300]);
   });
 
   it('exposes a frozen MediaStream whose live fields (and deprecated getters) read the receiver', () => {
