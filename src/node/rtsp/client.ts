@@ -454,7 +454,7 @@ export class RtspClient extends EventEmitter {
       })),
       pool: this.pool?.stats(),
       connection: this.connection ? { ...this.connection.stats } : {
-        bytesRead: 0, readCalls: 0, slotRotations: 0, bytesMoved: 0, largeFrames: 0, protocolErrors: 0, exhaustedPauses: 0,
+        bytesRead: 0, readCalls: 0, slotRotations: 0, bytesMoved: 0, largeFrames: 0, protocolErrors: 0, exhaustedPauses: 0, tickJoins: 0, tickLeaves: 0,
       },
       demuxer: this.demuxer?.stats(),
       ...this.counters,

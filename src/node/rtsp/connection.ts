@@ -55,6 +55,15 @@ export const DEFAULT_READ_INTERVAL_MS = 50;
 export const MAX_READ_INTERVAL_MS = 1000;
 /** Reads of one socket per tick at most (56 KiB each): a bound on one tick's work, far above any camera's bitrate. */
 const MAX_READS_PER_TICK = 64;
+/**
+ * A tick that brings this much leaves the tick for reads at every event. The kernel does not grow the receive window
+ * of a socket read this rarely (measured: stuck near 95 KB, `ss -tni` rcv_ssthresh), so a tick may find the window
+ * full and the sender held back: ~95 KB per 50 ms caps a connection near 15 Mbit/s. A camera this busy gives every
+ * event read plenty to do anyway.
+ */
+const TICK_SATURATED_BYTES = 64 * 1024;
+/** Back on the tick once an interval at events brought less than this (hysteresis below TICK_SATURATED_BYTES). */
+const TICK_RETURN_BYTES = 32 * 1024;
 
 /** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 peers) as plain `a.b.c.d`. */
 export function unmapIPv4(address: string): string {
@@ -112,6 +121,10 @@ export interface ConnectionStats {
   largeFrames: number;
   protocolErrors: number;
   exhaustedPauses: number;
+  /** Times the connection moved to the read tick (at the first media frame, and back after leaving it). */
+  tickJoins: number;
+  /** Times the connection left the read tick for reads at every event (a tick brought TICK_SATURATED_BYTES). */
+  tickLeaves: number;
 }
 
 /** An RTSP/TCP connection whose reads go into wasm memory; see the file comment. */
@@ -145,6 +158,7 @@ export class RtspConnection implements TickReader {
   private readonly received = receivedPacket();
   readonly stats: ConnectionStats = {
     bytesRead: 0, readCalls: 0, slotRotations: 0, bytesMoved: 0, largeFrames: 0, protocolErrors: 0, exhaustedPauses: 0,
+    tickJoins: 0, tickLeaves: 0,
   };
 
   /**
@@ -158,6 +172,15 @@ export class RtspConnection implements TickReader {
   private ticking = false;
   private fd = -1;
   private sawFrame = false;
+  /**
+   * Off the tick for want of throughput (see TICK_SATURATED_BYTES): the start of the current interval at events and
+   * the bytes read in it; the connection returns to the tick after an interval that brought less than TICK_RETURN_BYTES.
+   */
+  private leftTick = false;
+  private eventSinceMs = 0;
+  private eventBytes = 0;
+  /** spillFill when the spill area was handed to Node as its read buffer at the move to the tick (see startTicking). */
+  private parkedSpill = -1;
 
   constructor(
     private readonly core: Core,
@@ -177,8 +200,9 @@ export class RtspConnection implements TickReader {
 
   /** @internal The read tick: reads what the kernel buffered since the last one (unless the pool has no room). */
   tickRead(): void {
+    let got = 0;
     for (let i = 0; i < MAX_READS_PER_TICK; i++) {
-      if (this.closed || this.pausedForPool) return;
+      if (this.closed || this.pausedForPool) break;
       const view = this.readBuffer();
       let n: number;
       try {
@@ -187,15 +211,34 @@ export class RtspConnection implements TickReader {
         this.shutdown(new RtspError('CONNECTION_CLOSED', `connection error: ${(e as Error).message}`, { cause: e }));
         return;
       }
-      if (n === NOTHING_BUFFERED) return;
+      if (n === NOTHING_BUFFERED) break;
       if (n === 0) {
         this.shutdown(new RtspError('CONNECTION_CLOSED', 'the server closed the connection'));
         return;
       }
+      got += n;
       this.onRead(n);
       // A read that did not fill its buffer emptied the kernel's.
-      if (n < view.length) return;
+      if (n < view.length) break;
     }
+    if (got >= TICK_SATURATED_BYTES) this.leaveTick();
+  }
+
+  /**
+   * From the tick back to reads at every event (the connection is too busy for the tick). Node still holds the read
+   * buffer it asked for when the tick took over: the spill area (nextReadBuffer), so its first read lands there and is
+   * moved into the read slot like a read made while the pool was exhausted.
+   */
+  private leaveTick(): void {
+    if (!this.ticking || this.closed || this.pausedForPool || this.spillFill !== this.parkedSpill) return;
+    readTickFor(this.intervalMs).delete(this);
+    this.ticking = false;
+    this.leftTick = true;
+    this.stats.tickLeaves++;
+    this.target = TARGET_SPILL;
+    this.eventSinceMs = Date.now();
+    this.eventBytes = 0;
+    this.socket?.resume();
   }
 
   /** Moves the socket to the tick, once media flows; false when it has no descriptor to read (TLS): it stays on events. */
@@ -205,6 +248,8 @@ export class RtspConnection implements TickReader {
     if (fd < 0) return false;
     this.fd = fd;
     this.ticking = true;
+    this.leftTick = false;
+    this.stats.tickJoins++;
     readTickFor(this.intervalMs).add(this);
     return true;
   }
@@ -366,6 +411,14 @@ export class RtspConnection implements TickReader {
    * before the pause takes effect, and keeps it until the next read, so it must be a valid one).
    */
   private nextReadBuffer(): Uint8Array {
+    // Called by Node right after the read that moved the socket to the tick: Node keeps this buffer until its next
+    // read, which happens only if the connection leaves the tick (leaveTick). The spill area is the one place the tick's
+    // own reads never write to.
+    if (this.ticking) {
+      this.parkedSpill = this.spillFill;
+      this.target = TARGET_SPILL;
+      return this.core.views().subarray(this.spillPtr + this.spillFill, this.spillPtr + MIN_READ_BYTES);
+    }
     return this.readBuffer();
   }
 
@@ -408,8 +461,18 @@ export class RtspConnection implements TickReader {
       this.fill += n;
       this.process();
     }
-    // Media flows: from now on the tick reads (returning false stops the event reads for good).
+    // Media flows: from now on the tick reads (returning false stops the event reads).
     if (this.sawFrame && this.wantTick && !this.closed && this.startTicking()) return false;
+    // Off the tick for throughput: back to it after an interval that brought little.
+    if (this.leftTick && !this.closed) {
+      this.eventBytes += n;
+      const now = Date.now();
+      if (now - this.eventSinceMs >= this.intervalMs) {
+        if (this.eventBytes < TICK_RETURN_BYTES && !this.pausedForPool && this.startTicking()) return false;
+        this.eventSinceMs = now;
+        this.eventBytes = 0;
+      }
+    }
     return !this.pausedForPool;
   }
 

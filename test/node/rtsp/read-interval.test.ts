@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS, RtspClient, type RtpPacket } from '../../../src/node/index.js';
 import { parseCommandLine } from '../../../src/node/cli/args.js';
 import { startRtspServer, type RtspTestServer } from '../../server/harness.js';
-import { closedAfterEach, interleaved, rtpPacket, ScriptedServer, waitUntil } from './scripted-server.js';
+import { closedAfterEach, concat, interleaved, payloadBytes, rtpPacket, ScriptedServer, waitUntil } from './scripted-server.js';
 
 const { servers, clients: closers } = closedAfterEach<{ close(): Promise<void> }>();
 
@@ -122,6 +122,56 @@ describe('readIntervalMs', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  // A socket read every 50 ms does not get its receive window grown by the kernel (it stayed near 95 KB): a camera
+  // above ~15 Mbit/s would be held back. A tick that brings TICK_SATURATED_BYTES moves the connection to reads at every
+  // event; an interval that brings little moves it back.
+  it('leaves the tick for a fast stream (every packet, in order) and comes back when it slows down', async () => {
+    const fastPackets = 2000;
+    const slowPackets = 40;
+    const payload = payloadBytes(7, 1400);
+    let phase = 'fast';
+    const server = await ScriptedServer.start({
+      onPlay: async (conn) => {
+        // ~5 MB/s (40 Mbit/s) in bursts of 70 packets every 20 ms, then one small packet every 25 ms.
+        for (let i = 0; i < fastPackets; i += 70) {
+          const n = Math.min(70, fastPackets - i);
+          await conn.send(concat(Array.from({ length: n }, (_, k) => interleaved(0, rtpPacket({ seq: i + k, timestamp: (i + k) * 100, payload })))));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        phase = 'slow';
+        for (let i = 0; i < slowPackets && !conn.socket.destroyed; i++) {
+          await conn.send(interleaved(0, rtpPacket({ seq: fastPackets + i, timestamp: (fastPackets + i) * 100 })));
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      },
+    });
+    servers.push(server);
+    const client = new RtspClient(server.url(), { readIntervalMs: 50, keepAlive: false, receiverReports: false, mediaTimeoutMs: 0 });
+    closers.push(client);
+    const seqs: number[] = [];
+    let leftDuringFast = false;
+    let corrupt = 0;
+    client.on('packet', (p: RtpPacket) => {
+      seqs.push(p.header.sequenceNumber);
+      if (p.header.sequenceNumber < fastPackets) {
+        const got = p.payload;
+        if (got.length !== payload.length || got.some((v, k) => v !== payload[k])) corrupt++;
+      }
+      if (phase === 'fast' && client.stats().connection.tickLeaves > 0) leftDuringFast = true;
+    });
+    await client.connect();
+    await client.play();
+    await waitUntil(() => seqs.length === fastPackets + slowPackets, 20_000, 'every packet');
+    expect(seqs).toEqual(Array.from({ length: fastPackets + slowPackets }, (_, i) => i));
+    expect(corrupt).toBe(0);
+    const c = client.stats().connection;
+    expect(leftDuringFast).toBe(true);
+    expect(c.tickLeaves).toBeGreaterThanOrEqual(1);
+    // Back on the tick: joined at the first frame, and again after the stream slowed down.
+    expect(c.tickJoins).toBeGreaterThanOrEqual(2);
+    expect(client.stats().streams[0]!.lost).toBe(0);
+  });
 
   for (const bad of [-1, 1.5, MAX_READ_INTERVAL_MS + 1, Number.NaN]) {
     it(`refuses readIntervalMs ${bad} with BAD_OPTION`, () => {
