@@ -177,7 +177,8 @@ export class RtspConnection implements TickReader {
    * the bytes read in it; the connection returns to the tick after an interval that brought less than TICK_RETURN_BYTES.
    */
   private leftTick = false;
-  private eventSinceMs = 0;
+  // A double field from the start (not a small integer that later takes a time): stores into it never box (issue 12).
+  private eventSinceMs = 0.5;
   private eventBytes = 0;
   /** spillFill when the spill area was handed to Node as its read buffer at the move to the tick (see startTicking). */
   private parkedSpill = -1;
@@ -236,7 +237,7 @@ export class RtspConnection implements TickReader {
     this.leftTick = true;
     this.stats.tickLeaves++;
     this.target = TARGET_SPILL;
-    this.eventSinceMs = Date.now();
+    this.eventSinceMs = tickClock.running ? tickClock.nowMs : Date.now();
     this.eventBytes = 0;
     this.socket?.resume();
   }
@@ -466,7 +467,8 @@ export class RtspConnection implements TickReader {
     // Off the tick for throughput: back to it after an interval that brought little.
     if (this.leftTick && !this.closed) {
       this.eventBytes += n;
-      const now = Date.now();
+      // The read's arrival time, as scan() took it (no second clock reading per read).
+      const now = this.received.arrivalMs;
       if (now - this.eventSinceMs >= this.intervalMs) {
         if (this.eventBytes < TICK_RETURN_BYTES && !this.pausedForPool && this.startTicking()) return false;
         this.eventSinceMs = now;
