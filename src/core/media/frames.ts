@@ -141,7 +141,7 @@ export class Frame {
   /** The access unit's bytes as a view of wasm memory (H.264/H.265: 4-byte length-prefixed NAL units). */
   get data(): Uint8Array {
     this.assertLive('data');
-    return new Uint8Array(this.core.memory.buffer, this.byteOffset, this.length);
+    return this.core.views().subarray(this.byteOffset, this.byteOffset + this.length);
   }
 
   /** Keeps the frame past the handler: its bytes are copied once into a block of core memory (freed by release()). */
@@ -164,7 +164,7 @@ export class Frame {
       stream: this.stream,
       get data(): Uint8Array {
         if (released) throw new RangeError('RetainedFrame.data used after release()');
-        if (view === undefined || view.buffer !== core.memory.buffer) view = new Uint8Array(core.memory.buffer, ptr, length);
+        if (view === undefined || view.length === 0) view = core.views().subarray(ptr, ptr + length);
         return view;
       },
       keyframe: this.keyframe,
@@ -285,7 +285,7 @@ export class StreamFrames {
   private updateConfig(frame: Frame): void {
     const codec = this.depay.codec;
     if (codec !== 'H264' && codec !== 'H265') return;
-    const bytes = new Uint8Array(this.core.memory.buffer, frame.byteOffset, frame.length);
+    const bytes = this.core.views().subarray(frame.byteOffset, frame.byteOffset + frame.length);
     let next: CodecConfig | undefined;
     try {
       if (codec === 'H264') {

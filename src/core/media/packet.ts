@@ -74,13 +74,14 @@ export class RtpPacket {
   /** The whole packet, as a view of wasm memory (valid during the handler call). */
   get view(): Uint8Array {
     this.assertLive('view');
-    return new Uint8Array(this.core.memory.buffer, this.byteOffset, this.length);
+    return this.core.views().subarray(this.byteOffset, this.byteOffset + this.length);
   }
 
   /** The payload (after header, CSRCs and extension; without padding), as a view of wasm memory. */
   get payload(): Uint8Array {
     this.assertLive('payload');
-    return new Uint8Array(this.core.memory.buffer, this.byteOffset + this.header.payloadOffset, this.header.payloadLength);
+    const start = this.byteOffset + this.header.payloadOffset;
+    return this.core.views().subarray(start, start + this.header.payloadLength);
   }
 
   /** Keeps the packet past the handler: takes a reference on its slot and copies the header into an object. */

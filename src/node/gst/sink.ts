@@ -258,6 +258,11 @@ export class GstSink extends EventEmitter {
   private state: GstSinkState = 'new';
   /** appsrc handles by branch index (looked up once: every findChild makes a wrapper and takes a reference). */
   private srcs: GstElementHandle[] = [];
+  /**
+   * Each appsrc's `push`, looked up once: the binding defines an accessor on the element for every GObject property, so
+   * a lookup of `push` on it is a slow dictionary lookup (measured among the main thread's costs at 256 cameras).
+   */
+  private pushers: Array<NonNullable<GstElementHandle['push']>> = [];
   private sinks: Array<GstElementHandle | undefined> = [];
   private readonly pushedPackets: Float64Array;
   private readonly pushedFrames: Float64Array;
@@ -382,6 +387,7 @@ export class GstSink extends EventEmitter {
         throw new GstError('GST_LAUNCH', `the pipeline has no appsrc named src${i}`, { context: { launch: this.launch } });
       }
       this.srcs.push(src);
+      this.pushers.push(src.push);
       this.sinks.push(this.pipeline.findChild(this.counted[i]!));
     }
     this.startedAt = process.hrtime.bigint();
@@ -471,10 +477,10 @@ export class GstSink extends EventEmitter {
       return false;
     }
     if (isFrame) {
-      this.srcs[index]!.push!(view, this.ptsBytes);
+      this.pushers[index]!.call(this.srcs[index], view, this.ptsBytes);
       this.pushedFrames[index]!++;
     } else {
-      this.srcs[index]!.push!(view);
+      this.pushers[index]!.call(this.srcs[index], view);
       this.pushedPackets[index]!++;
     }
     this.pushedBytes[index]! += view.byteLength;
