@@ -194,11 +194,6 @@ export class RtspConnection implements TickReader {
     this.wantTick = readIntervalMs > 0;
   }
 
-  /** Whether the socket is read by the tick (read-tick.ts) rather than at each readable event. */
-  get readsOnTick(): boolean {
-    return this.ticking;
-  }
-
   /** @internal The read tick: reads what the kernel buffered since the last one (unless the pool has no room). */
   tickRead(): void {
     let got = 0;
