@@ -180,7 +180,7 @@ export class RtspConnection implements TickReader {
   // A double field from the start (not a small integer that later takes a time): stores into it never box (issue 12).
   private eventSinceMs = 0.5;
   private eventBytes = 0;
-  /** spillFill when the spill area was handed to Node as its read buffer at the move to the tick (see startTicking). */
+  /** spillFill when the spill area was handed to Node as its read buffer at the move to the tick (nextReadBuffer). */
   private parkedSpill = -1;
 
   constructor(
