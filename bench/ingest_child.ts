@@ -216,6 +216,14 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
+// An exception thrown by a handler reaches the socket's read callback: report it, and leave with process.exit's
+// fast path rather than Node's uncaught-exception exit, which joins the libuv pool and so waits for ever on the
+// GStreamer bus poll of a sink that was never closed.
+process.on('uncaughtException', (e: Error) => {
+  say('error', { message: `uncaught: ${e?.stack ?? String(e)}` });
+  process.exit(4);
+});
+
 main().catch((e: Error) => {
   say('error', { message: e?.stack ?? String(e) });
   process.exit(1);

@@ -120,7 +120,10 @@ export class Frame {
   // at 90 kHz), deoptimizing the whole frame path mid-stream (issue 12).
   /** RTP timestamp extended past its 32-bit wrap-around (stays exact for years at 90 kHz). */
   timestamp = Number.NaN;
-  /** Presentation time in the stream's clock (`stream.clockRate` per second), 0 at the stream's first frame. */
+  /**
+   * Presentation time in the stream's clock (`stream.clockRate` per second), 0 at the stream's first frame. It never
+   * steps back by more than a second: when the RTP timestamps do (timestampJumps), it goes on from the last frame's.
+   */
   pts = Number.NaN;
   /** Sender wall-clock time of this frame (ms since the Unix epoch) from the last RTCP sender report, if any. */
   get wallClockTimeMs(): number | undefined {
@@ -205,6 +208,11 @@ export interface FrameStats extends DepayStats {
   configChanges: number;
   /** Access units whose in-band parameter sets could not be read (the configuration was kept). */
   badParameterSets: number;
+  /**
+   * Times the RTP timestamps stepped back by more than a second (a server that restarted or seeked its media, an
+   * encoder reset): `pts` goes on from the last frame's instead of going back (the frame is marked `discontinuity`).
+   */
+  timestampJumps: number;
 }
 
 /** Maps RTP time to the sender's wall clock (the stream's receiver, from its last sender report). */
@@ -227,6 +235,10 @@ export class StreamFrames {
   private last32 = 0;
   private started = false;
   private first = Number.NaN;
+  /** The last frame's extended timestamp and pts (double fields from the start: see Frame.timestamp). */
+  private lastTimestamp = Number.NaN;
+  private lastPts = Number.NaN;
+  private timestampJumps = 0;
   private delivered = 0;
   private keyframes = 0;
   private configChanges = 0;
@@ -266,13 +278,24 @@ export class StreamFrames {
     this.last32 = tsI32;
     const timestamp = this.wraps * 0x1_0000_0000 + ts32;
     if (Number.isNaN(this.first)) this.first = timestamp;
+    let jumped = false;
+    // A step back of more than a second is no B-frame reordering (a few frames) but a new timeline: the media was
+    // restarted or seeked (gst-rtsp-server does that to a shared media when a client PLAYs with a Range). The pts
+    // goes on from the last frame's, one tick later, so that a consumer (appsrc, a muxer) never sees time run back.
+    if (timestamp < this.lastTimestamp - this.stream.clockRate) {
+      this.first = timestamp - (this.lastPts + 1);
+      this.timestampJumps++;
+      jumped = true;
+    }
+    this.lastTimestamp = timestamp;
     frame.stream = this.stream;
     frame.byteOffset = d.frameOffset(i);
     frame.length = d.frameLength(i);
     frame.keyframe = (flags & FRAME_KEYFRAME) !== 0;
-    frame.discontinuity = (flags & FRAME_DISCONTINUITY) !== 0;
+    frame.discontinuity = jumped || (flags & FRAME_DISCONTINUITY) !== 0;
     frame.timestamp = timestamp;
     frame.pts = timestamp - this.first;
+    this.lastPts = frame.pts;
     frame.configChanged = false;
     if ((flags & FRAME_PARAMETER_SETS) !== 0) this.updateConfig(frame);
     frame.config = this.config;
@@ -313,7 +336,7 @@ export class StreamFrames {
 
   stats(): FrameStats {
     const d = this.finalStats ?? this.depay.stats();
-    return { ...d, dropped: { ...d.dropped }, delivered: this.delivered, keyframes: this.keyframes, configChanges: this.configChanges, badParameterSets: this.badParameterSets };
+    return { ...d, dropped: { ...d.dropped }, delivered: this.delivered, keyframes: this.keyframes, configChanges: this.configChanges, badParameterSets: this.badParameterSets, timestampJumps: this.timestampJumps };
   }
 
   destroy(): void {

@@ -437,14 +437,15 @@ export class GstSink extends EventEmitter {
       throw new GstError('GST_BAD_ARGUMENT', `pushFrame(${index}, …): not a live Frame (${(cause as Error)?.message ?? String(cause)})`, { cause });
     }
     const clockRate = frame.stream?.clockRate;
-    if (typeof frame.pts !== 'number' || !Number.isFinite(frame.pts) || frame.pts < 0 || typeof clockRate !== 'number' || !(clockRate > 0)) {
+    // A pts below 0 is legal: a B-frame shown before the stream's first frame (its buffer time is clamped at 0 below).
+    if (typeof frame.pts !== 'number' || !Number.isFinite(frame.pts) || typeof clockRate !== 'number' || !(clockRate > 0)) {
       throw new GstError('GST_BAD_ARGUMENT', `pushFrame(${index}, …): the frame has no usable pts/clock rate`, { context: { pts: frame.pts, clockRate } });
     }
     if (Number.isNaN(this.ptsBase[index]!)) {
       if (this.state !== 'playing') return this.pushView(index, view, true);
       this.ptsBase[index] = Number(process.hrtime.bigint() - this.startedAt);
     }
-    const ns = Math.round(this.ptsBase[index]! + (frame.pts * 1e9) / clockRate);
+    const ns = Math.max(0, Math.round(this.ptsBase[index]! + (frame.pts * 1e9) / clockRate));
     this.ptsView.setUint32(0, Math.floor(ns / 0x1_0000_0000));
     this.ptsView.setUint32(4, ns >>> 0);
     return this.pushView(index, view, true);

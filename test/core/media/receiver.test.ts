@@ -175,6 +175,19 @@ describe('StreamReceiver', () => {
     expect(pts).toEqual([0, 0x200, 0x8000_0000, 0x8000_0200, 0x8000_0080, 0x8000_0300]);
   });
 
+  // gst-rtsp-server restarts the timeline of a shared media when a client PLAYs with a Range (a flushing seek): the
+  // timestamps step back by the time it had played. A pts that went back made GstSink.pushFrame throw from inside the
+  // socket's read callback (seen in bench:ingest, 2 runs in 9). B-frame reordering (a step back of a few frames) stays.
+  it('goes on from the last pts when the RTP timestamps step back by more than a second, and counts it', () => {
+    const t = harness({ framesOn: true, packetsWanted: false });
+    const got: Array<[number, boolean]> = [];
+    t.host.deliverFrame = (f) => { got.push([f.pts, f.discontinuity]); };
+    const ts = [900_000, 903_000, 901_500, 906_000, 1_000, 4_000];
+    ts.forEach((v, i) => t.feed(rtp(i, v, i === 0 ? IDR : P)));
+    expect(got).toEqual([[0, false], [3000, false], [1500, false], [6000, false], [6001, true], [9001, false]]);
+    expect(t.receiver.frames!.stats().timestampJumps).toBe(1);
+  });
+
   it('exposes a frozen MediaStream whose live fields (and deprecated getters) read the receiver', () => {
     const t = harness({ framesOn: true });
     const s = t.receiver.stream;
