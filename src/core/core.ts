@@ -152,6 +152,9 @@ export class Core implements CoreMemory {
   u32!: Uint32Array;
   i32!: Int32Array;
   dv!: DataView;
+  /** The memory's ArrayBuffer as the views were built on: `new Uint8Array(buffer, at, n)` is the cheapest view of a
+   * region (~40 ns, against ~75 for `subarray` or for reading WebAssembly.Memory's `buffer` accessor each time). */
+  buffer!: ArrayBuffer;
   /** Address of the scratch input area and of the RTP record parseRtpHeader writes. */
   readonly scratchPtr: number;
   readonly recordPtr: number;
@@ -168,6 +171,7 @@ export class Core implements CoreMemory {
 
   private rebuildViews(): void {
     const buffer = this.memory.buffer;
+    this.buffer = buffer;
     this.u8 = new Uint8Array(buffer);
     this.u16 = new Uint16Array(buffer);
     this.u32 = new Uint32Array(buffer);
@@ -184,6 +188,12 @@ export class Core implements CoreMemory {
     // `buffer` accessor, a call into the runtime that cost ~4 % of the main thread at 256 cameras (issue 12).
     if (this.u8.length === 0) this.rebuildViews();
     return this.u8;
+  }
+
+  /** A view of [at, at + length) of the memory (rebuilding the views first if the buffer was detached). */
+  view(at: number, length: number): Uint8Array {
+    if (this.u8.length === 0) this.rebuildViews();
+    return new Uint8Array(this.buffer, at, length);
   }
 
   /** Size of the linear memory in bytes. */

@@ -21,6 +21,8 @@ export interface CoreMemory {
   readonly reservedBytes: number;
   /** Rebuilds the typed views if the memory's buffer changed; returns `u8`. */
   views(): Uint8Array;
+  /** A new view of [at, at + length) of the memory (after the same check as views()). */
+  view(at: number, length: number): Uint8Array;
   /** A block of `bytes` from the region allocator (CoreError OUT_OF_MEMORY when none is free). */
   alloc(bytes: number, what?: string): number;
   free(ptr: number): void;

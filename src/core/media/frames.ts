@@ -144,7 +144,7 @@ export class Frame {
   /** The access unit's bytes as a view of wasm memory (H.264/H.265: 4-byte length-prefixed NAL units). */
   get data(): Uint8Array {
     this.assertLive('data');
-    return this.core.views().subarray(this.byteOffset, this.byteOffset + this.length);
+    return this.core.view(this.byteOffset, this.length);
   }
 
   /** Keeps the frame past the handler: its bytes are copied once into a block of core memory (freed by release()). */
@@ -167,7 +167,7 @@ export class Frame {
       stream: this.stream,
       get data(): Uint8Array {
         if (released) throw new RangeError('RetainedFrame.data used after release()');
-        if (view === undefined || view.length === 0) view = core.views().subarray(ptr, ptr + length);
+        if (view === undefined || view.length === 0) view = core.view(ptr, length);
         return view;
       },
       keyframe: this.keyframe,
@@ -308,7 +308,7 @@ export class StreamFrames {
   private updateConfig(frame: Frame): void {
     const codec = this.depay.codec;
     if (codec !== 'H264' && codec !== 'H265') return;
-    const bytes = this.core.views().subarray(frame.byteOffset, frame.byteOffset + frame.length);
+    const bytes = this.core.view(frame.byteOffset, frame.length);
     let next: CodecConfig | undefined;
     try {
       if (codec === 'H264') {

@@ -74,14 +74,13 @@ export class RtpPacket {
   /** The whole packet, as a view of wasm memory (valid during the handler call). */
   get view(): Uint8Array {
     this.assertLive('view');
-    return this.core.views().subarray(this.byteOffset, this.byteOffset + this.length);
+    return this.core.view(this.byteOffset, this.length);
   }
 
   /** The payload (after header, CSRCs and extension; without padding), as a view of wasm memory. */
   get payload(): Uint8Array {
     this.assertLive('payload');
-    const start = this.byteOffset + this.header.payloadOffset;
-    return this.core.views().subarray(start, start + this.header.payloadLength);
+    return this.core.view(this.byteOffset + this.header.payloadOffset, this.header.payloadLength);
   }
 
   /** Keeps the packet past the handler: takes a reference on its slot and copies the header into an object. */
