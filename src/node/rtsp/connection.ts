@@ -226,7 +226,9 @@ export class RtspConnection implements TickReader {
    * moved into the read slot like a read made while the pool was exhausted.
    */
   private leaveTick(): void {
-    if (!this.ticking || this.closed || this.pausedForPool || this.spillFill !== this.parkedSpill) return;
+    // Not in the middle of a frame too large for the read slot: its bytes go to a slot of their own, and the spill
+    // area only ever drains into the read slot. A later tick leaves instead.
+    if (!this.ticking || this.closed || this.pausedForPool || this.largeHandle > 0 || this.spillFill !== this.parkedSpill) return;
     readTickFor(this.intervalMs).delete(this);
     this.ticking = false;
     this.leftTick = true;
