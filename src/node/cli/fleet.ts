@@ -14,6 +14,7 @@
 // error from its branch the shared pipeline stops and its other cameras go on in a new one.
 
 import { createCore } from '../core.js';
+import { parseRtspUrl } from '../../core/rtsp/url.js';
 import type { Core } from '../../core/core.js';
 import { createGstSink, GstError, type GstBranch } from '../gst/index.js';
 import { loadConfig, type CameraSpec, type FleetSettings } from '../fleet/config.js';
@@ -55,13 +56,18 @@ export interface Startable {
 export async function startPerServer<C extends Startable>(cams: readonly C[], limit: number, skip: (c: C) => boolean = () => false): Promise<void> {
   const byServer = new Map<string, C[]>();
   for (const c of cams) {
+    // Host and port as the client will connect (the scheme's default port filled in: rtsp://h/ and rtsp://h:554/ are
+    // one server); a URL the parser refuses keys on itself (its camera fails at once anyway).
     let key: string;
     try {
-      key = new URL(c.url).host;
+      const u = parseRtspUrl(c.url);
+      key = `${u.host}:${u.port}`;
     } catch {
       key = c.url;
     }
-    byServer.set(key, [...(byServer.get(key) ?? []), c]);
+    let queue = byServer.get(key);
+    if (queue === undefined) byServer.set(key, (queue = []));
+    queue.push(c);
   }
   await Promise.all([...byServer.values()].map(async (queue) => {
     let next = 0;

@@ -234,7 +234,7 @@ export class RtspConnection implements TickReader {
     this.leftTick = true;
     this.stats.tickLeaves++;
     this.target = TARGET_SPILL;
-    this.eventSinceMs = tickClock.running ? tickClock.nowMs : Date.now();
+    this.eventSinceMs = tickClock.now();
     this.eventBytes = 0;
     this.socket?.resume();
   }
@@ -414,8 +414,7 @@ export class RtspConnection implements TickReader {
     // own reads never write to.
     if (this.ticking) {
       this.parkedSpill = this.spillFill;
-      this.target = TARGET_SPILL;
-      return this.core.views().subarray(this.spillPtr + this.spillFill, this.spillPtr + MIN_READ_BYTES);
+      return this.spillView(this.core.views());
     }
     return this.readBuffer();
   }
@@ -427,12 +426,17 @@ export class RtspConnection implements TickReader {
       return u8.subarray(this.largePtr + this.largeHave, this.largePtr + this.largeLength);
     }
     if (this.pausedForPool) {
-      this.target = TARGET_SPILL;
-      return u8.subarray(this.spillPtr + this.spillFill, this.spillPtr + MIN_READ_BYTES);
+      return this.spillView(u8);
     }
     this.target = TARGET_SLOT;
     if (this.fill === READ_AT) return this.readView(u8);
     return u8.subarray(this.readPtr + this.fill, this.readPtr + READ_SLOT_BYTES);
+  }
+
+  /** The free end of the spill area, as the next read's target. */
+  private spillView(u8: Uint8Array): Uint8Array {
+    this.target = TARGET_SPILL;
+    return u8.subarray(this.spillPtr + this.spillFill, this.spillPtr + MIN_READ_BYTES);
   }
 
   /** The cached view of the read slot from READ_AT to its end. */
@@ -495,7 +499,7 @@ export class RtspConnection implements TickReader {
   private scan(): void {
     const d = this.demuxer;
     // Everything one read brought arrived at once; on the read tick, at the tick's time (one clock reading per tick).
-    this.received.arrivalMs = tickClock.running ? tickClock.nowMs : Date.now();
+    this.received.arrivalMs = tickClock.now();
     for (;;) {
       const base = this.readPtr + this.scanFrom;
       const n = d.scan(base, this.fill - this.scanFrom);
@@ -647,7 +651,7 @@ export class RtspConnection implements TickReader {
     r.length = this.largeLength;
     r.recordPtr = rtp ? this.largeRecord : 0;
     r.status = rtp ? this.core.parseRtpAt(this.largePtr, this.largeLength, this.largeRecord) : 1;
-    r.arrivalMs = tickClock.running ? tickClock.nowMs : Date.now();
+    r.arrivalMs = tickClock.now();
     this.largeHandle = 0;
     this.handlers.onFrame(r);
     this.pool.releaseHandle(h);
