@@ -172,9 +172,14 @@ export function gstLaunchArgv(urls: string[], mode: FleetMode): string[] {
 }
 
 /** Starts the command (`impl` 'command', under this node; recording into `output` if given) or gst-launch-1.0. */
+/** Node's own flags for the command from FLEET_NODE_ARGS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'): to profile it. */
+function nodeArgs(): string[] {
+  return (process.env.FLEET_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+}
+
 export function startFleetProcess(impl: FleetImpl, urls: string[], mode: FleetMode, extra: string[], output?: string[]): FleetProcess {
   const child = impl === 'command'
-    ? spawn(process.execPath, commandArgv(urls, mode, extra, output), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(process.execPath, [...nodeArgs(), ...commandArgv(urls, mode, extra, output)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn('gst-launch-1.0', gstLaunchArgv(urls, mode), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8');
