@@ -204,7 +204,7 @@ export class Depayloader {
     if (!(i >= 0 && i < this.count && Number.isInteger(i))) {
       throw new DepayError('NO_SUCH_FRAME', `frame ${i} does not exist: the last push completed ${this.count}`, { context: { index: i, count: this.count } });
     }
-    if (this.u32.buffer !== this.core.memory.buffer) this.u32 = new Uint32Array(this.core.memory.buffer);
+    if (this.u32.length === 0) this.u32 = new Uint32Array(this.core.memory.buffer);
     return (this.state + DEPAY_FRAME_RECORDS + i * DEPAY_FRAME_BYTES) >>> 2;
   }
 
@@ -239,13 +239,13 @@ export class Depayloader {
   /** A view of completed frame i (one Uint8Array allocation), valid until the next push()/flush(). */
   frameView(i: number): Uint8Array {
     const r = this.record(i);
-    return new Uint8Array(this.core.memory.buffer, this.u32[r + (DEPAY_FRAME_PTR >>> 2)], this.u32[r + (DEPAY_FRAME_LENGTH >>> 2)]);
+    return this.core.view(this.u32[r + (DEPAY_FRAME_PTR >>> 2)], this.u32[r + (DEPAY_FRAME_LENGTH >>> 2)]);
   }
 
   /** Running totals: packets, frames and their octets, drops by reason, packets lost. */
   stats(): DepayStats {
     if (this.destroyed) throw new DepayError('DESTROYED', 'this depayloader was destroyed');
-    if (this.u32.buffer !== this.core.memory.buffer) this.u32 = new Uint32Array(this.core.memory.buffer);
+    if (this.u32.length === 0) this.u32 = new Uint32Array(this.core.memory.buffer);
     const u32 = this.u32;
     const at = (offset: number): number => {
       const p = (this.state + offset) >>> 2;

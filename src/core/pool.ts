@@ -359,9 +359,9 @@ export class Lease {
    */
   get view(): Uint8Array {
     if (this.isReleased || this.pool.checkHandle(this.handle) < 1) throw this.releasedError('view');
-    const buffer = this.pool.core.memory.buffer;
+    // A detached view has length 0 (see Core.views): checked without reading the memory's `buffer` per access.
     let v = this.cached;
-    if (v === undefined || v.buffer !== buffer) v = this.cached = new Uint8Array(buffer, this.byteOffset, this.length);
+    if (v === undefined || v.length !== this.length) v = this.cached = this.pool.core.view(this.byteOffset, this.length);
     return v;
   }
 

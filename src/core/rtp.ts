@@ -173,7 +173,8 @@ export class RtpRecordView {
   /** Repositions the view on the record at `recordPtr` (8-byte aligned) and returns it. */
   at(recordPtr: number): this {
     if ((recordPtr & 7) !== 0 || recordPtr < 0) throw new RangeError(`RTP record address ${recordPtr} is not 8-byte aligned`);
-    if (this.u8.buffer !== this.core.memory.buffer) {
+    // A detached view has length 0 (see Core.views): no call into the runtime per packet for the check.
+    if (this.u8.length === 0) {
       this.core.views();
       this.u8 = this.core.u8;
       this.u16 = this.core.u16;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createCore, Status, layout } from '../../src/node/index.js';
+import { createCore, parseRtpHeader, RtpRecordView, Status, layout } from '../../src/node/index.js';
 
 const FUNCTIONS = [
   'region_alloc', 'region_free', 'region_reserved_bytes', 'region_largest_free',
@@ -138,5 +138,26 @@ describe('core memory', () => {
     expect(old.byteLength).toBe(0);
     expect(core.views().byteLength).toBe(1 << 20);
     expect(core.u8.byteLength).toBe(1 << 20);
+  });
+});
+
+describe('views after a detaching grow(0), on the hot paths that check by length', () => {
+  it('an RTP record view and a lease view read the same bytes after grow(0)', async () => {
+    const core = await createCore({ memoryBytes: 1 << 20 });
+    const packet = Uint8Array.from([0x80, 96, 0x12, 0x34, 0, 0, 0, 7, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3]);
+    parseRtpHeader(core, packet);
+    const record = new RtpRecordView(core, core.recordPtr);
+    expect(record.sequenceNumber).toBe(0x1234);
+    const pool = core.createPool({ limitBytes: 1 << 16 });
+    const lease = pool.acquire(100);
+    lease.view.set([5, 6, 7]);
+    const before = lease.view;
+    core.memory.grow(0);
+    expect(before.length).toBe(0);
+    expect(record.at(core.recordPtr).sequenceNumber).toBe(0x1234);
+    expect(record.ssrc).toBe(0xdeadbeef);
+    expect([...lease.view.subarray(0, 3)]).toEqual([5, 6, 7]);
+    expect(lease.view.length).toBe(100);
+    lease.release();
   });
 });
