@@ -18,6 +18,13 @@
 // package there, rebuilds nothing and still succeeds: the sources were patched, the addon was not. Now the addon's
 // SHA-256 must change when the sources were just patched, and a stamp beside it (the hash of the addon built from the patched sources) tells a later run
 // that nothing is left to do; a patched source without a matching stamp is rebuilt.
+//
+// A second patch adds `stage(view[, pts])` and `flush()` to appsrc elements: stage copies the bytes into a GstBuffer
+// and adds it to a list kept on the element; flush hands the list to gst_app_src_push_buffer_list. Each push wakes
+// the appsrc's streaming thread (its queue's condition is signalled), and on this kind of VM the wake-ups, not the
+// copying, are the price: GstSink stages what one read brings and flushes each branch once (one wake per camera per
+// read tick instead of one per frame). Each patch has its own marker, so an install patched by an earlier version
+// gets the new one on the next run.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,6 +33,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const MARKER = '/* wasm-rtsp: GValue released (scripts/patch-gst-binding.mjs) */';
+const LISTS = '/* wasm-rtsp: appsrc buffer lists (scripts/patch-gst-binding.mjs) */';
 const ADDON = 'build/Release/gstreamer-superficial.node';
 const STAMP = 'build/Release/wasm-rtsp-patched.json';
 
@@ -43,10 +51,10 @@ function fail(message) {
 }
 
 /** Replaces `from` by `to` in `file` of the binding; fails loudly when the source is not the one this patch knows. */
-function edit(file, from, to) {
+function edit(file, from, to, marker = MARKER) {
   const path = join(dir, file);
   const text = readFileSync(path, 'utf8');
-  if (text.includes(MARKER)) return false;
+  if (text.includes(marker)) return false;
   if (!text.includes(from)) fail(`${path} is not the gstreamer-superficial 1.7.4 source this patch knows`);
   writeFileSync(path, text.replace(from, to));
   return true;
@@ -65,6 +73,52 @@ function stampedHash() {
   }
 }
 
+// stage(view[, pts]): the view's bytes into a new GstBuffer (PTS from the second view's first 8 bytes, big-endian, ns),
+// added to the element's pending list (qdata, released with the element); answers the list's length.
+// flush(): pushes the pending list, if any, with gst_app_src_push_buffer_list (one signal of the queue's condition);
+// answers how many buffers it pushed.
+const STAGE_AND_FLUSH_MARKER = '/* wasm-rtsp: stage and flush (scripts/patch-gst-binding.mjs) */';
+const STAGE_AND_FLUSH = `${STAGE_AND_FLUSH_MARKER}
+static GQuark wasmRtspStagedQuark() {
+\tstatic GQuark quark = g_quark_from_static_string("wasm-rtsp-staged");
+\treturn quark;
+}
+
+NAN_METHOD(GObjectWrap::GstAppSrcStage) {
+\tauto *obj = Nan::ObjectWrap::Unwrap<GObjectWrap>(info.This());
+\tif (info.Length() < 1 || !info[0]->IsArrayBufferView()) {
+\t\tNan::ThrowTypeError("stage(view[, pts]) takes a Uint8Array");
+\t\treturn;
+\t}
+\tLocal<Object> o = info[0].As<Object>();
+\tchar *data = node::Buffer::Data(o);
+\tsize_t length = node::Buffer::Length(o);
+\tGstBuffer *buffer = gst_buffer_new_allocate(nullptr, length, nullptr);
+\tgst_buffer_fill(buffer, 0, data, length);
+\tif (info.Length() > 1 && info[1]->IsArrayBufferView() && node::Buffer::Length(info[1].As<Object>()) >= 8) {
+\t\tbuffer->pts = GST_READ_UINT64_BE(node::Buffer::Data(info[1].As<Object>()));
+\t}
+\tGstBufferList *list = (GstBufferList *) g_object_get_qdata(obj->obj, wasmRtspStagedQuark());
+\tif (list == nullptr) {
+\t\tlist = gst_buffer_list_new();
+\t\tg_object_set_qdata_full(obj->obj, wasmRtspStagedQuark(), list, (GDestroyNotify) gst_mini_object_unref);
+\t}
+\tgst_buffer_list_add(list, buffer);
+\tinfo.GetReturnValue().Set(Nan::New<Uint32>(gst_buffer_list_length(list)));
+}
+
+NAN_METHOD(GObjectWrap::GstAppSrcFlush) {
+\tauto *obj = Nan::ObjectWrap::Unwrap<GObjectWrap>(info.This());
+\tGstBufferList *list = (GstBufferList *) g_object_steal_qdata(obj->obj, wasmRtspStagedQuark());
+\tguint n = 0;
+\tif (list != nullptr) {
+\t\tn = gst_buffer_list_length(list);
+\t\tgst_app_src_push_buffer_list(GST_APP_SRC(obj->obj), list);
+\t}
+\tinfo.GetReturnValue().Set(Nan::New<Uint32>(n));
+}
+`;
+
 const changed = [
   edit('GObjectWrap.cpp',
     '\t\tg_object_get_property(o, *name, &gv);\n\n\t\tinfo.GetReturnValue().Set(gvalue_to_v8(&gv));',
@@ -72,7 +126,14 @@ const changed = [
   edit('GLibHelpers.cpp',
     '\t\tg_value_transform(gv, &b);\n\t\treturn gchararray_to_v8(&b);',
     `\t\tg_value_transform(gv, &b);\n\t\t${MARKER}\n\t\tLocal<Value> s = gchararray_to_v8(&b);\n\t\tg_value_unset(&b);\n\t\treturn s;`),
-].some(Boolean);
+  edit('GObjectWrap.h',
+    '        static NAN_METHOD(GstAppSrcPush);\n',
+    `        static NAN_METHOD(GstAppSrcPush);\n\t\t${LISTS}\n\t\tstatic NAN_METHOD(GstAppSrcStage);\n\t\tstatic NAN_METHOD(GstAppSrcFlush);\n`, LISTS),
+  edit('GObjectWrap.cpp',
+    '\t    Nan::SetMethod(instance, "push", GstAppSrcPush);\n',
+    `\t    Nan::SetMethod(instance, "push", GstAppSrcPush);\n\t    ${LISTS}\n\t    Nan::SetMethod(instance, "stage", GstAppSrcStage);\n\t    Nan::SetMethod(instance, "flush", GstAppSrcFlush);\n`, LISTS),
+  edit('GObjectWrap.cpp', 'NAN_METHOD(GObjectWrap::GstAppSrcPush) {', `${STAGE_AND_FLUSH}\nNAN_METHOD(GObjectWrap::GstAppSrcPush) {`, STAGE_AND_FLUSH_MARKER),
+].reduce((a, b) => a || b, false);
 
 const before = addonHash();
 if (!changed && before !== undefined && before === stampedHash()) {
