@@ -152,6 +152,9 @@ export class RtspConnection implements TickReader {
   private target = TARGET_SLOT;
   private spillPtr = 0;
   private spillFill = 0;
+  /** The region the next read fills (aimRead). */
+  private readAt = 0;
+  private readLength = 0;
   /** Views of [slot + READ_AT, slot end) per read slot address, made once (rebuilt if the memory's buffer changes). */
   private readonly readViews = new Map<number, Uint8Array>();
   /** The value every onFrame call hands over, refilled for each frame. */
@@ -199,10 +202,11 @@ export class RtspConnection implements TickReader {
     let got = 0;
     for (let i = 0; i < MAX_READS_PER_TICK; i++) {
       if (this.closed || this.pausedForPool) break;
-      const view = this.readBuffer();
+      this.aimRead();
+      const wanted = this.readLength;
       let n: number;
       try {
-        n = readFd(this.fd, view);
+        n = readFd(this.fd, this.core.views(), this.readAt, this.readLength);
       } catch (e) {
         this.shutdown(new RtspError('CONNECTION_CLOSED', `connection error: ${(e as Error).message}`, { cause: e }));
         return;
@@ -215,7 +219,7 @@ export class RtspConnection implements TickReader {
       got += n;
       this.onRead(n);
       // A read that did not fill its buffer emptied the kernel's.
-      if (n < view.length) break;
+      if (n < wanted) break;
     }
     if (got >= TICK_SATURATED_BYTES) this.leaveTick();
   }
@@ -421,16 +425,28 @@ export class RtspConnection implements TickReader {
 
   private readBuffer(): Uint8Array {
     const u8 = this.core.views();
+    if (this.aimRead() === TARGET_SLOT && this.fill === READ_AT) return this.readView(u8);
+    return u8.subarray(this.readAt, this.readAt + this.readLength);
+  }
+
+  /**
+   * Where the next read lands, as `readAt`/`readLength` (and `target`): the rest of a large frame, the spill area while
+   * the pool has no slot, else the free end of the read slot. The tick reads there without making a view.
+   */
+  private aimRead(): number {
     if (this.largeHandle > 0) {
-      this.target = TARGET_LARGE;
-      return u8.subarray(this.largePtr + this.largeHave, this.largePtr + this.largeLength);
+      this.readAt = this.largePtr + this.largeHave;
+      this.readLength = this.largeLength - this.largeHave;
+      return (this.target = TARGET_LARGE);
     }
     if (this.pausedForPool) {
-      return this.spillView(u8);
+      this.readAt = this.spillPtr + this.spillFill;
+      this.readLength = MIN_READ_BYTES - this.spillFill;
+      return (this.target = TARGET_SPILL);
     }
-    this.target = TARGET_SLOT;
-    if (this.fill === READ_AT) return this.readView(u8);
-    return u8.subarray(this.readPtr + this.fill, this.readPtr + READ_SLOT_BYTES);
+    this.readAt = this.readPtr + this.fill;
+    this.readLength = READ_SLOT_BYTES - this.fill;
+    return (this.target = TARGET_SLOT);
   }
 
   /** The free end of the spill area, as the next read's target. */
@@ -442,7 +458,8 @@ export class RtspConnection implements TickReader {
   /** The cached view of the read slot from READ_AT to its end. */
   private readView(u8: Uint8Array): Uint8Array {
     let view = this.readViews.get(this.readPtr);
-    if (view === undefined || view.buffer !== u8.buffer) {
+    // A detached view has length 0 (see Core.views).
+    if (view === undefined || view.length === 0) {
       view = u8.subarray(this.readPtr + READ_AT, this.readPtr + READ_SLOT_BYTES);
       this.readViews.set(this.readPtr, view);
     }

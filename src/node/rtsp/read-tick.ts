@@ -94,15 +94,16 @@ export function socketFd(socket: net.Socket): number {
 export const NOTHING_BUFFERED = -1;
 
 /**
- * Reads from a non-blocking descriptor into `view` (a view of wasm memory): the byte count, 0 at end of stream,
- * NOTHING_BUFFERED when nothing waits. Other errors (ECONNRESET, …) are thrown as Node's system errors.
+ * Reads from a non-blocking descriptor into [at, at + length) of `memory` (wasm memory: no view is made per read):
+ * the byte count, 0 at end of stream, NOTHING_BUFFERED when nothing waits. Other errors (ECONNRESET, …) are thrown as
+ * Node's system errors.
  */
-export function readFd(fd: number, view: Uint8Array): number {
+export function readFd(fd: number, memory: Uint8Array, at: number, length: number): number {
   // An empty kernel buffer throws EAGAIN: no stack is captured for it (it is an answer, not a failure).
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return fs.readSync(fd, view, 0, view.length, null);
+    return fs.readSync(fd, memory, at, length, null);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return NOTHING_BUFFERED;
