@@ -5,7 +5,8 @@ import { WasmRtspError } from '../errors.js';
  * An RTSP session failed. `code` is one of: 'CONNECT_FAILED', 'CONNECTION_CLOSED', 'TIMEOUT', a reply's status (made
  * by statusError: 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'SESSION_NOT_FOUND', 'UNSUPPORTED_TRANSPORT',
  * 'SERVER_ERROR', else 'STATUS'; `statusCode` has the number), 'TOO_MANY_REDIRECTS', 'INSECURE_REDIRECT'
- * (an rtsps → rtsp redirect, refused), 'PROTOCOL' (the server broke the protocol),
+ * (an rtsps → rtsp redirect, refused), 'PROTOCOL' (the server broke the protocol), 'NOT_RTSP' (it answered in
+ * another protocol: an HTTP server on the URL's port),
  * 'NO_MEDIA', 'UNSUPPORTED', 'ABORTED' (close() or the signal while something waited), 'CLOSED' (used after close),
  * 'BAD_OPTION', 'MEDIA_TIMEOUT' (a stream went silent), 'FRAME_TIMEOUT' (packets but no frame), 'UDP_TIMEOUT' (no UDP packet after PLAY),
  * 'SESSION_NOT_FOUND' (a keep-alive answered 454), 'SDP_CHANGED' (RtspCamera: the streams changed shape), 'TLS', 'BYE' (the server ended a stream with RTCP BYE),

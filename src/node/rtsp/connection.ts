@@ -37,6 +37,9 @@ const MIN_READ_BYTES = 4096;
  * retained packets in, takes the general path (reads appended, a view made per read).
  */
 const READ_AT = 8192;
+/** "HTTP/": the start of an answer from a web server on an RTSP URL's port. */
+const FOREIGN_PREFIX = Uint8Array.of(0x48, 0x54, 0x54, 0x50, 0x2f);
+
 /** How often a connection paused for want of a read slot checks the pool again. */
 const EXHAUSTED_RETRY_MS = 5;
 /** RTP over TCP uses a 16-bit length: 65535 octets of packet after the 4-octet frame header. */
@@ -514,6 +517,9 @@ export class RtspConnection implements TickReader {
   }
 
   private scan(): void {
+    // Before media flows, an answer in another protocol (an HTTP server on the URL's port) is said as such: the
+    // demuxer would skip it as garbage, and the request would wait for its timeout.
+    if (!this.sawFrame && this.fill - this.scanFrom >= FOREIGN_PREFIX.length && this.foreignAnswer()) return;
     const d = this.demuxer;
     // Everything one read brought arrived at once; on the read tick, at the tick's time (one clock reading per tick).
     // Written straight into the field, not returned from tickClock.now(): a double returned by a call V8 does not
@@ -548,6 +554,36 @@ export class RtspConnection implements TickReader {
       this.scanFrom += d.consumed;
       if (n < d.maxEvents || this.closed) return;
     }
+  }
+
+  /**
+   * When the unscanned bytes open with another protocol's status line (`HTTP/1.1 400 …`), the connection ends with
+   * NOT_RTSP, the message parser's words (the version, the status line) and its error as the cause. True when the
+   * scan must stop there: the connection ended, or such a line is still arriving.
+   */
+  private foreignAnswer(): boolean {
+    const u8 = this.core.u8;
+    const at = this.readPtr + this.scanFrom;
+    for (let i = 0; i < FOREIGN_PREFIX.length; i++) if (u8[at + i] !== FOREIGN_PREFIX[i]) return false;
+    // Its start line decides: wait for the whole line (its first 2 KiB at most) before judging.
+    const available = Math.min(this.fill - this.scanFrom, 2048);
+    let lineEnd = -1;
+    for (let i = 0; i + 1 < available; i++) if (u8[at + i] === 0x0d && u8[at + i + 1] === 0x0a) { lineEnd = i; break; }
+    if (lineEnd < 0 && available < 2048) return true;
+    const startLine = new TextDecoder().decode(u8.subarray(at, at + (lineEnd < 0 ? available : lineEnd)));
+    let reason = 'the server answered in another protocol, not RTSP/1.0: is the URL\'s port an RTSP server (not an HTTP one)?';
+    let cause: unknown;
+    try {
+      parseRtspMessage(new TextEncoder().encode(`${startLine}\r\n\r\n`));
+    } catch (e) {
+      cause = e;
+      reason = (e as Error).message;
+    }
+    this.stats.protocolErrors++;
+    this.shutdown(new RtspError('NOT_RTSP', reason, {
+      cause, context: { startLine: startLine.slice(0, 80) },
+    }));
+    return true;
   }
 
   private onMessage(bytes: Uint8Array): void {
