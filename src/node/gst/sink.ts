@@ -289,6 +289,8 @@ export class GstSink extends EventEmitter {
   private readonly ptsBytes = new Uint8Array(8);
   private readonly ptsView = new DataView(this.ptsBytes.buffer);
   private startedAt = 0n;
+  /** performance.now() at start(): packets staged for a list are stamped from it (see stampPacket). */
+  private startedAtMs = 0;
   private readonly pushedBytes: Float64Array;
   private readonly rejected: Float64Array;
   /** Packets we did not push because the branch's queue was near its bound (see pushView). */
@@ -412,10 +414,15 @@ export class GstSink extends EventEmitter {
       if (typeof src.stage === 'function' && typeof src.flush === 'function') {
         this.stagers.push(src.stage);
         this.flushers.push(src.flush);
+        // appsrc stamps no buffer of a list: a packet branch's buffers get their running time from stampPacket.
+        if (this.branches[i]!.input !== 'frames') src['do-timestamp'] = false;
       }
       this.sinks.push(this.pipeline.findChild(this.counted[i]!));
     }
+    // Staging needs every branch's appsrc patched, or none (one binding for all).
+    if (this.stagers.length !== this.srcs.length) this.stagers.length = this.flushers.length = 0;
     this.startedAt = process.hrtime.bigint();
+    this.startedAtMs = performance.now();
     this.pipeline.play();
     this.state = 'playing';
     // After play(): the addon stops polling after any message it handles while the pipeline is in NULL.
@@ -505,10 +512,9 @@ export class GstSink extends EventEmitter {
       return false;
     }
     this.headroom[index]! -= length;
-    if (isFrame && this.stagers.length !== 0) {
+    if (this.stagers.length !== 0) {
       // Staged (copied now: the view is only valid during this call), pushed with the branch's others at the flush.
-      // Frames only: a packet branch's appsrc stamps each buffer as it is pushed (do-timestamp), and appsrc stamps
-      // no buffer of a list.
+      if (!isFrame) this.stampPacket();
       this.stagers[index]!.call(this.srcs[index], view, this.ptsBytes);
       this.stagedBytes[index]! += length;
       if (this.staged[index] === 0) {
@@ -528,6 +534,17 @@ export class GstSink extends EventEmitter {
     else this.pushedPackets[index]!++;
     this.pushedBytes[index]! += length;
     return true;
+  }
+
+  /**
+   * A staged packet's PTS: the running time now, as appsrc's do-timestamp would give it at a push (appsrc stamps no
+   * buffer of a list). From performance.now(): process.hrtime.bigint() would allocate a BigInt per packet. It counts
+   * from start(), a little before the pipeline's base time (the PLAYING transition), as frame branches do.
+   */
+  private stampPacket(): void {
+    const ns = Math.max(0, Math.round((performance.now() - this.startedAtMs) * 1e6));
+    this.ptsView.setUint32(0, Math.floor(ns / 0x1_0000_0000));
+    this.ptsView.setUint32(4, ns >>> 0);
   }
 
   /**
