@@ -91,6 +91,9 @@ it('an application that installs the tarball runs patch-gst-binding.mjs: the add
   expect(hash()).not.toBe(unpatched);
   expect(JSON.parse(readFileSync(join(binding, 'build/Release/wasm-rtsp-patched.json'), 'utf8')).sha256).toBe(hash());
   expect(readFileSync(join(binding, 'GObjectWrap.cpp'), 'utf8')).toContain('g_value_unset(&gv)');
+  // The buffer-list methods GstSink stages frames with (one wake of appsrc's thread per tick): in the source and built.
+  expect(readFileSync(join(binding, 'GObjectWrap.cpp'), 'utf8')).toContain('gst_app_src_push_buffer_list');
+  expect(readFileSync(addon).includes(Buffer.from('stage(view[, pts]) takes a Uint8Array'))).toBe(true);
 
   const flat = await probe();
   expect(flat, `RSS grew by ${flat} bytes over ${READS} reads (unpatched: ${leaking})`).toBeLessThan(FLAT_BYTES);
