@@ -291,6 +291,9 @@ export class GstSink extends EventEmitter {
   private startedAt = 0n;
   /** performance.now() at start(): packets staged for a list are stamped from it (see stampPacket). */
   private startedAtMs = 0;
+  /** The running time (ns) of the synchronous run being staged, NaN until its first packet; packets staged in it. */
+  private runNs = Number.NaN;
+  private runPackets = 0;
   private readonly pushedBytes: Float64Array;
   private readonly rejected: Float64Array;
   /** Packets we did not push because the branch's queue was near its bound (see pushView). */
@@ -411,16 +414,17 @@ export class GstSink extends EventEmitter {
       }
       this.srcs.push(src);
       this.pushers.push(src.push);
-      if (typeof src.stage === 'function' && typeof src.flush === 'function') {
-        this.stagers.push(src.stage);
-        this.flushers.push(src.flush);
-        // appsrc stamps no buffer of a list: a packet branch's buffers get their running time from stampPacket.
-        if (this.branches[i]!.input !== 'frames') src['do-timestamp'] = false;
-      }
       this.sinks.push(this.pipeline.findChild(this.counted[i]!));
     }
-    // Staging needs every branch's appsrc patched, or none (one binding for all).
-    if (this.stagers.length !== this.srcs.length) this.stagers.length = this.flushers.length = 0;
+    // Buffer lists when the binding has them (one binding for every element: all or none).
+    if (this.srcs.every((src) => typeof src.stage === 'function' && typeof src.flush === 'function')) {
+      this.srcs.forEach((src, i) => {
+        this.stagers.push(src.stage!);
+        this.flushers.push(src.flush!);
+        // appsrc stamps no buffer of a list: a packet branch's buffers get their running time from stampPacket.
+        if (this.branches[i]!.input !== 'frames') src['do-timestamp'] = false;
+      });
+    }
     this.startedAt = process.hrtime.bigint();
     this.startedAtMs = performance.now();
     this.pipeline.play();
@@ -514,16 +518,16 @@ export class GstSink extends EventEmitter {
     this.headroom[index]! -= length;
     if (this.stagers.length !== 0) {
       // Staged (copied now: the view is only valid during this call), pushed with the branch's others at the flush.
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(this.flushStaged);
+      }
       if (!isFrame) this.stampPacket();
       this.stagers[index]!.call(this.srcs[index], view, this.ptsBytes);
       this.stagedBytes[index]! += length;
       if (this.staged[index] === 0) {
         this.staged[index] = 1;
         this.stagedBranches.push(index);
-      }
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        queueMicrotask(this.flushStaged);
       }
     } else if (isFrame) {
       this.pushers[index]!.call(this.srcs[index], view, this.ptsBytes);
@@ -537,12 +541,15 @@ export class GstSink extends EventEmitter {
   }
 
   /**
-   * A staged packet's PTS: the running time now, as appsrc's do-timestamp would give it at a push (appsrc stamps no
-   * buffer of a list). From performance.now(): process.hrtime.bigint() would allocate a BigInt per packet. It counts
-   * from start(), a little before the pipeline's base time (the PLAYING transition), as frame branches do.
+   * A staged packet's PTS: the running time of the synchronous run that delivers it (one read), as appsrc's
+   * do-timestamp would have given it at a push (appsrc stamps no buffer of a list), plus 1 ns per packet before it in
+   * the run so that stamps keep increasing. One clock reading per run, not per packet: in Node 20 every reading
+   * (performance.now(), Date.now()) is a new heap number, and process.hrtime.bigint() a BigInt. It counts from start(),
+   * a little before the pipeline's base time (the PLAYING transition), as frame branches do.
    */
   private stampPacket(): void {
-    const ns = Math.max(0, Math.round((performance.now() - this.startedAtMs) * 1e6));
+    if (Number.isNaN(this.runNs)) this.runNs = Math.max(0, Math.round((performance.now() - this.startedAtMs) * 1e6));
+    const ns = this.runNs + this.runPackets++;
     this.ptsView.setUint32(0, Math.floor(ns / 0x1_0000_0000));
     this.ptsView.setUint32(4, ns >>> 0);
   }
@@ -553,6 +560,8 @@ export class GstSink extends EventEmitter {
    */
   flush(): void {
     this.flushQueued = false;
+    this.runNs = Number.NaN;
+    this.runPackets = 0;
     const branches = this.stagedBranches;
     for (let i = 0; i < branches.length; i++) {
       const index = branches[i]!;

@@ -522,8 +522,9 @@ export class RtspConnection implements TickReader {
     if (!this.sawFrame && this.fill - this.scanFrom >= FOREIGN_PREFIX.length && this.foreignAnswer()) return;
     const d = this.demuxer;
     // Everything one read brought arrived at once; on the read tick, at the tick's time (one clock reading per tick).
-    // Written straight into the field, not returned from tickClock.now(): a double returned by a call V8 does not
-    // inline is a new heap number, one per read at event reads (~13 B per read, bench/alloc_perf.ts).
+    // On the tick, the tick's one clock reading serves every connection. At event reads each read takes its own:
+    // Date.now() (as performance.now()) is a new heap number on every call in Node 20, the one allocation left per
+    // read (~16 B, bench/alloc_perf.ts).
     this.received.arrivalMs = tickClock.running ? tickClock.nowMs : Date.now();
     for (;;) {
       const base = this.readPtr + this.scanFrom;
