@@ -37,7 +37,7 @@ import {
 import { MAX_REORDER_DEPTH, type ReorderOptions } from '../../core/media/reorder.js';
 import { StreamReceiver, type ReceiverHost, type RtcpStats } from '../../core/media/receiver.js';
 import type { MediaStream, MediaStreamDescription } from '../../core/media/stream.js';
-import { bindPortPair, UDP_RECEIVE_BUFFER_BYTES, UdpStreamInput, type PortPair } from './udp.js';
+import { bindPortPair, UDP_RECEIVE_BUFFER_BYTES, UdpStreamInput, type PortPair, type UdpReadStats } from './udp.js';
 
 export { DEFAULT_POOL_LIMIT_BYTES, UDP_RECEIVE_BUFFER_BYTES, DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS };
 export type { MediaStream };
@@ -118,8 +118,9 @@ export interface RtspClientOptions {
    * interval for all cameras, for up to this much added latency (RTSP replies after PLAY included). Default
    * DEFAULT_READ_INTERVAL_MS (50); 0: read at every readable event; TLS is always read at every event. At most
    * MAX_READ_INTERVAL_MS. Node cannot set SO_RCVBUF on a TCP socket; the kernel autotunes it up to net.ipv4.tcp_rmem's
-   * maximum (6 MiB by default): keep bitrate × interval below it. UDP sockets are read per datagram (dgram has no
-   * batched reads) whatever this says.
+   * maximum (6 MiB by default): keep bitrate × interval below it. UDP: once the server's first datagram came, the RTP
+   * socket is connected to its sender and read by the same tick (udp.ts; `stats().udp`); keep bitrate × interval
+   * well below udpReceiveBufferBytes. A tick that brings 64 KiB sends a TCP or UDP socket back to event reads.
    */
   readIntervalMs?: number;
   /** Kernel receive buffer (SO_RCVBUF) of each UDP RTP socket; default UDP_RECEIVE_BUFFER_BYTES. */
@@ -147,6 +148,8 @@ export interface ClientStats {
   demuxer?: ReturnType<InterleavedDemuxer['stats']>;
   /** Drops that could not be tied to a stream (frames on unknown channels, datagrams from unknown sources). */
   unattributedDrops: number;
+  /** How the UDP RTP sockets were read (read tick or dgram events), over the session's streams; zeros over TCP. */
+  udp: UdpReadStats;
   keepAlivesSent: number;
   keepAliveFailures: number;
   receiverReportsSent: number;
@@ -238,6 +241,8 @@ export class RtspClient extends EventEmitter {
   /** Each UDP stream's RTCP socket, by stream id: receiver reports leave from it. */
   private readonly rtcpSockets = new Map<number, dgram.Socket>();
   private readonly udpInputs: UdpStreamInput[] = [];
+  /** The read stats of UDP inputs already closed (stats() adds the live ones). */
+  private readonly udpTotals: UdpReadStats = { tickJoins: 0, tickLeaves: 0, tickDatagrams: 0 };
   private packet: RtpPacket | undefined;
   /** Frame mode on (see RtspClientOptions.frames); the reused Frame and the bytes retained frames hold. */
   private frameMode: boolean;
@@ -499,7 +504,18 @@ export class RtspClient extends EventEmitter {
       },
       demuxer: this.demuxer?.stats(),
       ...this.counters,
+      udp: this.udpStats(),
     };
+  }
+
+  private udpStats(): UdpReadStats {
+    const total = { ...this.udpTotals };
+    for (const input of this.udpInputs) {
+      total.tickJoins += input.stats.tickJoins;
+      total.tickLeaves += input.stats.tickLeaves;
+      total.tickDatagrams += input.stats.tickDatagrams;
+    }
+    return total;
   }
 
   /**
@@ -594,13 +610,19 @@ export class RtspClient extends EventEmitter {
       await raceAbort(teardown, signal);
     }
     this.connection?.close();
+    // The inputs first: the read tick must let go of a descriptor before its socket closes.
+    for (const input of this.udpInputs) {
+      this.udpTotals.tickJoins += input.stats.tickJoins;
+      this.udpTotals.tickLeaves += input.stats.tickLeaves;
+      this.udpTotals.tickDatagrams += input.stats.tickDatagrams;
+      input.close();
+    }
+    this.udpInputs.length = 0;
     for (const s of this.udpSockets) {
       try { s.close(); } catch { /* already closed */ }
     }
     this.udpSockets.length = 0;
     this.rtcpSockets.clear();
-    for (const input of this.udpInputs) input.close();
-    this.udpInputs.length = 0;
     if (this.core && this.udpRecordPtr) this.core.free(this.udpRecordPtr);
     this.udpRecordPtr = 0;
     // Kept so stats() still answers after close (the pool and demuxer live in wasm memory that is freed below).
@@ -856,7 +878,7 @@ export class RtspClient extends EventEmitter {
         onRtcp: (bytes) => this.onRtcp(receiver, bytes),
         onError: (e) => this.emit('error', e),
         isOpen: () => this.state !== 'closing' && this.state !== 'closed',
-      }));
+      }, this.readIntervalMs));
   }
 
   // ---------------------------------------------------------------------------------------------------------------

@@ -64,9 +64,9 @@ const MAX_READS_PER_TICK = 64;
  * full and the sender held back: ~95 KB per 50 ms caps a connection near 15 Mbit/s. A camera this busy gives every
  * event read plenty to do anyway.
  */
-const TICK_SATURATED_BYTES = 64 * 1024;
+export const TICK_SATURATED_BYTES = 64 * 1024;
 /** Back on the tick once an interval at events brought less than this (hysteresis below TICK_SATURATED_BYTES). */
-const TICK_RETURN_BYTES = 32 * 1024;
+export const TICK_RETURN_BYTES = 32 * 1024;
 
 /** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 peers) as plain `a.b.c.d`. */
 export function unmapIPv4(address: string): string {

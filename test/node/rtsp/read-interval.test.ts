@@ -51,6 +51,52 @@ describe('readIntervalMs', () => {
     }
   });
 
+  it('UDP: the RTP socket moves to the tick after the first datagram; every packet arrives, in order; 0 keeps dgram events', async () => {
+    for (const readIntervalMs of [50, 0]) {
+      const client = new RtspClient(server.url('/h264'), { transport: 'udp', readIntervalMs, reorder: false });
+      const seqs: number[] = [];
+      client.on('packet', (p: RtpPacket) => seqs.push(p.header.sequenceNumber));
+      try {
+        await client.connect();
+        await client.play();
+        await waitUntil(() => seqs.length >= 300, 20_000, '300 packets');
+        const stats = client.stats();
+        expect(stats.streams[0]!.lost).toBe(0);
+        for (let i = 1; i < seqs.length; i++) expect((seqs[i]! - seqs[i - 1]! + 65536) % 65536).toBe(1);
+        if (readIntervalMs > 0) {
+          expect(stats.udp.tickJoins).toBe(1);
+          expect(stats.udp.tickLeaves).toBe(0);
+          // All but the datagrams that came before the socket was connected were read by the tick.
+          expect(stats.udp.tickDatagrams).toBeGreaterThan(seqs.length - 50);
+        } else {
+          expect(stats.udp).toEqual({ tickJoins: 0, tickLeaves: 0, tickDatagrams: 0 });
+        }
+      } finally {
+        await client.close();
+      }
+      // After close the tick has let the descriptor go: the counters stay, nothing more is read.
+      const after = client.stats().udp.tickDatagrams;
+      await new Promise((r) => setTimeout(r, 150));
+      expect(client.stats().udp.tickDatagrams).toBe(after);
+    }
+  });
+
+  it('UDP: a busy stream (raw video) leaves the tick for dgram events, and every packet still arrives', async () => {
+    const client = new RtspClient(server.url('/raw'), { transport: 'udp', reorder: false, udpTimeoutMs: 10_000 });
+    let packets = 0;
+    client.on('packet', () => packets++);
+    try {
+      await client.connect();
+      await client.play();
+      await waitUntil(() => client.stats().udp.tickLeaves >= 1 && packets >= 20_000, 20_000, 'a tick leave and 20 000 packets');
+      const stats = client.stats();
+      expect(stats.udp.tickJoins).toBeGreaterThanOrEqual(1);
+      expect(stats.streams[0]!.lost).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+
   // The tick reads with read(2) on the socket's descriptor, where Node never sees the end of the stream: the tick must.
   for (const ending of ['end', 'reset'] as const) {
     it(`a server that ${ending === 'end' ? 'closes' : 'resets'} the connection mid-stream: every packet sent before it, then CONNECTION_CLOSED`, async () => {
