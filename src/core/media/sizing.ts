@@ -26,7 +26,9 @@ export const DEFAULT_POOL_LIMIT_BYTES = 4 * 1024 * 1024;
 export const CORE_BASE_BYTES = 1024 * 1024;
 /**
  * Per camera, outside the pool: demuxer state + 128 events + 128 RTP records (~49 KB), the connection's record and
- * 4 KiB spill area, the UDP record, with room to spare (a redirect makes a new demuxer in the freed blocks).
+ * 4 KiB spill area, the UDP record and each UDP stream's 64 KiB landing area for the read tick (two streams fit; a
+ * third stays on dgram's events), with room to spare (a redirect makes a new demuxer in the freed blocks). Pages
+ * never written cost no RAM.
  */
 export const CAMERA_FIXED_BYTES = 256 * 1024;
 /** A depayloader's state and frame records (assembly/depay.ts), with its region header, rounded up. */

@@ -175,7 +175,13 @@ export class UdpStreamInput implements TickReader {
     const handle = this.handle();
     const fd = handle?.fd;
     if (typeof fd !== 'number' || fd < 0 || typeof handle?.recvStop !== 'function' || typeof handle.recvStart !== 'function') return;
-    if (this.landingPtr === 0) this.landingPtr = this.core.alloc(MAX_DATAGRAM_BYTES, 'UDP landing area');
+    if (this.landingPtr === 0) {
+      try {
+        this.landingPtr = this.core.alloc(MAX_DATAGRAM_BYTES, 'UDP landing area');
+      } catch {
+        return; // a core too full for 64 KiB more (a shared one, sized tight): the socket stays on events
+      }
+    }
     handle.recvStop();
     this.fd = fd;
     this.ticking = true;
