@@ -481,9 +481,7 @@ export class GstSink extends EventEmitter {
       if (this.state !== 'playing') return this.pushView(index, view, true);
       this.ptsBase[index] = Number(process.hrtime.bigint() - this.startedAt);
     }
-    const ns = Math.max(0, Math.round(this.ptsBase[index]! + (frame.pts * 1e9) / clockRate));
-    this.ptsView.setUint32(0, Math.floor(ns / 0x1_0000_0000));
-    this.ptsView.setUint32(4, ns >>> 0);
+    this.writePts(Math.max(0, Math.round(this.ptsBase[index]! + (frame.pts * 1e9) / clockRate)));
     return this.pushView(index, view, true);
   }
 
@@ -549,7 +547,11 @@ export class GstSink extends EventEmitter {
    */
   private stampPacket(): void {
     if (Number.isNaN(this.runNs)) this.runNs = Math.max(0, Math.round((performance.now() - this.startedAtMs) * 1e6));
-    const ns = this.runNs + this.runPackets++;
+    this.writePts(this.runNs + this.runPackets++);
+  }
+
+  /** `ns` as the big-endian 64-bit PTS the binding reads from ptsBytes. */
+  private writePts(ns: number): void {
     this.ptsView.setUint32(0, Math.floor(ns / 0x1_0000_0000));
     this.ptsView.setUint32(4, ns >>> 0);
   }

@@ -37,7 +37,7 @@ import {
 import { MAX_REORDER_DEPTH, type ReorderOptions } from '../../core/media/reorder.js';
 import { StreamReceiver, type ReceiverHost, type RtcpStats } from '../../core/media/receiver.js';
 import type { MediaStream, MediaStreamDescription } from '../../core/media/stream.js';
-import { bindPortPair, UDP_RECEIVE_BUFFER_BYTES, UdpStreamInput, type PortPair, type UdpReadStats } from './udp.js';
+import { addUdpReadStats, bindPortPair, UDP_RECEIVE_BUFFER_BYTES, UdpStreamInput, type PortPair, type UdpReadStats } from './udp.js';
 
 export { DEFAULT_POOL_LIMIT_BYTES, UDP_RECEIVE_BUFFER_BYTES, DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS };
 export type { MediaStream };
@@ -509,13 +509,7 @@ export class RtspClient extends EventEmitter {
   }
 
   private udpStats(): UdpReadStats {
-    const total = { ...this.udpTotals };
-    for (const input of this.udpInputs) {
-      total.tickJoins += input.stats.tickJoins;
-      total.tickLeaves += input.stats.tickLeaves;
-      total.tickDatagrams += input.stats.tickDatagrams;
-    }
-    return total;
+    return this.udpInputs.reduce((total, input) => addUdpReadStats(total, input.stats), { ...this.udpTotals });
   }
 
   /**
@@ -612,9 +606,7 @@ export class RtspClient extends EventEmitter {
     this.connection?.close();
     // The inputs first: the read tick must let go of a descriptor before its socket closes.
     for (const input of this.udpInputs) {
-      this.udpTotals.tickJoins += input.stats.tickJoins;
-      this.udpTotals.tickLeaves += input.stats.tickLeaves;
-      this.udpTotals.tickDatagrams += input.stats.tickDatagrams;
+      addUdpReadStats(this.udpTotals, input.stats);
       input.close();
     }
     this.udpInputs.length = 0;

@@ -24,7 +24,9 @@ import { parseRtspMessage, type RtspMessage } from '../../core/rtsp/message.js';
 import { serializeRequest } from '../../core/rtsp/serialize.js';
 import { RtspError } from '../../core/rtsp/errors.js';
 import { receivedPacket, type ReceivedPacket } from '../../core/media/packet.js';
-import { NOTHING_BUFFERED, readFd, readTickFor, socketFd, tickClock, type TickReader } from './read-tick.js';
+import {
+  EventInterval, NOTHING_BUFFERED, readFd, readTickFor, socketFd, TICK_SATURATED_BYTES, tickClock, type TickReader,
+} from './read-tick.js';
 
 /** Size of a read slot: the pool's largest bucket. */
 const READ_SLOT_BYTES = 65536;
@@ -58,15 +60,6 @@ export const DEFAULT_READ_INTERVAL_MS = 50;
 export const MAX_READ_INTERVAL_MS = 1000;
 /** Reads of one socket per tick at most (56 KiB each): a bound on one tick's work, far above any camera's bitrate. */
 const MAX_READS_PER_TICK = 64;
-/**
- * A tick that brings this much leaves the tick for reads at every event. The kernel does not grow the receive window
- * of a socket read this rarely (measured: stuck near 95 KB, `ss -tni` rcv_ssthresh), so a tick may find the window
- * full and the sender held back: ~95 KB per 50 ms caps a connection near 15 Mbit/s. A camera this busy gives every
- * event read plenty to do anyway.
- */
-export const TICK_SATURATED_BYTES = 64 * 1024;
-/** Back on the tick once an interval at events brought less than this (hysteresis below TICK_SATURATED_BYTES). */
-export const TICK_RETURN_BYTES = 32 * 1024;
 
 /** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 peers) as plain `a.b.c.d`. */
 export function unmapIPv4(address: string): string {
@@ -178,14 +171,9 @@ export class RtspConnection implements TickReader {
   private ticking = false;
   private fd = -1;
   private sawFrame = false;
-  /**
-   * Off the tick for want of throughput (see TICK_SATURATED_BYTES): the start of the current interval at events and
-   * the bytes read in it; the connection returns to the tick after an interval that brought less than TICK_RETURN_BYTES.
-   */
+  /** Off the tick for want of throughput (see TICK_SATURATED_BYTES), and what its intervals at events bring. */
   private leftTick = false;
-  // A double field from the start (not a small integer that later takes a time): stores into it never box (issue 12).
-  private eventSinceMs = 0.5;
-  private eventBytes = 0;
+  private readonly events: EventInterval;
   /** spillFill when the spill area was handed to Node as its read buffer at the move to the tick (nextReadBuffer). */
   private parkedSpill = -1;
 
@@ -198,6 +186,7 @@ export class RtspConnection implements TickReader {
   ) {
     this.intervalMs = readIntervalMs;
     this.wantTick = readIntervalMs > 0;
+    this.events = new EventInterval(readIntervalMs);
   }
 
   /** @internal The read tick: reads what the kernel buffered since the last one (unless the pool has no room). */
@@ -241,8 +230,7 @@ export class RtspConnection implements TickReader {
     this.leftTick = true;
     this.stats.tickLeaves++;
     this.target = TARGET_SPILL;
-    this.eventSinceMs = tickClock.now();
-    this.eventBytes = 0;
+    this.events.restart(tickClock.now());
     this.socket?.resume();
   }
 
@@ -486,15 +474,9 @@ export class RtspConnection implements TickReader {
     // Media flows: from now on the tick reads (returning false stops the event reads).
     if (this.sawFrame && this.wantTick && !this.closed && this.startTicking()) return false;
     // Off the tick for throughput: back to it after an interval that brought little.
-    if (this.leftTick && !this.closed) {
-      this.eventBytes += n;
-      // The read's arrival time, as scan() took it (no second clock reading per read).
-      const now = this.received.arrivalMs;
-      if (now - this.eventSinceMs >= this.intervalMs) {
-        if (this.eventBytes < TICK_RETURN_BYTES && !this.pausedForPool && this.startTicking()) return false;
-        this.eventSinceMs = now;
-        this.eventBytes = 0;
-      }
+    // The read's arrival time, as scan() took it (no second clock reading per read).
+    if (this.leftTick && !this.closed && this.events.read(n, this.received.arrivalMs) && !this.pausedForPool && this.startTicking()) {
+      return false;
     }
     return !this.pausedForPool;
   }
@@ -521,10 +503,10 @@ export class RtspConnection implements TickReader {
     // demuxer would skip it as garbage, and the request would wait for its timeout.
     if (!this.sawFrame && this.fill - this.scanFrom >= FOREIGN_PREFIX.length && this.foreignAnswer()) return;
     const d = this.demuxer;
-    // Everything one read brought arrived at once; on the read tick, at the tick's time (one clock reading per tick).
-    // On the tick, the tick's one clock reading serves every connection. At event reads each read takes its own:
-    // Date.now() (as performance.now()) is a new heap number on every call in Node 20, the one allocation left per
-    // read (~16 B, bench/alloc_perf.ts).
+    // Everything one read brought arrived at once. On the tick, the tick's one clock reading serves every connection
+    // (read from its field here: a double returned by a call V8 does not inline would be boxed). At event reads each
+    // read takes its own: Date.now() is a new heap number on every call in Node 20, the one allocation left per read
+    // (~16 B, bench/alloc_perf.ts).
     this.received.arrivalMs = tickClock.running ? tickClock.nowMs : Date.now();
     for (;;) {
       const base = this.readPtr + this.scanFrom;

@@ -30,6 +30,44 @@ export const tickClock = {
   },
 };
 
+/**
+ * A tick that brings this much to one reader sends it back to reads at every event. The kernel does not grow the
+ * receive window of a TCP socket read this rarely (measured: stuck near 95 KB, `ss -tni` rcv_ssthresh), so a tick may
+ * find the window full and the sender held back: ~95 KB per 50 ms caps a connection near 15 Mbit/s; a UDP socket's
+ * buffer must hold a whole interval. A reader this busy gives every event read plenty to do anyway.
+ */
+export const TICK_SATURATED_BYTES = 64 * 1024;
+/** Back on the tick once an interval at events brought less than this (hysteresis below TICK_SATURATED_BYTES). */
+export const TICK_RETURN_BYTES = 32 * 1024;
+
+/**
+ * A reader off the tick for want of throughput (TCP connection or UDP socket): counts what each interval at events
+ * brings, and says when one brought so little (under TICK_RETURN_BYTES) that the reader should go back to the tick.
+ */
+export class EventInterval {
+  // A double field from the start (not a small integer that later takes a time): stores into it never box (issue 12).
+  private sinceMs = 0.5;
+  private bytes = 0;
+
+  constructor(private readonly intervalMs: number) {}
+
+  /** The reader just left the tick: a first interval starts at `nowMs`. */
+  restart(nowMs: number): void {
+    this.sinceMs = nowMs;
+    this.bytes = 0;
+  }
+
+  /** A read at events brought `bytes` at `nowMs`: true when it ends an interval that brought under TICK_RETURN_BYTES. */
+  read(bytes: number, nowMs: number): boolean {
+    this.bytes += bytes;
+    if (nowMs - this.sinceMs < this.intervalMs) return false;
+    const quiet = this.bytes < TICK_RETURN_BYTES;
+    this.sinceMs = nowMs;
+    this.bytes = 0;
+    return quiet;
+  }
+}
+
 /** One timer per interval, shared by every reader with that interval; stopped when its last reader leaves. */
 class ReadTick {
   // An array, not a Set: iterating a Set makes an iterator object per tick. Members are few (one per camera) and

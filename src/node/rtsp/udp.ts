@@ -17,8 +17,10 @@ import { RtspError } from '../../core/rtsp/errors.js';
 import { receivedPacket, type ReceivedPacket } from '../../core/media/packet.js';
 import type { StreamReceiver } from '../../core/media/receiver.js';
 import { ReorderBuffer, type ReorderOptions } from '../../core/media/reorder.js';
-import { TICK_RETURN_BYTES, TICK_SATURATED_BYTES, unmapIPv4 } from './connection.js';
-import { NOTHING_BUFFERED, readFd, readTickFor, tickClock, type TickReader } from './read-tick.js';
+import { unmapIPv4 } from './connection.js';
+import {
+  EventInterval, NOTHING_BUFFERED, readFd, readTickFor, TICK_SATURATED_BYTES, tickClock, type TickReader,
+} from './read-tick.js';
 
 /** Kernel receive buffer asked for each UDP RTP socket (raw video can burst tens of thousands of packets a second). */
 export const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -56,6 +58,14 @@ export interface UdpReadStats {
   tickDatagrams: number;
 }
 
+/** Adds `from`'s counts to `into` (a session's totals over its streams). */
+export function addUdpReadStats(into: UdpReadStats, from: UdpReadStats): UdpReadStats {
+  into.tickJoins += from.tickJoins;
+  into.tickLeaves += from.tickLeaves;
+  into.tickDatagrams += from.tickDatagrams;
+  return into;
+}
+
 /** The part of dgram's internal UDP handle the tick uses (Node has no public API to stop receiving or read the fd). */
 interface UdpHandle {
   fd?: unknown;
@@ -70,15 +80,14 @@ export class UdpStreamInput implements TickReader {
   private timer: ReturnType<typeof setTimeout> | undefined;
   readonly stats: UdpReadStats = { tickJoins: 0, tickLeaves: 0, tickDatagrams: 0 };
   private closed = false;
-  /** Read tick state: connecting to the sender, on the tick (fd ≥ 0), or back on events since eventSinceMs. */
+  /** Read tick state: connecting to the sender, on the tick (fd ≥ 0), or back on events (leftTick, events). */
   private joining = false;
   private ticking = false;
   private fd = -1;
   /** 64 KiB of core memory a tick read lands in (a datagram's length is known only once read), made at the first join. */
   private landingPtr = 0;
   private leftTick = false;
-  private eventSinceMs = 0.5;
-  private eventBytes = 0;
+  private readonly events: EventInterval;
   private readonly rtp: dgram.Socket;
 
   /**
@@ -90,6 +99,7 @@ export class UdpStreamInput implements TickReader {
     private readonly handlers: UdpInputHandlers, private readonly intervalMs = 0) {
     this.reorder = reorder === false ? undefined : this.createReorderBuffer(reorder ?? {});
     this.rtp = sockets.rtp;
+    this.events = new EventInterval(intervalMs);
     sockets.rtp.on('message', (msg, rinfo) => {
       // dgram reports IPv4 senders on a udp6 socket as ::ffff:a.b.c.d.
       if (unmapIPv4(rinfo.address) !== server) {
@@ -143,13 +153,7 @@ export class UdpStreamInput implements TickReader {
       if (!this.joining) this.connectAndJoin(rinfo);
       return;
     }
-    this.eventBytes += bytes;
-    const now = Date.now();
-    if (now - this.eventSinceMs >= this.intervalMs) {
-      if (this.eventBytes < TICK_RETURN_BYTES) this.joinTick();
-      this.eventSinceMs = now;
-      this.eventBytes = 0;
-    }
+    if (this.events.read(bytes, Date.now())) this.joinTick();
   }
 
   /** Connects the RTP socket to the server's sender (rinfo), then reads it on the tick; stays on events if it cannot. */
@@ -199,8 +203,7 @@ export class UdpStreamInput implements TickReader {
     if (this.closed) return;
     this.leftTick = true;
     this.stats.tickLeaves++;
-    this.eventSinceMs = tickClock.running ? tickClock.nowMs : Date.now();
-    this.eventBytes = 0;
+    this.events.restart(tickClock.now());
     this.handle()?.recvStart?.();
   }
 
