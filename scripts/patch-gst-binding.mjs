@@ -133,7 +133,7 @@ const changed = [
     '\t    Nan::SetMethod(instance, "push", GstAppSrcPush);\n',
     `\t    Nan::SetMethod(instance, "push", GstAppSrcPush);\n\t    ${LISTS}\n\t    Nan::SetMethod(instance, "stage", GstAppSrcStage);\n\t    Nan::SetMethod(instance, "flush", GstAppSrcFlush);\n`, LISTS),
   edit('GObjectWrap.cpp', 'NAN_METHOD(GObjectWrap::GstAppSrcPush) {', `${STAGE_AND_FLUSH}\nNAN_METHOD(GObjectWrap::GstAppSrcPush) {`, STAGE_AND_FLUSH_MARKER),
-].reduce((a, b) => a || b, false);
+].some(Boolean);
 
 const before = addonHash();
 if (!changed && before !== undefined && before === stampedHash()) {
