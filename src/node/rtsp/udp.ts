@@ -169,8 +169,14 @@ export class UdpStreamInput implements TickReader {
     }
   }
 
+  /**
+   * dgram's UDP handle, from the socket's internal state: `socket._handle` would print Node's DEP0112 deprecation
+   * warning to the user's stderr. Undefined where Node keeps it elsewhere (the socket then stays on events).
+   */
   private handle(): UdpHandle | undefined {
-    return (this.rtp as unknown as { _handle?: UdpHandle })._handle ?? undefined;
+    const socket = this.rtp as unknown as Record<symbol, { handle?: UdpHandle } | undefined>;
+    const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+    return state === undefined ? undefined : socket[state]?.handle ?? undefined;
   }
 
   /** Off epoll and onto the tick (no-op once closed, or where the handle has no descriptor to read). */

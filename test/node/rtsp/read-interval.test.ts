@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DEFAULT_READ_INTERVAL_MS, MAX_READ_INTERVAL_MS, RtspClient, type RtpPacket } from '../../../src/node/index.js';
 import { parseCommandLine } from '../../../src/node/cli/args.js';
 import { startRtspServer, type RtspTestServer } from '../../server/harness.js';
@@ -52,6 +52,11 @@ describe('readIntervalMs', () => {
   });
 
   it('UDP: the RTP socket moves to the tick after the first datagram; every packet arrives, in order; 0 keeps dgram events', async () => {
+    // Reaching dgram's handle must not print a deprecation warning to the user (socket._handle is DEP0112).
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push(w.code ?? w.name);
+    process.on('warning', onWarning);
+    onTestFinished(() => void process.off('warning', onWarning));
     for (const readIntervalMs of [50, 0]) {
       const client = new RtspClient(server.url('/h264'), { transport: 'udp', readIntervalMs, reorder: false });
       const seqs: number[] = [];
@@ -79,6 +84,8 @@ describe('readIntervalMs', () => {
       await new Promise((r) => setTimeout(r, 150));
       expect(client.stats().udp.tickDatagrams).toBe(after);
     }
+    await new Promise((r) => setImmediate(r));
+    expect(warnings).not.toContain('DEP0112');
   });
 
   it('UDP: a busy stream (raw video) leaves the tick for dgram events, and every packet still arrives', async () => {
